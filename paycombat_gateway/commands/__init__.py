@@ -1,0 +1,1 @@
+"""Sub-commands of ``paycombat-gateway``: each module here defines ``register(subparsers)``."""

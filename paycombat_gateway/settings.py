@@ -1,0 +1,102 @@
+"""Process configuration, read once from the environment.
+
+Every setting has a development default so that ``paycombat-gateway serve`` works on an empty machine;
+production (``APP_ENV=production``) refuses to start without the ones that must be chosen on purpose.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+__all__ = ["DEFAULT_PAYCOMBAT_API_URL", "Settings", "SettingsError"]
+
+DEFAULT_PAYCOMBAT_API_URL = "https://api.paycombat.com"
+
+
+class SettingsError(RuntimeError):
+    """The environment describes a configuration the app must not run with."""
+
+
+def _bool(raw: str | None, default: bool) -> bool:
+    if raw is None or raw.strip() == "":
+        return default
+    return raw.strip().lower() in {"1", "true", "yes", "on"}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the running app reads from its environment (see the README's table)."""
+
+    app_url: str = "http://127.0.0.1:8000"
+    app_env: str = "development"
+    data_dir: Path = Path("data")
+    database_url: str = ""
+    app_secret_key: str | None = field(default=None, repr=False)
+    allowed_saleor_urls: str = ".*"
+    paycombat_api_url: str = DEFAULT_PAYCOMBAT_API_URL
+    log_level: str = "INFO"
+    log_format: str = "json"
+    max_body_bytes: int = 1_048_576
+    outbox_poll_seconds: float = 1.0
+    run_outbox_worker: bool = True
+
+    @property
+    def is_production(self) -> bool:
+        return self.app_env == "production"
+
+    @property
+    def resolved_database_url(self) -> str:
+        """``DATABASE_URL``, or a SQLite file in the data folder when none is given."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'paycombat-gateway.sqlite3').resolve()}"
+
+    def saleor_url_allowed(self, saleor_api_url: str) -> bool:
+        """Whether ``ALLOWED_SALEOR_URLS`` (a regular expression matched in full) admits this Saleor."""
+        return re.fullmatch(self.allowed_saleor_urls, saleor_api_url) is not None
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if environ is None else environ
+        app_env = env.get("APP_ENV", "development").strip().lower() or "development"
+        if app_env not in {"development", "production", "test"}:
+            raise SettingsError(f"APP_ENV must be development, production or test, not {app_env!r}")
+        allowed = env.get("ALLOWED_SALEOR_URLS", "").strip()
+        if not allowed:
+            if app_env == "production":
+                raise SettingsError(
+                    "ALLOWED_SALEOR_URLS is required in production (a regex of Saleor API URLs)"
+                )
+            allowed = ".*"
+        try:
+            re.compile(allowed)
+        except re.error as exc:
+            raise SettingsError(f"ALLOWED_SALEOR_URLS is not a valid regular expression: {exc}") from exc
+        secret = env.get("APP_SECRET_KEY", "").strip() or None
+        if app_env == "production" and secret is None:
+            raise SettingsError("APP_SECRET_KEY is required in production: it encrypts stored secrets")
+        app_url = env.get("APP_URL", "").strip().rstrip("/")
+        if not app_url:
+            if app_env == "production":
+                raise SettingsError("APP_URL is required in production (the public base URL Saleor calls)")
+            app_url = "http://127.0.0.1:8000"
+        return cls(
+            app_url=app_url,
+            app_env=app_env,
+            data_dir=Path(env.get("DATA_DIR", "data")),
+            database_url=env.get("DATABASE_URL", "").strip(),
+            app_secret_key=secret,
+            allowed_saleor_urls=allowed,
+            paycombat_api_url=(env.get("PAYCOMBAT_API_URL", "").strip() or DEFAULT_PAYCOMBAT_API_URL).rstrip(
+                "/"
+            ),
+            log_level=env.get("LOG_LEVEL", "INFO").strip().upper() or "INFO",
+            log_format=env.get("LOG_FORMAT", "json").strip().lower() or "json",
+            max_body_bytes=int(env.get("MAX_BODY_BYTES", "1048576")),
+            outbox_poll_seconds=float(env.get("OUTBOX_POLL_SECONDS", "1.0")),
+            run_outbox_worker=_bool(env.get("RUN_OUTBOX_WORKER"), True),
+        )
