@@ -1,0 +1,1 @@
+"""A typed client of PayCombat's API (signing, errors, retries, models), independent of Saleor."""

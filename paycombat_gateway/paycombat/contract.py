@@ -1,0 +1,205 @@
+"""PayCombat's API contract: every path, field and enum this project relies on, in ONE place.
+
+Each item says whether PayCombat's public docs state it (``DOCUMENTED``, with the doc URL) or whether we
+inferred it (``INFERRED``, with the reason). The client, the sandbox and the payment flow all read from
+here, so when PayCombat confirms or corrects an inference exactly one line changes.
+Source notes: ``../shared/paycombat-api.md`` (compiled from stored copies of docs.paycombat.com).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Final
+
+__all__ = [
+    "CHECKOUT_HOST",
+    "DEFAULT_BASE_URL",
+    "ENDPOINTS",
+    "INFERENCES",
+    "KRW_BANKS",
+    "PAYIN_METHODS_BY_CURRENCY",
+    "Endpoint",
+    "Evidence",
+    "Inference",
+    "PayinStatus",
+    "VaRegistrationStatus",
+    "WebhookKind",
+]
+
+
+class Evidence(StrEnum):
+    DOCUMENTED = "documented"
+    INFERRED = "inferred"
+
+
+DOCS = "https://docs.paycombat.com/"
+
+DEFAULT_BASE_URL: Final = "https://api.paycombat.com"  # DOCUMENTED: every curl sample, sandbox keys included
+CHECKOUT_HOST: Final = "https://checkout.paycombat.com"  # DOCUMENTED: get-detail-checkout-13145826e0
+
+
+@dataclass(frozen=True, slots=True)
+class Endpoint:
+    """One HTTP operation of PayCombat's API."""
+
+    name: str
+    method: str
+    path: str  # ``{name}`` placeholders are filled from keyword arguments
+    signed: bool  # whether the request carries the HMAC ``signature`` header
+    evidence: Evidence
+    source: str  # doc URL for documented items; the reasoning for inferred ones
+
+    def url_path(self, **params: str) -> str:
+        from urllib.parse import quote
+
+        return self.path.format(**{key: quote(value, safe="") for key, value in params.items()})
+
+
+def _doc(slug: str) -> str:
+    return DOCS + slug
+
+
+# Signing rule: every POST/PATCH is signed (DOCUMENTED on the webhook pages: "Each POST/PATCH Request
+# requires a Signature in the header"); GETs carry X-token only (INFERRED: no GET page lists a signature).
+ENDPOINTS: Final[dict[str, Endpoint]] = {
+    endpoint.name: endpoint
+    for endpoint in (
+        # --- checkout -------------------------------------------------------------------------------
+        Endpoint("create_payment_request", "POST", "/api/v1/checkout/payment-request", True,
+                 Evidence.DOCUMENTED, _doc("create-payment-request-13142063e0")),
+        Endpoint("create_new_checkout", "PATCH", "/api/v1/checkout", True,
+                 Evidence.DOCUMENTED, _doc("create-new-checkout-15936347e0")),
+        Endpoint("get_detail_checkout", "GET", "/api/v1/checkout/retrieve/{checkout_id}", False,
+                 Evidence.DOCUMENTED, _doc("get-detail-checkout-13145826e0")),
+        Endpoint("create_virtual_account_krw", "PATCH", "/api/v1/checkout/create-virtual-account", True,
+                 Evidence.DOCUMENTED, _doc("create-virtual-account-krw-17354379e0")),
+        Endpoint("get_all_checkout", "GET", "/api/v1/checkout", False, Evidence.INFERRED,
+                 "named in every nav version; path not captured: assumed to be the collection GET of /api/v1/checkout"),
+        Endpoint("cancel_checkout", "PATCH", "/api/v1/checkout/cancel", True, Evidence.INFERRED,
+                 "named (PATCH) at " + _doc("cancel-checkout-13272513e0")
+                 + "; path and body not captured: assumed /api/v1/checkout/cancel with {checkout_token}"),
+        Endpoint("get_va_bank_information_krw", "GET", "/api/v1/checkout/va-bank-information/{checkout_token}", False,
+                 Evidence.INFERRED, "named only (GET); assumed to return the VA bank, account number and holder "
+                 "for a checkout, keyed by its checkout_token like the other KRW checkout calls"),
+        # --- payin ----------------------------------------------------------------------------------
+        Endpoint("create_payin", "POST", "/api/v1/payin/create", True,
+                 Evidence.DOCUMENTED, _doc("create-payin-12823303e0")),
+        Endpoint("retrieve_payin", "GET", "/api/v1/payin/retrieve-payin/{payin_id}", False,
+                 Evidence.DOCUMENTED, _doc("retrieve-payin-12823155e0")),
+        Endpoint("create_virtual_account", "POST", "/api/v1/payin/create-va", True,
+                 Evidence.DOCUMENTED, _doc("create-virtual-account-16406617e0")),
+        Endpoint("get_all_payin_method", "GET", "/api/v1/payin/payin-method", False, Evidence.INFERRED,
+                 "named only; path assumed from the internal /finmo/payin-method/... routes"),
+        Endpoint("get_list_payment_method_by_currency", "GET", "/api/v1/payin/payin-method/currency/{currency}", False,
+                 Evidence.INFERRED, "named only; path assumed from the internal /finmo/payin-method/... routes"),
+        Endpoint("get_required_fields_by_payin_method", "GET",
+                 "/api/v1/payin/payin-method/required-field/{payin_method_name}", False, Evidence.INFERRED,
+                 "internal path /finmo/payin-method/required-field/{name} documented on apidoc.paycombat.dev "
+                 "(api-12823595); the public prefix is assumed"),
+        # --- customer -------------------------------------------------------------------------------
+        Endpoint("create_customer", "POST", "/api/v1/customer/create", True,
+                 Evidence.DOCUMENTED, _doc("create-customer-12819564e0")),
+        Endpoint("update_customer", "PATCH", "/api/v1/customer/update", True,
+                 Evidence.DOCUMENTED, _doc("update-customer-12819581e0")),
+        # --- payout and merchant ----------------------------------------------------------------------
+        Endpoint("create_payout", "POST", "/api/v1/payout/create-payout", True,
+                 Evidence.DOCUMENTED, _doc("create-payout-12836301e0")),
+        Endpoint("get_balance_payout", "GET", "/api/v1/merchant/balance/{currency}", False, Evidence.DOCUMENTED,
+                 _doc("get-balance-payout-19032470e0") + " (the stored copy cut the path after '{currenc')"),
+    )
+}  # fmt: skip
+
+
+class PayinStatus(StrEnum):
+    """``status`` of a payin record (Retrieve Payin, PAYIN webhooks)."""
+
+    SUCCESS = "SUCCESS"  # DOCUMENTED: webhook-payin-success-14976023e0
+    FAILED = "FAILED"  # DOCUMENTED by the webhook's name: webhook-payin-failed-17043556e0
+    EXPIRED = "EXPIRED"  # DOCUMENTED by the webhook's name: webhook-payin-expired-19921507e0
+    PENDING = "PENDING"  # INFERRED: the state before a payin settles (payouts document PENDING)
+
+
+class VaRegistrationStatus(StrEnum):
+    """``status`` of the VA Register Callback (DOCUMENTED: payin-krw-server-to-server-984535m0)."""
+
+    APPROVED = "APPROVED"
+    FAILED = "FAILED"
+
+
+class WebhookKind(StrEnum):
+    """What a PayCombat webhook delivery is about, as this project classifies it."""
+
+    PAYIN_SUCCESS = "PAYIN_SUCCESS"
+    PAYIN_FAILED = "PAYIN_FAILED"
+    PAYIN_EXPIRED = "PAYIN_EXPIRED"
+    PAYIN_PENDING = "PAYIN_PENDING"
+    VA_REGISTER = "VA_REGISTER"
+    PAYOUT = "PAYOUT"
+    UNKNOWN = "UNKNOWN"
+
+
+@dataclass(frozen=True, slots=True)
+class Inference:
+    """A fact about PayCombat that no stored doc states, and what we do about it."""
+
+    key: str
+    assumption: str
+    why: str
+
+
+INFERENCES: Final[dict[str, Inference]] = {
+    item.key: item
+    for item in (
+        Inference("error_envelope", "errors use the success envelope with status=false and a message, plus a 4xx/5xx code",
+                  "no error body is documented; the client treats non-2xx OR status=false as failure and keeps the body"),
+        Inference("payment_request_fields", "Create Payment Request accepts description, customer_id, redirect_url, "
+                  "advanced_redirect_url, webhook_url, additional_info, order_items and order_fees",
+                  "the body table was not captured; these are the checkout object's fields (get-detail-checkout)"),
+        Inference("payment_request_response", "Create Payment Request answers with the checkout object of "
+                  "Get Detail Checkout (id, checkout_token, checkout_url, expire_at, ...)",
+                  "the page only says the hosted page URL comes back in checkout_url"),
+        Inference("amount_is_major_units", "amount is in major units of the currency (AUD 100 = \"amount\": 100)",
+                  "documented examples are integers with currencies that have cents; unit_price 45.5 appears in examples"),
+        Inference("payin_checkout_link", "a payin names its checkout in `order_reference` or `transaction` (our description) "
+                  "and, when present, in `checkout_id` / `checkout_token`",
+                  "no checkout field is documented on the payin record; Finmo's checkout payins carry checkout_id"),
+        Inference("webhook_kind_from_status", "the webhook kind follows from `type` (PAYIN/PAYOUT) and `status`",
+                  "PAYIN FAILED's documented example is payout-shaped; PAYIN EXPIRED's body was not captured"),
+        Inference("webhook_response", "any 2xx acknowledges a webhook; non-2xx makes PayCombat retry",
+                  "not documented; Finmo (upstream) retries 6 times on non-2xx"),
+        Inference("get_requests_unsigned", "GET requests carry X-token only, no signature",
+                  "no GET page lists a signature header"),
+        Inference("cancel_checkout", "PATCH /api/v1/checkout/cancel with {checkout_token}; cancelling a paid checkout fails",
+                  "Cancel Checkout is named (PATCH) but its page was not captured; Finmo cancels pending payins"),
+        Inference("va_bank_information", "Get VA Bank Information [KRW] returns {bank_name, account_number, account_holder, "
+                  "expire_at} for a checkout's virtual account", "named only"),
+        Inference("va_register_callback", "the VA Register Callback body carries id, status (APPROVED/FAILED), "
+                  "bank_name and account_number", "body not captured; statuses documented in the KRW guide"),
+        Inference("sandbox_credentials", "sandbox X-tokens and signature keys start with `snd_`",
+                  "every documented example uses snd_; the production prefix is unknown"),
+    )
+}  # fmt: skip
+
+
+# INFERRED: the payin methods a hosted checkout offers per currency. Documented examples: au_bank_npp (AUD),
+# eu_bank_sct_eur (EUR, country EU) and Korean bank names for KRW virtual accounts.
+PAYIN_METHODS_BY_CURRENCY: Final[dict[str, tuple[str, ...]]] = {
+    "AUD": ("au_bank_npp", "card"),
+    "EUR": ("eu_bank_sct_eur", "card"),
+    "USD": ("card",),
+    "SGD": ("card",),
+    "KRW": ("krw_virtual_account",),
+}
+
+# DOCUMENTED example value "KDB산업은행" (create-virtual-account-krw-17354379e0); the rest of the list is
+# INFERRED (Korean banks commonly offering virtual accounts), used by the sandbox and the storefront docs.
+KRW_BANKS: Final[tuple[str, ...]] = (
+    "KDB산업은행",
+    "KB국민은행",
+    "신한은행",
+    "우리은행",
+    "하나은행",
+    "IBK기업은행",
+    "NH농협은행",
+)
