@@ -1,0 +1,1 @@
+"""The payment domain: Saleor events to PayCombat calls and back, and PayCombat webhooks to Saleor events."""

@@ -1,0 +1,1 @@
+"""The HTTP face of the app: Starlette routes for Saleor, PayCombat and the Dashboard page."""
