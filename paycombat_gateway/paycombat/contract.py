@@ -14,8 +14,10 @@ from typing import Final
 
 __all__ = [
     "CHECKOUT_HOST",
+    "CURRENCY_HOME_COUNTRY",
     "DEFAULT_BASE_URL",
     "ENDPOINTS",
+    "EUROPEAN_COUNTRY_CODES",
     "INFERENCES",
     "KRW_BANKS",
     "PAYIN_METHODS_BY_CURRENCY",
@@ -203,3 +205,51 @@ KRW_BANKS: Final[tuple[str, ...]] = (
     "IBK기업은행",
     "NH농협은행",
 )
+
+# DOCUMENTED: "use EU for all European countries" (create-payment-request-13142063e0). Which countries that
+# covers is INFERRED: the SEPA area (EU 27, EEA, Switzerland, the UK and the European microstates).
+EUROPEAN_COUNTRY_CODES: Final[frozenset[str]] = frozenset(
+    [
+        "AT",
+        "BE",
+        "BG",
+        "HR",
+        "CY",
+        "CZ",
+        "DK",
+        "EE",
+        "FI",
+        "FR",
+        "DE",
+        "GR",
+        "HU",
+        "IE",
+        "IT",
+        "LV",
+        "LT",
+        "LU",
+        "MT",
+        "NL",
+        "PL",
+        "PT",
+        "RO",
+        "SK",
+        "SI",
+        "ES",
+        "SE",
+        "IS",
+        "LI",
+        "NO",
+        "CH",
+        "GB",
+        "MC",
+        "SM",
+        "AD",
+        "VA",
+    ]
+)
+
+# INFERRED (our choice, not PayCombat's): the country sent when a checkout has no address at all.
+CURRENCY_HOME_COUNTRY: Final[dict[str, str]] = {
+    "AUD": "AU", "EUR": "EU", "KRW": "KR", "USD": "US", "SGD": "SG", "NZD": "NZ", "PHP": "PH", "JPY": "JP", "GBP": "EU",
+}  # fmt: skip
