@@ -1,0 +1,196 @@
+"""How PayCombat's payin news changes a payment, and which Saleor event it owes.
+
+Pure functions over small value types, so the rules that keep money right are testable on their own:
+
+* The pspReference of every charge event is the PayCombat checkout id, the same one Saleor stored
+  with the ``CHARGE_ACTION_REQUIRED`` answer. Saleor matches a ``CHARGE_SUCCESS`` to the pending
+  ``CHARGE_REQUEST`` by it and deduplicates the webhook's report against ``transactionProcess``'s.
+* A success is final: a late FAILED or EXPIRED after it is recorded and ignored, never reported
+  (Saleor would let a newer ``CHARGE_FAILURE`` with the same pspReference cancel the charge).
+* The amount reported is PayCombat's, and a difference from the requested amount is flagged.
+* A second, different successful payin on the same checkout is a second charge (the shopper paid
+  twice), reported under the payin's own id so the merchant sees it and can refund.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from enum import StrEnum
+
+from paycombat_gateway.paycombat.contract import WebhookKind
+
+__all__ = [
+    "EventReport",
+    "PayinNotice",
+    "SessionState",
+    "SessionView",
+    "Transition",
+    "apply_notice",
+]
+
+
+class SessionState(StrEnum):
+    INITIALIZING = "initializing"
+    ACTION_REQUIRED = "action_required"
+    PENDING = "pending"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    EXPIRED = "expired"
+    CANCELLED = "cancelled"
+
+    @property
+    def is_paid(self) -> bool:
+        return self is SessionState.SUCCEEDED
+
+
+@dataclass(frozen=True, slots=True)
+class SessionView:
+    """What the rules need to know about a payment session."""
+
+    state: SessionState
+    checkout_id: str
+    requested_amount: Decimal
+    currency: str
+    payin_id: str | None = None
+    paid_amount: Decimal | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PayinNotice:
+    """A PayCombat statement about a payin of this session (from a webhook or Retrieve Payin)."""
+
+    kind: WebhookKind
+    payin_id: str | None
+    amount: Decimal | None
+    currency: str | None
+    payment_method: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class EventReport:
+    """A ``transactionEventReport`` owed to Saleor."""
+
+    event_type: str
+    psp_reference: str
+    amount: Decimal | None
+    message: str
+    available_actions: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Transition:
+    """The session's next state, the report owed (if any), and a note for the delivery log."""
+
+    state: SessionState
+    report: EventReport | None
+    note: str
+    payin_id: str | None = None
+    paid_amount: Decimal | None = None
+    amount_mismatch: bool = False
+
+
+# What the app can do for a transaction in each state; Saleor shows the matching Dashboard buttons.
+# PayCombat has no refund API, so a paid transaction offers nothing; an unpaid one can be cancelled.
+ACTIONS_WHEN_PAID: tuple[str, ...] = ()
+ACTIONS_WHEN_PENDING: tuple[str, ...] = ("CANCEL",)
+
+
+def _success(session: SessionView, notice: PayinNotice) -> Transition:
+    amount = notice.amount if notice.amount is not None else session.requested_amount
+    currency_differs = notice.currency is not None and notice.currency.upper() != session.currency.upper()
+    if currency_differs:
+        return Transition(
+            state=session.state,
+            report=None,
+            note=f"payin {notice.payin_id} is in {notice.currency}, not {session.currency}: held for review",
+        )
+    if session.state.is_paid:
+        if notice.payin_id is None or notice.payin_id == session.payin_id:
+            return Transition(state=session.state, report=None, note="success already recorded")
+        return Transition(
+            state=session.state,
+            report=EventReport(
+                event_type="CHARGE_SUCCESS",
+                psp_reference=notice.payin_id,
+                amount=amount,
+                message=f"Second PayCombat payin {notice.payin_id} on checkout {session.checkout_id}: "
+                "the shopper paid twice. Refund it from the PayCombat dashboard.",
+                available_actions=ACTIONS_WHEN_PAID,
+            ),
+            note="second successful payin on a paid checkout",
+            payin_id=session.payin_id,
+            paid_amount=session.paid_amount,
+            amount_mismatch=True,
+        )
+    mismatch = amount != session.requested_amount
+    message = f"Paid through PayCombat (payin {notice.payin_id}"
+    message += f", {notice.payment_method})" if notice.payment_method else ")"
+    if mismatch:
+        message += (
+            f". Amount differs: requested {session.requested_amount}, paid {amount} {session.currency}."
+        )
+    return Transition(
+        state=SessionState.SUCCEEDED,
+        report=EventReport(
+            event_type="CHARGE_SUCCESS",
+            psp_reference=session.checkout_id,
+            amount=amount,
+            message=message,
+            available_actions=ACTIONS_WHEN_PAID,
+        ),
+        note="amount differs from the requested amount" if mismatch else "paid",
+        payin_id=notice.payin_id,
+        paid_amount=amount,
+        amount_mismatch=mismatch,
+    )
+
+
+def _failure(session: SessionView, notice: PayinNotice, state: SessionState, what: str) -> Transition:
+    if session.state.is_paid:
+        return Transition(state=session.state, report=None, note=f"late {what} after success ignored")
+    if session.state is state:
+        return Transition(state=session.state, report=None, note=f"{what} already recorded")
+    return Transition(
+        state=state,
+        report=EventReport(
+            event_type="CHARGE_FAILURE",
+            psp_reference=session.checkout_id,
+            amount=session.requested_amount,
+            message=f"PayCombat payin {notice.payin_id or ''} {what}".replace("  ", " ").strip() + ".",
+        ),
+        note=what,
+        payin_id=notice.payin_id or session.payin_id,
+    )
+
+
+def _pending(session: SessionView, notice: PayinNotice) -> Transition:
+    if session.state not in {SessionState.ACTION_REQUIRED, SessionState.INITIALIZING}:
+        return Transition(state=session.state, report=None, note="pending notice does not change the payment")
+    return Transition(
+        state=SessionState.PENDING,
+        report=EventReport(
+            event_type="CHARGE_REQUEST",
+            psp_reference=session.checkout_id,
+            amount=session.requested_amount,
+            message="PayCombat is waiting for the shopper's transfer.",
+            available_actions=ACTIONS_WHEN_PENDING,
+        ),
+        note="pending",
+        payin_id=notice.payin_id,
+    )
+
+
+def apply_notice(session: SessionView, notice: PayinNotice) -> Transition:
+    """The transition a payin notice causes; idempotent for a notice already applied."""
+    if notice.kind is WebhookKind.PAYIN_SUCCESS:
+        return _success(session, notice)
+    if notice.kind is WebhookKind.PAYIN_FAILED:
+        return _failure(session, notice, SessionState.FAILED, "failed")
+    if notice.kind is WebhookKind.PAYIN_EXPIRED:
+        return _failure(session, notice, SessionState.EXPIRED, "expired")
+    if notice.kind is WebhookKind.PAYIN_PENDING:
+        return _pending(session, notice)
+    return Transition(
+        state=session.state, report=None, note=f"{notice.kind.value} does not change the payment"
+    )
