@@ -1,0 +1,55 @@
+"""``paycombat-gateway serve``: migrate the database, then run the app under uvicorn."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from typing import Any
+
+__all__ = ["register"]
+
+logger = logging.getLogger(__name__)
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from paycombat_gateway.observability import configure_logging
+    from paycombat_gateway.settings import Settings, SettingsError
+
+    try:
+        settings = Settings.from_env()
+    except SettingsError as exc:
+        print(f"paycombat-gateway: {exc}")
+        return 2
+    configure_logging(settings.log_level, settings.log_format)
+    from paycombat_gateway.web.app import create_app
+
+    app = create_app(settings)
+    options: dict[str, Any] = {
+        "host": args.host,
+        "port": args.port,
+        "log_config": None,  # keep our redacting JSON handler
+        "access_log": False,  # RequestIdMiddleware logs one line per request
+        "proxy_headers": True,
+        "forwarded_allow_ips": args.forwarded_allow_ips,
+        "timeout_graceful_shutdown": 10,
+    }
+    uvicorn.run(app, **options)
+    return 0
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "serve",
+        help="run the Saleor app (migrates the database first)",
+        description="Run the Saleor app. Configuration comes from the environment: see the README.",
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="interface to listen on (default: 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=8000, help="port to listen on (default: 8000)")
+    parser.add_argument(
+        "--forwarded-allow-ips",
+        default="127.0.0.1",
+        help="proxies whose X-Forwarded-* headers are trusted (default: 127.0.0.1)",
+    )
+    parser.set_defaults(handler=_serve)

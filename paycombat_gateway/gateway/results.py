@@ -1,0 +1,92 @@
+"""Turning outcomes into the answers Saleor validates, with its length limits applied once."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+from urllib.parse import urlsplit
+
+__all__ = ["ActionResult", "SessionResult"]
+
+MAX_MESSAGE = 512  # Saleor truncates longer messages
+MAX_PSP_REFERENCE = 512  # varchar(512); longer values have caused HTTP 500s in Saleor
+MAX_EXTERNAL_URL = 200  # TransactionEvent.external_url is a Django URLField(max_length=200)
+
+
+def _message(text: str | None) -> str | None:
+    if text is None:
+        return None
+    return text if len(text) <= MAX_MESSAGE else text[: MAX_MESSAGE - 1] + "…"
+
+
+def _external_url(url: str | None) -> str | None:
+    if not url or len(url) > MAX_EXTERNAL_URL:
+        return None
+    parts = urlsplit(url)
+    if parts.scheme not in {"http", "https"} or not parts.hostname or "." not in parts.hostname:
+        return None  # Saleor rejects URLs without a real domain (observed on 3.21)
+    return url
+
+
+def _amount(value: Decimal | None) -> str | None:
+    return None if value is None else format(value, "f")
+
+
+@dataclass(frozen=True, slots=True)
+class SessionResult:
+    """Answer to TRANSACTION_INITIALIZE_SESSION / TRANSACTION_PROCESS_SESSION (contract §4.4)."""
+
+    result: str
+    psp_reference: str | None = None
+    amount: Decimal | None = None
+    message: str | None = None
+    external_url: str | None = None
+    actions: tuple[str, ...] | None = None
+    data: dict[str, Any] | None = None
+    time: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+    def to_json(self) -> dict[str, Any]:
+        if self.result.endswith(("_SUCCESS", "_REQUEST")) and not self.psp_reference:
+            raise ValueError(f"{self.result} needs a pspReference")
+        body: dict[str, Any] = {"result": self.result, "time": self.time.isoformat()}
+        if self.psp_reference:
+            body["pspReference"] = self.psp_reference[:MAX_PSP_REFERENCE]
+        if self.amount is not None:
+            body["amount"] = _amount(self.amount)
+        if (message := _message(self.message)) is not None:
+            body["message"] = message
+        if (external_url := _external_url(self.external_url)) is not None:
+            body["externalUrl"] = external_url
+        if self.actions is not None:
+            body["actions"] = list(self.actions)
+        if self.data is not None:
+            body["data"] = self.data
+        return body
+
+
+@dataclass(frozen=True, slots=True)
+class ActionResult:
+    """Answer to TRANSACTION_REFUND_REQUESTED / TRANSACTION_CANCELATION_REQUESTED (sync form, §4.5)."""
+
+    result: str
+    psp_reference: str | None
+    amount: Decimal | None = None
+    message: str | None = None
+    actions: tuple[str, ...] | None = None
+    time: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+    def to_json(self) -> dict[str, Any]:
+        if self.result.endswith("_SUCCESS") and not self.psp_reference:
+            raise ValueError(f"{self.result} needs a pspReference")
+        body: dict[str, Any] = {"result": self.result, "time": self.time.isoformat()}
+        if self.psp_reference:
+            body["pspReference"] = self.psp_reference[:MAX_PSP_REFERENCE]
+        if self.amount is not None:
+            body["amount"] = _amount(self.amount)
+        if (message := _message(self.message)) is not None:
+            body["message"] = message
+        if self.actions is not None:
+            body["actions"] = list(self.actions)
+        return body
