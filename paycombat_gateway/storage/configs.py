@@ -1,0 +1,143 @@
+"""PayCombat configurations (encrypted key pairs) and the channels mapped to them."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from paycombat_gateway.storage.models import ChannelMapping, PaycombatConfig
+from paycombat_gateway.storage.secrets import SecretBox, secret_hint
+
+__all__ = [
+    "ConfigCredentials",
+    "config_for_channel",
+    "create_config",
+    "credentials",
+    "get_config",
+    "list_configs",
+    "map_channels",
+    "mapped_channels",
+    "update_config",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class ConfigCredentials:
+    """Decrypted keys, held only as long as a request needs them."""
+
+    x_token: str
+    signature_key: str
+
+    def __repr__(self) -> str:
+        return "ConfigCredentials(<hidden>)"
+
+
+def create_config(
+    session: Session,
+    box: SecretBox,
+    *,
+    installation_id: int,
+    name: str,
+    x_token: str,
+    signature_key: str,
+    environment: str = "sandbox",
+    api_url: str | None = None,
+    redirect_url: str | None = None,
+    allowed_payin_methods: Sequence[str] | None = None,
+    allow_unsigned_webhooks: bool = False,
+) -> PaycombatConfig:
+    config = PaycombatConfig(
+        installation_id=installation_id,
+        name=name,
+        environment=environment,
+        api_url=api_url,
+        x_token_encrypted=box.encrypt(x_token),
+        signature_key_encrypted=box.encrypt(signature_key),
+        x_token_hint=secret_hint(x_token),
+        signature_key_hint=secret_hint(signature_key),
+        redirect_url=redirect_url,
+        allowed_payin_methods=list(allowed_payin_methods) if allowed_payin_methods is not None else None,
+        allow_unsigned_webhooks=allow_unsigned_webhooks,
+    )
+    session.add(config)
+    session.flush()
+    return config
+
+
+def update_config(
+    session: Session,
+    box: SecretBox,
+    config: PaycombatConfig,
+    *,
+    x_token: str | None = None,
+    signature_key: str | None = None,
+    **fields: object,
+) -> PaycombatConfig:
+    """Change plain fields; secrets only when given (blank keeps the stored one)."""
+    if x_token:
+        config.x_token_encrypted = box.encrypt(x_token)
+        config.x_token_hint = secret_hint(x_token)
+    if signature_key:
+        config.signature_key_encrypted = box.encrypt(signature_key)
+        config.signature_key_hint = secret_hint(signature_key)
+    for name, value in fields.items():
+        if not hasattr(PaycombatConfig, name) or name.endswith("_encrypted") or name.endswith("_hint"):
+            raise AttributeError(f"not an editable configuration field: {name}")
+        setattr(config, name, value)
+    session.flush()
+    return config
+
+
+def credentials(box: SecretBox, config: PaycombatConfig) -> ConfigCredentials:
+    return ConfigCredentials(
+        box.decrypt(config.x_token_encrypted), box.decrypt(config.signature_key_encrypted)
+    )
+
+
+def get_config(session: Session, config_id: str) -> PaycombatConfig | None:
+    return session.get(PaycombatConfig, config_id)
+
+
+def list_configs(session: Session, installation_id: int) -> list[PaycombatConfig]:
+    return list(
+        session.scalars(
+            select(PaycombatConfig)
+            .where(PaycombatConfig.installation_id == installation_id)
+            .order_by(PaycombatConfig.created_at, PaycombatConfig.name)
+        )
+    )
+
+
+def map_channels(
+    session: Session, installation_id: int, config_id: str, channel_slugs: Sequence[str]
+) -> None:
+    """Point each channel at ``config_id`` (a channel maps to one configuration at a time)."""
+    for slug in channel_slugs:
+        session.execute(
+            delete(ChannelMapping).where(
+                ChannelMapping.installation_id == installation_id, ChannelMapping.channel_slug == slug
+            )
+        )
+        session.add(ChannelMapping(installation_id=installation_id, channel_slug=slug, config_id=config_id))
+    session.flush()
+
+
+def mapped_channels(session: Session, config_id: str) -> list[str]:
+    return list(
+        session.scalars(
+            select(ChannelMapping.channel_slug)
+            .where(ChannelMapping.config_id == config_id)
+            .order_by(ChannelMapping.channel_slug)
+        )
+    )
+
+
+def config_for_channel(session: Session, installation_id: int, channel_slug: str) -> PaycombatConfig | None:
+    return session.scalars(
+        select(PaycombatConfig)
+        .join(ChannelMapping, ChannelMapping.config_id == PaycombatConfig.id)
+        .where(ChannelMapping.installation_id == installation_id, ChannelMapping.channel_slug == channel_slug)
+    ).first()

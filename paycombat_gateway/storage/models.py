@@ -1,0 +1,216 @@
+"""The tables. Amounts are ``Numeric`` (read back as ``Decimal``); times are timezone-aware UTC."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+__all__ = [
+    "Base",
+    "ChannelMapping",
+    "Installation",
+    "OutboxReport",
+    "PaycombatConfig",
+    "PaycombatDelivery",
+    "PaymentSession",
+    "utcnow",
+]
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Stores UTC and always returns aware datetimes (SQLite drops the zone otherwise)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetimes are not stored")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+MONEY = Numeric(20, 4, asdecimal=True)
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class Installation(Base):
+    """One Saleor instance that installed the app, keyed by its API URL."""
+
+    __tablename__ = "installations"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    saleor_api_url: Mapped[str] = mapped_column(String(512), unique=True)
+    app_id: Mapped[str] = mapped_column(String(256))
+    token_encrypted: Mapped[str] = mapped_column(Text)
+    jwks: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)
+
+    def __repr__(self) -> str:
+        return f"Installation(id={self.id}, saleor_api_url={self.saleor_api_url!r}, app_id={self.app_id!r})"
+
+
+class PaycombatConfig(Base):
+    """One PayCombat key pair with its defaults; channels map to it."""
+
+    __tablename__ = "paycombat_configs"
+    __table_args__ = (UniqueConstraint("installation_id", "name"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=lambda: str(uuid.uuid4()))
+    installation_id: Mapped[int] = mapped_column(
+        ForeignKey("installations.id", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[str] = mapped_column(String(120))
+    environment: Mapped[str] = mapped_column(String(16), default="sandbox")
+    api_url: Mapped[str | None] = mapped_column(String(512))
+    x_token_encrypted: Mapped[str] = mapped_column(Text)
+    signature_key_encrypted: Mapped[str] = mapped_column(Text)
+    x_token_hint: Mapped[str] = mapped_column(String(8))
+    signature_key_hint: Mapped[str] = mapped_column(String(8))
+    allow_unsigned_webhooks: Mapped[bool] = mapped_column(Boolean, default=False)
+    redirect_url: Mapped[str | None] = mapped_column(String(2048))
+    allowed_payin_methods: Mapped[list[str] | None] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)
+
+    def __repr__(self) -> str:
+        return f"PaycombatConfig(id={self.id!r}, name={self.name!r}, environment={self.environment!r})"
+
+
+class ChannelMapping(Base):
+    __tablename__ = "channel_mappings"
+    __table_args__ = (UniqueConstraint("installation_id", "channel_slug"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    installation_id: Mapped[int] = mapped_column(ForeignKey("installations.id", ondelete="CASCADE"))
+    channel_slug: Mapped[str] = mapped_column(String(255))
+    config_id: Mapped[str] = mapped_column(ForeignKey("paycombat_configs.id", ondelete="CASCADE"), index=True)
+
+
+class PaymentSession(Base):
+    """One Saleor transaction we started, and the PayCombat checkout behind it."""
+
+    __tablename__ = "payment_sessions"
+    __table_args__ = (UniqueConstraint("installation_id", "idempotency_key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    installation_id: Mapped[int] = mapped_column(ForeignKey("installations.id", ondelete="CASCADE"))
+    config_id: Mapped[str] = mapped_column(ForeignKey("paycombat_configs.id"), index=True)
+    saleor_transaction_id: Mapped[str] = mapped_column(String(512), index=True)
+    saleor_transaction_token: Mapped[str | None] = mapped_column(String(64))
+    idempotency_key: Mapped[str] = mapped_column(String(512))
+    merchant_reference: Mapped[str] = mapped_column(String(128), unique=True)
+    source_type: Mapped[str] = mapped_column(String(16))
+    source_id: Mapped[str] = mapped_column(String(512))
+    channel_slug: Mapped[str] = mapped_column(String(255))
+    currency: Mapped[str] = mapped_column(String(3))
+    amount: Mapped[Decimal] = mapped_column(MONEY)
+    action_type: Mapped[str] = mapped_column(String(16))
+    state: Mapped[str] = mapped_column(String(24), default="initializing", index=True)
+    claimed_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    checkout_id: Mapped[str | None] = mapped_column(String(128), unique=True)
+    checkout_token: Mapped[str | None] = mapped_column(String(128))
+    checkout_url: Mapped[str | None] = mapped_column(String(2048))
+    expires_at: Mapped[str | None] = mapped_column(String(64))
+    payin_method_name: Mapped[str | None] = mapped_column(String(128))
+    virtual_account: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    paid_amount: Mapped[Decimal | None] = mapped_column(MONEY)
+    payin_id: Mapped[str | None] = mapped_column(String(128))
+    amount_mismatch: Mapped[bool] = mapped_column(Boolean, default=False)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, index=True)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)
+
+
+class PaycombatDelivery(Base):
+    """The inbox: every authenticated PayCombat webhook, stored raw before it is acknowledged."""
+
+    __tablename__ = "paycombat_deliveries"
+    __table_args__ = (UniqueConstraint("config_id", "dedupe_key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    config_id: Mapped[str] = mapped_column(ForeignKey("paycombat_configs.id", ondelete="CASCADE"))
+    received_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, index=True)
+    raw_body: Mapped[bytes] = mapped_column(LargeBinary)
+    headers: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    signature_valid: Mapped[bool] = mapped_column(Boolean)
+    dedupe_key: Mapped[str] = mapped_column(String(255))
+    kind: Mapped[str] = mapped_column(String(32))
+    payin_id: Mapped[str | None] = mapped_column(String(128))
+    payment_session_id: Mapped[int | None] = mapped_column(ForeignKey("payment_sessions.id"))
+    match_state: Mapped[str] = mapped_column(String(16), default="unmatched", index=True)
+    note: Mapped[str | None] = mapped_column(Text)
+    duplicates: Mapped[int] = mapped_column(Integer, default=0)
+    processed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class OutboxReport(Base):
+    """A ``transactionEventReport`` owed to Saleor, retried until Saleor accepts it."""
+
+    __tablename__ = "outbox_reports"
+    __table_args__ = (
+        UniqueConstraint("payment_session_id", "event_type", "psp_reference"),
+        Index("ix_outbox_reports_due", "state", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    installation_id: Mapped[int] = mapped_column(ForeignKey("installations.id", ondelete="CASCADE"))
+    payment_session_id: Mapped[int] = mapped_column(ForeignKey("payment_sessions.id"))
+    delivery_id: Mapped[int | None] = mapped_column(ForeignKey("paycombat_deliveries.id"))
+    event_type: Mapped[str] = mapped_column(String(32))
+    psp_reference: Mapped[str] = mapped_column(String(512))
+    amount: Mapped[Decimal | None] = mapped_column(MONEY)
+    currency: Mapped[str] = mapped_column(String(3))
+    message: Mapped[str | None] = mapped_column(Text)
+    external_url: Mapped[str | None] = mapped_column(String(200))
+    occurred_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    available_actions: Mapped[list[str] | None] = mapped_column(JSON)
+    state: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    claimed_until: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    delivered_at: Mapped[datetime | None] = mapped_column(UtcDateTime)

@@ -1,0 +1,184 @@
+"""The outbox of ``transactionEventReport`` calls owed to Saleor.
+
+Rows are claimed with a lease: on PostgreSQL with ``FOR UPDATE SKIP LOCKED`` so instances never wait
+on each other; on SQLite the write lock taken by ``BEGIN IMMEDIATE`` makes the same query atomic.
+A worker that dies leaves its lease to expire and another worker picks the row up. Rows are never
+dropped: a row stays pending with capped backoff until Saleor accepts it, or is parked as failed on
+an error that retrying cannot fix, for an operator to retry.
+"""
+
+from __future__ import annotations
+
+import random
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from paycombat_gateway.storage.models import OutboxReport, utcnow
+
+__all__ = [
+    "backoff_delay",
+    "claim_due_reports",
+    "enqueue_report",
+    "mark_delivered",
+    "mark_failed",
+    "mark_retry",
+    "reports_by_state",
+    "retry_report",
+]
+
+MAX_BACKOFF_SECONDS = 600
+
+
+def backoff_delay(attempts: int) -> timedelta:
+    """2, 4, 8, … seconds, capped at ten minutes, with ±20 % jitter so instances do not stampede."""
+    base = min(2 ** max(attempts, 1), MAX_BACKOFF_SECONDS)
+    return timedelta(seconds=base * random.uniform(0.8, 1.2))
+
+
+def enqueue_report(
+    session: Session,
+    *,
+    installation_id: int,
+    payment_session_id: int,
+    event_type: str,
+    psp_reference: str,
+    amount: Decimal | None,
+    currency: str,
+    message: str | None,
+    delivery_id: int | None = None,
+    available_actions: list[str] | None = None,
+    external_url: str | None = None,
+    occurred_at: datetime | None = None,
+) -> tuple[OutboxReport, bool]:
+    """Owe Saleor one event; enqueueing the same (session, type, pspReference) again is a no-op."""
+    row = OutboxReport(
+        installation_id=installation_id,
+        payment_session_id=payment_session_id,
+        delivery_id=delivery_id,
+        event_type=event_type,
+        psp_reference=psp_reference,
+        amount=amount,
+        currency=currency,
+        message=message,
+        available_actions=available_actions,
+        external_url=external_url,
+        occurred_at=occurred_at or utcnow(),
+        next_attempt_at=utcnow(),
+    )
+    try:
+        with session.begin_nested():
+            session.add(row)
+    except IntegrityError:
+        existing = session.scalars(
+            select(OutboxReport).where(
+                OutboxReport.payment_session_id == payment_session_id,
+                OutboxReport.event_type == event_type,
+                OutboxReport.psp_reference == psp_reference,
+            )
+        ).first()
+        if existing is None:
+            raise
+        return existing, False
+    return row, True
+
+
+def claim_due_reports(
+    session: Session,
+    worker_id: str,
+    *,
+    limit: int = 20,
+    lease_seconds: float = 60,
+    now: datetime | None = None,
+) -> list[OutboxReport]:
+    """Lease up to ``limit`` due reports to ``worker_id``; each due row goes to exactly one worker."""
+    now = now or utcnow()
+    rows = list(
+        session.scalars(
+            select(OutboxReport)
+            .where(
+                OutboxReport.state == "pending",
+                OutboxReport.next_attempt_at <= now,
+                or_(OutboxReport.claimed_until.is_(None), OutboxReport.claimed_until < now),
+            )
+            .order_by(OutboxReport.next_attempt_at, OutboxReport.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+    )
+    until = now + timedelta(seconds=lease_seconds)
+    for row in rows:
+        row.claimed_by = worker_id
+        row.claimed_until = until
+    session.flush()
+    return rows
+
+
+def _owned(report_id: int, worker_id: str) -> Any:
+    return (OutboxReport.id == report_id) & (OutboxReport.claimed_by == worker_id)
+
+
+def mark_delivered(session: Session, report_id: int, worker_id: str) -> bool:
+    result = session.execute(
+        update(OutboxReport)
+        .where(_owned(report_id, worker_id))
+        .values(
+            state="delivered", delivered_at=utcnow(), claimed_by=None, claimed_until=None, last_error=None
+        )
+        .execution_options(synchronize_session=False)
+    )
+    return bool(getattr(result, "rowcount", 0))
+
+
+def mark_retry(session: Session, report_id: int, worker_id: str, error: str) -> bool:
+    row = session.get(OutboxReport, report_id)
+    if row is None or row.claimed_by != worker_id:
+        return False
+    row.attempts += 1
+    row.last_error = error[:2000]
+    row.next_attempt_at = utcnow() + backoff_delay(row.attempts)
+    row.claimed_by = None
+    row.claimed_until = None
+    return True
+
+
+def mark_failed(session: Session, report_id: int, worker_id: str, error: str) -> bool:
+    """Park a report that retrying cannot fix; it stays visible until an operator retries it."""
+    row = session.get(OutboxReport, report_id)
+    if row is None or row.claimed_by != worker_id:
+        return False
+    row.attempts += 1
+    row.state = "failed"
+    row.last_error = error[:2000]
+    row.claimed_by = None
+    row.claimed_until = None
+    return True
+
+
+def retry_report(session: Session, report_id: int) -> OutboxReport | None:
+    """Make a failed or waiting report due now (operator action)."""
+    row = session.get(OutboxReport, report_id)
+    if row is None or row.state == "delivered":
+        return None
+    row.state = "pending"
+    row.next_attempt_at = utcnow()
+    row.claimed_by = None
+    row.claimed_until = None
+    return row
+
+
+def reports_by_state(
+    session: Session, installation_id: int, states: tuple[str, ...], limit: int = 50
+) -> list[OutboxReport]:
+    return list(
+        session.scalars(
+            select(OutboxReport)
+            .where(OutboxReport.installation_id == installation_id, OutboxReport.state.in_(states))
+            .order_by(OutboxReport.created_at.desc())
+            .limit(limit)
+        )
+    )

@@ -1,0 +1,114 @@
+"""Payment sessions: one PayCombat checkout per Saleor ``idempotencyKey``, agreed across instances.
+
+The unique (installation, idempotency key) row is the lock: whoever inserts it creates the checkout,
+everyone else waits for that checkout. A claim whose creator failed (``last_error``) or vanished
+(claimed long ago, still no checkout) may be taken over atomically, so a retry is never stuck.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from paycombat_gateway.storage.models import PaymentSession, utcnow
+
+__all__ = [
+    "claim_payment_session",
+    "find_by_checkout_id",
+    "find_by_merchant_reference",
+    "find_by_transaction",
+    "recent_sessions",
+]
+
+STALE_CLAIM = timedelta(seconds=60)
+
+
+def _by_key(session: Session, installation_id: int, idempotency_key: str) -> PaymentSession | None:
+    return session.scalars(
+        select(PaymentSession).where(
+            PaymentSession.installation_id == installation_id,
+            PaymentSession.idempotency_key == idempotency_key,
+        )
+    ).first()
+
+
+def _take_over(session: Session, row: PaymentSession, now: datetime) -> bool:
+    """Atomically re-claim an abandoned or failed initialization; True when this caller won."""
+    result = session.execute(
+        update(PaymentSession)
+        .where(
+            PaymentSession.id == row.id,
+            PaymentSession.state == "initializing",
+            PaymentSession.checkout_id.is_(None),
+            or_(PaymentSession.last_error.is_not(None), PaymentSession.claimed_at < now - STALE_CLAIM),
+        )
+        .values(claimed_at=now, last_error=None)
+        .execution_options(synchronize_session=False)
+    )
+    won = bool(getattr(result, "rowcount", 0))
+    if won:
+        session.refresh(row)
+    return won
+
+
+def claim_payment_session(
+    session: Session, *, installation_id: int, idempotency_key: str, **fields: Any
+) -> tuple[PaymentSession, bool]:
+    """The session for this key and whether this caller must create the PayCombat checkout.
+
+    Commit right after a winning claim, before calling PayCombat, so other instances see it.
+    """
+    now = utcnow()
+    existing = _by_key(session, installation_id, idempotency_key)
+    if existing is not None:
+        return existing, _take_over(session, existing, now)
+    row = PaymentSession(
+        installation_id=installation_id, idempotency_key=idempotency_key, claimed_at=now, **fields
+    )
+    try:
+        with session.begin_nested():
+            session.add(row)
+    except IntegrityError:
+        existing = _by_key(session, installation_id, idempotency_key)
+        if existing is None:
+            raise
+        return existing, False
+    return row, True
+
+
+def find_by_transaction(
+    session: Session, installation_id: int, saleor_transaction_id: str
+) -> PaymentSession | None:
+    return session.scalars(
+        select(PaymentSession)
+        .where(
+            PaymentSession.installation_id == installation_id,
+            PaymentSession.saleor_transaction_id == saleor_transaction_id,
+        )
+        .order_by(PaymentSession.id.desc())
+    ).first()
+
+
+def find_by_checkout_id(session: Session, checkout_id: str) -> PaymentSession | None:
+    return session.scalars(select(PaymentSession).where(PaymentSession.checkout_id == checkout_id)).first()
+
+
+def find_by_merchant_reference(session: Session, merchant_reference: str) -> PaymentSession | None:
+    return session.scalars(
+        select(PaymentSession).where(PaymentSession.merchant_reference == merchant_reference)
+    ).first()
+
+
+def recent_sessions(session: Session, installation_id: int, limit: int = 50) -> list[PaymentSession]:
+    return list(
+        session.scalars(
+            select(PaymentSession)
+            .where(PaymentSession.installation_id == installation_id)
+            .order_by(PaymentSession.created_at.desc(), PaymentSession.id.desc())
+            .limit(limit)
+        )
+    )
