@@ -52,6 +52,7 @@ class SandboxApi:
         endpoint = ENDPOINTS[endpoint_name]
 
         async def endpoint_view(request: Request) -> Response:
+            raw = await request.body()  # read first: a slow PayCombat has the request before it stalls
             fault = self.faults.take(request.url.path)
             if fault is not None:
                 if fault.delay_seconds:
@@ -63,7 +64,6 @@ class SandboxApi:
             account = self.accounts.get(request.headers.get("x-token", ""))
             if account is None:
                 return failure(401, "Unauthenticated: invalid X-token")
-            raw = await request.body()
             body: dict[str, Any] = {}
             if endpoint.signed:
                 if not verify_webhook_signature(raw, request.headers.get("signature"), account.signature_key):

@@ -1,0 +1,105 @@
+"""Retries never double a payment; timeouts are the configured ones; errors never carry secrets."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from decimal import Decimal
+
+import pytest
+import requests
+
+from paycombat_gateway.paycombat import errors
+from paycombat_gateway.paycombat.client import PaycombatClient
+from paycombat_gateway.paycombat.models import PaymentRequest
+from paycombat_gateway.sandbox.server import RunningSandbox, SandboxAccount, run_sandbox
+
+ACCOUNT = SandboxAccount(x_token="snd_policy_xtoken_1234", signature_key="snd_policy_sigkey_5678")
+REQUEST = PaymentRequest(amount=Decimal("10.00"), currency="USD", country_code="US", description="policy")
+
+
+@pytest.fixture(scope="module")
+def sandbox() -> Iterator[RunningSandbox]:
+    with run_sandbox([ACCOUNT]) as running:
+        yield running
+
+
+@pytest.fixture(autouse=True)
+def _no_faults(sandbox: RunningSandbox) -> Iterator[None]:
+    yield
+    requests.delete(f"{sandbox.base_url}/_sandbox/faults", timeout=5)
+
+
+def _client(sandbox: RunningSandbox, **options: float) -> PaycombatClient:
+    return PaycombatClient(ACCOUNT.x_token, ACCOUNT.signature_key, sandbox.base_url, **options)  # type: ignore[arg-type]
+
+
+def test_get_is_retried_on_503(sandbox: RunningSandbox) -> None:
+    client = _client(sandbox)
+    checkout = client.create_payment_request(REQUEST)
+    sandbox.add_fault(f"/api/v1/checkout/retrieve/{checkout.id}", status=503, count=2)
+    assert client.get_detail_checkout(checkout.id).id == checkout.id
+
+
+def test_post_is_not_retried_on_503(sandbox: RunningSandbox) -> None:
+    before = sandbox.store.count("checkout")
+    sandbox.add_fault("/api/v1/checkout/payment-request", status=503, count=1)
+    with pytest.raises(errors.ServerError) as caught:
+        _client(sandbox).create_payment_request(REQUEST)
+    assert caught.value.http_status == 503 and caught.value.retryable
+    assert sandbox.store.count("checkout") == before
+
+
+def test_post_is_not_retried_after_a_read_timeout(sandbox: RunningSandbox) -> None:
+    before = sandbox.store.count("checkout")
+    sandbox.add_fault("/api/v1/checkout/payment-request", delay_seconds=1.0, count=5)
+    started = time.monotonic()
+    with pytest.raises(errors.TimeoutError):
+        _client(sandbox, read_timeout=0.3).create_payment_request(REQUEST)
+    assert time.monotonic() - started < 1.0  # the configured read timeout, once
+    time.sleep(1.2)
+    assert sandbox.store.count("checkout") == before + 1  # exactly one request reached PayCombat
+
+
+def test_get_is_retried_after_a_read_timeout(sandbox: RunningSandbox) -> None:
+    client = _client(sandbox, read_timeout=0.3)
+    checkout = client.create_payment_request(REQUEST)
+    sandbox.add_fault(f"/api/v1/checkout/retrieve/{checkout.id}", delay_seconds=1.0, count=1)
+    assert client.get_detail_checkout(checkout.id).id == checkout.id
+
+
+def test_connection_refused_is_a_typed_error() -> None:
+    client = PaycombatClient("snd_x_token_value", "snd_signature_value", "http://127.0.0.1:9", retries=1)
+    with pytest.raises(errors.ConnectionFailed):
+        client.create_payment_request(REQUEST)
+
+
+def test_status_false_on_2xx_is_an_error(sandbox: RunningSandbox) -> None:
+    sandbox.add_fault(
+        "/api/v1/checkout/payment-request", status=200, body='{"status":false,"message":"nope"}'
+    )
+    with pytest.raises(errors.InvalidRequestError) as caught:
+        _client(sandbox).create_payment_request(REQUEST)
+    assert caught.value.paycombat_message == "nope"
+
+
+@pytest.mark.parametrize("body", ["not json", "[1,2]", '{"message":"no status"}'])
+def test_malformed_bodies(sandbox: RunningSandbox, body: str) -> None:
+    sandbox.add_fault("/api/v1/checkout/payment-request", status=200, body=body)
+    with pytest.raises(errors.MalformedResponseError):
+        _client(sandbox).create_payment_request(REQUEST)
+
+
+def test_errors_never_contain_secrets(sandbox: RunningSandbox) -> None:
+    echo = f'{{"status":false,"message":"bad token {ACCOUNT.x_token}","checkout_token":"{"a" * 64}"}}'
+    sandbox.add_fault("/api/v1/checkout/payment-request", status=400, body=echo)
+    with pytest.raises(errors.InvalidRequestError) as caught:
+        _client(sandbox).create_payment_request(REQUEST)
+    wrong = PaycombatClient(ACCOUNT.x_token, "snd_wrong_signature_key", sandbox.base_url)
+    with pytest.raises(errors.AuthenticationError) as auth:
+        wrong.create_payment_request(REQUEST)
+    for error in (caught.value, auth.value):
+        text = " ".join([str(error), repr(error), str(error.body), str(error.to_dict())])
+        for secret in (ACCOUNT.x_token, ACCOUNT.signature_key, "snd_wrong_signature_key", "a" * 64):
+            assert secret not in text
+    assert "snd_" not in repr(wrong)
