@@ -18,7 +18,7 @@ __all__ = ["InitializeData", "ReturnUrls", "parse_initialize_data", "validate_re
 
 _MAX_URL_LENGTH = 2048
 _OUTCOMES = ("completed", "failed", "cancelled", "expired")
-_KNOWN_KEYS = {"returnUrl", "returnUrls", "payinMethod", "bank"}
+_KNOWN_KEYS = {"return_url", "return_urls", "payin_method", "bank"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,31 +90,31 @@ def parse_initialize_data(data: Any, *, default_return_url: str | None) -> Initi
             f"Unknown key(s) in data: {', '.join(unknown)[:200]}. Expected: {', '.join(sorted(_KNOWN_KEYS))}.",
             field="data",
         )
-    redirect = data.get("returnUrl")
-    redirect_url = validate_return_url(redirect, "returnUrl") if redirect is not None else None
+    redirect = data.get("return_url")
+    redirect_url = validate_return_url(redirect, "return_url") if redirect is not None else None
     outcome_urls: dict[str, str | None] = dict.fromkeys(_OUTCOMES)
-    raw_outcomes = data.get("returnUrls")
+    raw_outcomes = data.get("return_urls")
     if raw_outcomes is not None:
         if not isinstance(raw_outcomes, Mapping):
-            raise PaymentError(ErrorCode.INVALID_DATA, "returnUrls must be an object.", field="returnUrls")
+            raise PaymentError(ErrorCode.INVALID_DATA, "return_urls must be an object.", field="return_urls")
         extra = sorted(set(raw_outcomes) - set(_OUTCOMES))
         if extra:
             raise PaymentError(
                 ErrorCode.INVALID_DATA,
-                f"returnUrls accepts only {', '.join(_OUTCOMES)}; got {', '.join(extra)[:100]}.",
-                field="returnUrls",
+                f"return_urls accepts only {', '.join(_OUTCOMES)}; got {', '.join(extra)[:100]}.",
+                field="return_urls",
             )
         for outcome in _OUTCOMES:
             if raw_outcomes.get(outcome) is not None:
-                outcome_urls[outcome] = validate_return_url(raw_outcomes[outcome], f"returnUrls.{outcome}")
+                outcome_urls[outcome] = validate_return_url(raw_outcomes[outcome], f"return_urls.{outcome}")
     if redirect_url is None and not any(outcome_urls.values()):
         if default_return_url is None:
             raise PaymentError(
                 ErrorCode.INVALID_RETURN_URL,
-                "Pass data.returnUrl (or data.returnUrls) so the shopper can come back from PayCombat.",
-                field="returnUrl",
+                "Pass data.return_url (or data.return_urls) so the shopper can come back from PayCombat.",
+                field="return_url",
             )
-        redirect_url = validate_return_url(default_return_url, "returnUrl")
+        redirect_url = validate_return_url(default_return_url, "return_url")
     return InitializeData(
         return_urls=ReturnUrls(
             redirect_url=redirect_url,
@@ -123,6 +123,6 @@ def parse_initialize_data(data: Any, *, default_return_url: str | None) -> Initi
             cancelled_url=outcome_urls["cancelled"],
             expired_url=outcome_urls["expired"],
         ),
-        payin_method=_optional_name(data, "payinMethod"),
+        payin_method=_optional_name(data, "payin_method"),
         bank=_optional_name(data, "bank"),
     )

@@ -11,7 +11,7 @@ from paycombat_gateway.gateway.storefront_data import parse_initialize_data
 
 
 def test_single_return_url() -> None:
-    parsed = parse_initialize_data({"returnUrl": "https://shop.example/return?x=1"}, default_return_url=None)
+    parsed = parse_initialize_data({"return_url": "https://shop.example/return?x=1"}, default_return_url=None)
     assert parsed.return_urls.redirect_url == "https://shop.example/return?x=1"
     assert not parsed.return_urls.has_outcome_urls
 
@@ -19,8 +19,8 @@ def test_single_return_url() -> None:
 def test_outcome_urls_and_preselection() -> None:
     parsed = parse_initialize_data(
         {
-            "returnUrls": {"completed": "https://s.example/ok", "failed": "https://s.example/failed"},
-            "payinMethod": "au_bank_npp",
+            "return_urls": {"completed": "https://s.example/ok", "failed": "https://s.example/failed"},
+            "payin_method": "au_bank_npp",
             "bank": "KDB산업은행",
         },
         default_return_url=None,
@@ -39,15 +39,15 @@ def test_configuration_default_is_the_fallback() -> None:
 @pytest.mark.parametrize(
     ("data", "code", "field"),
     [
-        ({}, ErrorCode.INVALID_RETURN_URL, "returnUrl"),
-        ({"returnUrl": "javascript:alert(1)"}, ErrorCode.INVALID_RETURN_URL, "returnUrl"),
-        ({"returnUrl": "/relative"}, ErrorCode.INVALID_RETURN_URL, "returnUrl"),
-        ({"returnUrl": "https://user:pw@shop.example/"}, ErrorCode.INVALID_RETURN_URL, "returnUrl"),
-        ({"returnUrl": "https://shop.example/" + "a" * 3000}, ErrorCode.INVALID_RETURN_URL, "returnUrl"),
-        ({"returnUrls": {"completed": 5}}, ErrorCode.INVALID_RETURN_URL, "returnUrls.completed"),
-        ({"returnUrls": {"paid": "https://s.example"}}, ErrorCode.INVALID_DATA, "returnUrls"),
-        ({"returnUrl": "https://s.example", "payinMethod": ""}, ErrorCode.INVALID_DATA, "payinMethod"),
-        ({"returnUrl": "https://s.example", "surprise": 1}, ErrorCode.INVALID_DATA, "data"),
+        ({}, ErrorCode.INVALID_RETURN_URL, "return_url"),
+        ({"return_url": "javascript:alert(1)"}, ErrorCode.INVALID_RETURN_URL, "return_url"),
+        ({"return_url": "/relative"}, ErrorCode.INVALID_RETURN_URL, "return_url"),
+        ({"return_url": "https://user:pw@shop.example/"}, ErrorCode.INVALID_RETURN_URL, "return_url"),
+        ({"return_url": "https://shop.example/" + "a" * 3000}, ErrorCode.INVALID_RETURN_URL, "return_url"),
+        ({"return_urls": {"completed": 5}}, ErrorCode.INVALID_RETURN_URL, "return_urls.completed"),
+        ({"return_urls": {"paid": "https://s.example"}}, ErrorCode.INVALID_DATA, "return_urls"),
+        ({"return_url": "https://s.example", "payin_method": ""}, ErrorCode.INVALID_DATA, "payin_method"),
+        ({"return_url": "https://s.example", "surprise": 1}, ErrorCode.INVALID_DATA, "data"),
         ([1, 2], ErrorCode.INVALID_DATA, "data"),
     ],
 )

@@ -1,0 +1,89 @@
+"""What the payment flow needs from the running app, built once per process."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import requests
+from requests.adapters import HTTPAdapter
+
+from paycombat_gateway.paycombat.client import PaycombatClient
+from paycombat_gateway.saleor.jws import RefetchLimiter
+from paycombat_gateway.settings import Settings
+from paycombat_gateway.storage.configs import credentials
+from paycombat_gateway.storage.db import Database
+from paycombat_gateway.storage.models import PaycombatConfig
+from paycombat_gateway.storage.secrets import SecretBox
+
+__all__ = ["GatewayContext", "PaycombatClients"]
+
+
+class PaycombatClients:
+    """One pooled ``PaycombatClient`` per configuration, rebuilt when the configuration changes."""
+
+    def __init__(self, box: SecretBox, default_api_url: str) -> None:
+        self._box = box
+        self._default_api_url = default_api_url
+        self._clients: dict[str, tuple[datetime, PaycombatClient]] = {}
+        self._lock = threading.Lock()
+
+    def base_url_for(self, config: PaycombatConfig) -> str:
+        return (config.api_url or self._default_api_url).rstrip("/")
+
+    def for_config(self, config: PaycombatConfig) -> PaycombatClient:
+        with self._lock:
+            cached = self._clients.get(config.id)
+            if cached is not None and cached[0] == config.updated_at:
+                return cached[1]
+        keys = credentials(self._box, config)
+        client = PaycombatClient(keys.x_token, keys.signature_key, self.base_url_for(config))
+        with self._lock:
+            previous = self._clients.get(config.id)
+            self._clients[config.id] = (config.updated_at, client)
+        if previous is not None:
+            previous[1].close()
+        return client
+
+    def close(self) -> None:
+        with self._lock:
+            for _, client in self._clients.values():
+                client.close()
+            self._clients.clear()
+
+
+def _pooled_session() -> requests.Session:
+    session = requests.Session()
+    adapter = HTTPAdapter(pool_connections=10, pool_maxsize=20)
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    return session
+
+
+@dataclass
+class GatewayContext:
+    settings: Settings
+    database: Database
+    box: SecretBox
+    paycombat: PaycombatClients
+    saleor_http: requests.Session = field(default_factory=_pooled_session)
+    jwks_limiter: RefetchLimiter = field(default_factory=RefetchLimiter)
+
+    @classmethod
+    def create(cls, settings: Settings, database: Database | None = None) -> GatewayContext:
+        box = SecretBox.from_setting(settings.app_secret_key, settings.data_dir)
+        return cls(
+            settings=settings,
+            database=database or Database.from_url(settings.resolved_database_url),
+            box=box,
+            paycombat=PaycombatClients(box, settings.paycombat_api_url),
+        )
+
+    def paycombat_webhook_url(self, config_id: str) -> str:
+        return f"{self.settings.app_url}/api/webhooks/paycombat/{config_id}"
+
+    def close(self) -> None:
+        self.paycombat.close()
+        self.saleor_http.close()
+        self.database.dispose()

@@ -1,0 +1,177 @@
+"""PayCombat webhooks: authenticate, store durably, deduplicate, match, and owe Saleor the event.
+
+Everything after authentication happens in ONE database transaction (delivery row, session update,
+outbox row), committed before PayCombat gets its 2xx: a crash at any point either loses nothing or
+makes PayCombat deliver again, and the second copy is recognised as a duplicate. Unmatched deliveries
+are kept and visible, never dropped. How a payin is matched to its checkout is a contract inference
+(``payin_checkout_link``): our merchant reference travels as the checkout's ``description`` and comes
+back in the payin's ``order_reference`` / ``transaction``.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from paycombat_gateway.gateway.context import GatewayContext
+from paycombat_gateway.gateway.settlement import PayinNotice, SessionState, apply_notice
+from paycombat_gateway.gateway.snapshots import snapshot
+from paycombat_gateway.paycombat import errors
+from paycombat_gateway.paycombat.contract import WebhookKind
+from paycombat_gateway.paycombat.webhooks import PaycombatWebhook, parse_webhook, verify_and_parse
+from paycombat_gateway.storage.configs import credentials, get_config
+from paycombat_gateway.storage.inbox import record_delivery
+from paycombat_gateway.storage.models import PaycombatConfig, PaycombatDelivery, PaymentSession, utcnow
+from paycombat_gateway.storage.outbox import enqueue_report
+
+__all__ = ["InboundResult", "receive_paycombat_webhook"]
+
+logger = logging.getLogger(__name__)
+_KEPT_HEADERS = ("content-type", "user-agent", "x-request-id", "x-forwarded-for")
+
+
+@dataclass(frozen=True, slots=True)
+class InboundResult:
+    status_code: int
+    body: dict[str, Any]
+    report_enqueued: bool = False
+
+
+def _refused(status: int, code: str, message: str) -> InboundResult:
+    return InboundResult(status, {"status": False, "error": {"code": code, "message": message}})
+
+
+def _authenticate(
+    ctx: GatewayContext, config: PaycombatConfig, raw_body: bytes, signature: str | None
+) -> PaycombatWebhook:
+    keys = credentials(ctx.box, config)
+    if signature:
+        return verify_and_parse(raw_body, signature, keys.signature_key)
+    if not config.allow_unsigned_webhooks:
+        raise errors.SignatureError("unsigned deliveries are refused by this configuration")
+    # The docs call X-Signature optional. Trust only what PayCombat itself confirms: re-read the payin.
+    claimed = parse_webhook(raw_body)
+    if not claimed.object_id or claimed.kind not in {
+        WebhookKind.PAYIN_SUCCESS,
+        WebhookKind.PAYIN_FAILED,
+        WebhookKind.PAYIN_EXPIRED,
+        WebhookKind.PAYIN_PENDING,
+    }:
+        raise errors.SignatureError("an unsigned delivery must name a payin PayCombat can confirm")
+    payin = ctx.paycombat.for_config(config).retrieve_payin(claimed.object_id)
+    confirmed = parse_webhook(payin.model_dump_json().encode())
+    return confirmed
+
+
+def _match(session: Session, event: PaycombatWebhook, config_id: str) -> PaymentSession | None:
+    if not event.references:
+        return None
+    return session.scalars(
+        select(PaymentSession)
+        .where(PaymentSession.merchant_reference.in_(event.references), PaymentSession.config_id == config_id)
+        .with_for_update()
+    ).first()
+
+
+def _apply(
+    session: Session, delivery: PaycombatDelivery, row: PaymentSession, event: PaycombatWebhook
+) -> bool:
+    kind = event.kind
+    if kind is WebhookKind.PAYOUT and event.status == "FAILED":
+        kind = WebhookKind.PAYIN_FAILED  # PAYIN FAILED's documented example is payout-shaped
+    if kind is WebhookKind.VA_REGISTER:
+        if event.status == "APPROVED":
+            row.virtual_account = {
+                "bank_name": event.body.get("bank_name"),
+                "account_number": event.body.get("account_number"),
+                "account_holder": event.body.get("account_holder"),
+                "expires_at": event.body.get("expire_at"),
+            }
+        delivery.note = f"virtual account {event.status or ''}".strip().lower()
+        return False
+    current = snapshot(row)
+    transition = apply_notice(
+        current.view(),
+        PayinNotice(
+            kind=kind,
+            payin_id=event.object_id,
+            amount=event.amount,
+            currency=event.currency,
+            payment_method=event.payment_method,
+        ),
+    )
+    row.state = transition.state.value
+    if transition.payin_id and current.state is not SessionState.SUCCEEDED:
+        row.payin_id = transition.payin_id
+    if transition.paid_amount is not None:
+        row.paid_amount = transition.paid_amount
+    row.amount_mismatch = row.amount_mismatch or transition.amount_mismatch
+    delivery.note = transition.note
+    if transition.report is None:
+        return False
+    _, created = enqueue_report(
+        session,
+        installation_id=row.installation_id,
+        payment_session_id=row.id,
+        delivery_id=delivery.id,
+        event_type=transition.report.event_type,
+        psp_reference=transition.report.psp_reference,
+        amount=transition.report.amount,
+        currency=row.currency,
+        message=transition.report.message,
+        available_actions=list(transition.report.available_actions)
+        if transition.report.available_actions is not None
+        else None,
+    )
+    return created
+
+
+def receive_paycombat_webhook(
+    ctx: GatewayContext, config_id: str, raw_body: bytes, headers: dict[str, str]
+) -> InboundResult:
+    with ctx.database.session() as session:
+        config = get_config(session, config_id)
+    if config is None:
+        return _refused(404, "CONFIGURATION_NOT_FOUND", "No PayCombat configuration has this id.")
+    try:
+        event = _authenticate(ctx, config, raw_body, headers.get("x-signature"))
+    except errors.SignatureError as exc:
+        return _refused(401, "SIGNATURE_VERIFICATION_FAILED", exc.message)
+    except errors.InvalidRequestError as exc:
+        return _refused(400, "CANT_BE_PARSED", exc.message)
+    except errors.PaycombatError:
+        return _refused(
+            503,
+            "PAYCOMBAT_UNAVAILABLE",
+            "Could not confirm the unsigned delivery with PayCombat; retry later.",
+        )
+    with ctx.database.session() as session:
+        delivery, duplicate = record_delivery(
+            session,
+            config_id=config.id,
+            raw_body=raw_body,
+            headers={name: headers[name] for name in _KEPT_HEADERS if name in headers},
+            signature_valid=bool(headers.get("x-signature")),
+            dedupe_key=event.dedupe_key,
+            kind=event.kind.value,
+            payin_id=event.object_id,
+        )
+        if duplicate:
+            return InboundResult(200, {"status": True, "duplicate": True})
+        row = _match(session, event, config.id)
+        enqueued = False
+        if row is None:
+            delivery.match_state = "unmatched" if event.kind is not WebhookKind.PAYOUT else "ignored"
+            delivery.note = (
+                "no payment of this app carries these references: " + ", ".join(event.references)[:200]
+            )
+        else:
+            delivery.payment_session_id = row.id
+            delivery.match_state = "matched"
+            enqueued = _apply(session, delivery, row, event)
+        delivery.processed_at = utcnow()
+    return InboundResult(200, {"status": True}, report_enqueued=enqueued)

@@ -1,0 +1,280 @@
+"""TRANSACTION_INITIALIZE_SESSION: one PayCombat hosted checkout per Saleor ``idempotencyKey``.
+
+The flow: find the channel's configuration; validate money, ``data`` and the country before calling
+anyone; claim the idempotency key (only the claimant calls PayCombat; any other instance waits for
+its checkout); create the payment request; optionally pre-select a payin method or open a KRW
+virtual account; answer ``CHARGE_ACTION_REQUIRED`` with the checkout id as pspReference.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from decimal import Decimal
+from typing import Any
+
+from paycombat_gateway.gateway.context import GatewayContext
+from paycombat_gateway.gateway.country import paycombat_country_code
+from paycombat_gateway.gateway.errors import ErrorCode, PaymentError
+from paycombat_gateway.gateway.methods import allowed_methods, source_countries
+from paycombat_gateway.gateway.order_lines import OrderLines, SourceLine, build_order_lines
+from paycombat_gateway.gateway.paycombat_errors import public_error
+from paycombat_gateway.gateway.results import SessionResult
+from paycombat_gateway.gateway.settlement import ACTIONS_WHEN_PENDING, SessionState
+from paycombat_gateway.gateway.snapshots import SessionSnapshot, snapshot
+from paycombat_gateway.gateway.storefront_data import InitializeData, parse_initialize_data
+from paycombat_gateway.money import Money, MoneyError
+from paycombat_gateway.paycombat import errors
+from paycombat_gateway.paycombat.client import PaycombatClient
+from paycombat_gateway.paycombat.contract import KRW_BANKS, PAYIN_METHODS_BY_CURRENCY
+from paycombat_gateway.paycombat.models import AdvancedRedirectUrl, OrderFee, OrderItem, PaymentRequest
+from paycombat_gateway.saleor.payloads import TransactionInitializeSession
+from paycombat_gateway.storage.configs import config_for_channel
+from paycombat_gateway.storage.models import PaycombatConfig, PaymentSession
+from paycombat_gateway.storage.sessions import claim_payment_session
+
+__all__ = ["action_required", "failure", "initialize_session"]
+
+logger = logging.getLogger(__name__)
+WAIT_FOR_OTHER_INSTANCE = 12.0  # seconds; inside Saleor's 18 s read timeout
+
+
+def failure(error: PaymentError, amount: Decimal | None = None) -> SessionResult:
+    return SessionResult(result="CHARGE_FAILURE", amount=amount, message=error.message, data=error.as_data())
+
+
+def action_required(
+    session: SessionSnapshot, environment: str, warnings: list[str] | None = None
+) -> SessionResult:
+    data: dict[str, Any] = {
+        "checkout_url": session.checkout_url,
+        "checkout_token": session.checkout_token,
+        "checkout_id": session.checkout_id,
+        "expires_at": session.expires_at,
+        "environment": environment,
+        "payin_method": session.payin_method_name,
+        "virtual_account": session.virtual_account,
+    }
+    if warnings:
+        data["warnings"] = warnings
+    return SessionResult(
+        result="CHARGE_ACTION_REQUIRED",
+        psp_reference=session.checkout_id,
+        amount=session.amount,
+        message="Redirect the shopper to PayCombat's hosted checkout.",
+        actions=ACTIONS_WHEN_PENDING,
+        data=data,
+    )
+
+
+def _validated(
+    payload: TransactionInitializeSession, config: PaycombatConfig
+) -> tuple[Money, InitializeData, str, OrderLines]:
+    action = payload.action
+    try:
+        money = Money.of(action.amount, action.currency)
+    except MoneyError as exc:
+        raise PaymentError(
+            ErrorCode.INVALID_AMOUNT, f"{action.amount} {action.currency} cannot be paid: {exc}."
+        ) from None
+    if money.amount <= 0:
+        raise PaymentError(ErrorCode.INVALID_AMOUNT, "The amount to charge must be positive.")
+    if money.currency not in PAYIN_METHODS_BY_CURRENCY:
+        raise PaymentError(ErrorCode.CURRENCY_NOT_SUPPORTED, f"PayCombat does not accept {money.currency}.")
+    data = parse_initialize_data(payload.data, default_return_url=config.redirect_url)
+    if data.payin_method is not None and data.payin_method not in allowed_methods(config, money.currency):
+        raise PaymentError(
+            ErrorCode.PAYIN_METHOD_NOT_AVAILABLE,
+            f"payin_method {data.payin_method!r} is not offered for {money.currency}.",
+            field="payin_method",
+        )
+    if data.bank is not None and (money.currency != "KRW" or data.bank not in KRW_BANKS):
+        raise PaymentError(
+            ErrorCode.BANK_NOT_AVAILABLE, "bank must be one of the KRW virtual-account banks.", field="bank"
+        )
+    source = payload.source_object
+    country = paycombat_country_code(source_countries(source), money.currency)
+    lines = build_order_lines(
+        money.amount,
+        money.currency,
+        [
+            SourceLine(line.name, line.quantity, line.unit_price.gross.amount, line.total_price.gross.amount)
+            for line in source.lines
+        ],
+        source_total=source.total,
+        summary_name=f"{source.reference} ({source.channel.slug})",
+    )
+    return money, data, country, lines
+
+
+def _payment_request(
+    ctx: GatewayContext,
+    payload: TransactionInitializeSession,
+    config: PaycombatConfig,
+    reference: str,
+    money: Money,
+    data: InitializeData,
+    country: str,
+    lines: OrderLines,
+) -> PaymentRequest:
+    urls = data.return_urls
+    source = payload.source_object
+    additional: dict[str, Any] = {
+        "saleor_transaction_id": payload.transaction.id,
+        "saleor_source": f"{source.typename}:{source.id}",
+        "saleor_channel": source.channel.slug,
+    }
+    if source.typename == "Checkout" and source.email:
+        additional["customer_email"] = source.email
+    if source.billing_address and (source.billing_address.first_name or source.billing_address.last_name):
+        additional["customer_name"] = " ".join(
+            part for part in (source.billing_address.first_name, source.billing_address.last_name) if part
+        )
+    return PaymentRequest(
+        amount=money.amount,
+        currency=money.currency,
+        country_code=country,
+        description=reference,
+        redirect_url=urls.redirect_url,
+        advanced_redirect_url=AdvancedRedirectUrl(
+            completed_url=urls.completed_url or urls.redirect_url,
+            cancelled_url=urls.cancelled_url or urls.redirect_url,
+            expired_url=urls.expired_url or urls.redirect_url,
+            failed_url=urls.failed_url or urls.redirect_url,
+        )
+        if urls.has_outcome_urls
+        else None,
+        webhook_url=ctx.paycombat_webhook_url(config.id),
+        additional_info=additional,
+        order_items=[
+            OrderItem(product_name=i.product_name, quantity=i.quantity, unit_price=i.unit_price)
+            for i in lines.items
+        ],
+        order_fees=[OrderFee(fee_name=f.fee_name, fee_amount=f.fee_amount) for f in lines.fees],
+    )
+
+
+def _await_other_instance(ctx: GatewayContext, session_id: int, environment: str) -> SessionResult:
+    """Another request holds this idempotency key: answer with its checkout once it has one."""
+    deadline = time.monotonic() + WAIT_FOR_OTHER_INSTANCE
+    while True:
+        with ctx.database.session() as session:
+            row = session.get(PaymentSession, session_id)
+            current = snapshot(row) if row is not None else None
+        if current is None:
+            break
+        if current.checkout_id:
+            return action_required(current, environment)
+        if current.last_error:
+            return failure(PaymentError(ErrorCode.PAYCOMBAT_UNAVAILABLE, current.last_error), current.amount)
+        if time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    return failure(
+        PaymentError(
+            ErrorCode.PAYMENT_IN_PROGRESS,
+            "This payment is still being created. Retry with the same idempotency key.",
+        )
+    )
+
+
+def _preselect(
+    client: PaycombatClient, data: InitializeData, token: str
+) -> tuple[str | None, dict[str, Any] | None, list[str]]:
+    """Apply the storefront's optional choices; a failure leaves the choice to the hosted page."""
+    method: str | None = None
+    account: dict[str, Any] | None = None
+    warnings: list[str] = []
+    if data.payin_method:
+        try:
+            method = (
+                client.create_new_checkout(token, data.payin_method).payin_method_name or data.payin_method
+            )
+        except errors.PaycombatError:
+            warnings.append(
+                "The payin method could not be pre-selected; the shopper chooses it on PayCombat's page."
+            )
+    if data.bank:
+        try:
+            client.create_virtual_account_krw(token, data.bank)
+            info = client.get_va_bank_information_krw(token)
+            method = data.bank
+            account = {
+                "bank_name": info.bank_name or data.bank,
+                "account_number": info.account_number,
+                "account_holder": info.account_holder,
+                "expires_at": info.expire_at,
+            }
+        except errors.PaycombatError:
+            warnings.append(
+                "The virtual account could not be opened; the shopper chooses a bank on PayCombat's page."
+            )
+    return method, account, warnings
+
+
+def initialize_session(
+    ctx: GatewayContext, installation_id: int, payload: TransactionInitializeSession
+) -> SessionResult:
+    source = payload.source_object
+    with ctx.database.session() as session:
+        config = config_for_channel(session, installation_id, source.channel.slug)
+    if config is None:
+        return failure(
+            PaymentError(
+                ErrorCode.CHANNEL_NOT_CONFIGURED,
+                f"PayCombat is not configured for channel {source.channel.slug!r}.",
+            )
+        )
+    try:
+        money, data, country, lines = _validated(payload, config)
+    except (PaymentError, MoneyError) as exc:
+        error = exc if isinstance(exc, PaymentError) else PaymentError(ErrorCode.INVALID_AMOUNT, str(exc))
+        return failure(error)
+    reference = "SALEOR-" + (payload.transaction.token or uuid.uuid4().hex)
+    with ctx.database.session() as session:
+        row, created = claim_payment_session(
+            session,
+            installation_id=installation_id,
+            idempotency_key=payload.idempotency_key,
+            config_id=config.id,
+            saleor_transaction_id=payload.transaction.id,
+            saleor_transaction_token=payload.transaction.token,
+            merchant_reference=reference,
+            source_type=source.typename,
+            source_id=source.id,
+            channel_slug=source.channel.slug,
+            currency=money.currency,
+            amount=money.amount,
+            action_type=payload.action.action_type,
+        )
+        claimed = snapshot(row)
+    if not created:
+        return _await_other_instance(ctx, claimed.id, config.environment)
+    client = ctx.paycombat.for_config(config)
+    request = _payment_request(ctx, payload, config, claimed.merchant_reference, money, data, country, lines)
+    try:
+        checkout = client.create_payment_request(request)
+    except errors.PaycombatError as exc:
+        logger.warning("create payment request failed: %s", exc, extra={"ctx_config_id": config.id})
+        error = public_error(exc, "creating the hosted checkout")
+        with ctx.database.session() as session:
+            stored = session.get(PaymentSession, claimed.id)
+            if stored is not None:
+                stored.last_error = error.message
+        return failure(error, money.amount)
+    method, account, warnings = _preselect(client, data, checkout.checkout_token or "")
+    with ctx.database.session() as session:
+        stored = session.get(PaymentSession, claimed.id, with_for_update=True)
+        assert stored is not None
+        stored.checkout_id = checkout.id
+        stored.checkout_token = checkout.checkout_token
+        stored.checkout_url = checkout.checkout_url
+        stored.expires_at = checkout.expire_at
+        stored.payin_method_name = method
+        stored.virtual_account = account
+        if stored.state == SessionState.INITIALIZING.value:
+            stored.state = SessionState.ACTION_REQUIRED.value
+        stored.last_error = None
+        final = snapshot(stored)
+    return action_required(final, config.environment, warnings)

@@ -1,0 +1,123 @@
+"""Delivers owed ``transactionEventReport`` calls to Saleor until Saleor accepts them.
+
+Each app process runs one worker thread. It wakes when this process enqueues a report and otherwise
+polls, so reports enqueued by another instance, or left behind by a crash, are picked up too. Claims
+are leased (see ``storage.outbox``), so every report is worked by one worker at a time.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+import threading
+import uuid
+
+from paycombat_gateway.gateway.context import GatewayContext
+from paycombat_gateway.saleor.client import SaleorClient, SaleorError
+from paycombat_gateway.storage import outbox
+from paycombat_gateway.storage.db import StorageUnavailable
+from paycombat_gateway.storage.models import Installation, OutboxReport, PaymentSession
+
+__all__ = ["OutboxWorker"]
+
+logger = logging.getLogger(__name__)
+PERMANENT_CODES = {"INCORRECT_DETAILS", "NOT_FOUND", "INVALID", "REQUIRED", "GRAPHQL_ERROR"}
+
+
+class OutboxWorker:
+    def __init__(self, ctx: GatewayContext, *, poll_seconds: float = 1.0, batch: int = 20) -> None:
+        self.ctx = ctx
+        self.poll_seconds = poll_seconds
+        self.batch = batch
+        self.worker_id = f"{socket.gethostname()}-{uuid.uuid4().hex[:8]}"
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def notify(self) -> None:
+        self._wake.set()
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._loop, name="outbox-worker", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                worked = self.run_once()
+            except StorageUnavailable:
+                logger.warning("outbox: database unavailable; will retry")
+                worked = 0
+            except Exception:  # the worker must survive anything and keep delivering
+                logger.exception("outbox: unexpected error")
+                worked = 0
+            if worked < self.batch:
+                self._wake.wait(self.poll_seconds)
+                self._wake.clear()
+
+    def run_once(self) -> int:
+        """Claim and deliver one batch; returns how many reports were worked."""
+        claimed = self.ctx.database.run(
+            lambda s: [
+                (r.id, r.installation_id)
+                for r in outbox.claim_due_reports(s, self.worker_id, limit=self.batch)
+            ]
+        )
+        for report_id, _ in claimed:
+            self._deliver(report_id)
+        return len(claimed)
+
+    def _deliver(self, report_id: int) -> None:
+        with self.ctx.database.session() as session:
+            report = session.get(OutboxReport, report_id)
+            if report is None:
+                return
+            installation = session.get(Installation, report.installation_id)
+            payment = session.get(PaymentSession, report.payment_session_id)
+            if installation is None or payment is None:
+                outbox.mark_failed(session, report_id, self.worker_id, "installation or payment is gone")
+                return
+            target = (installation.saleor_api_url, self.ctx.box.decrypt(installation.token_encrypted))
+            call = {
+                "transaction_id": payment.saleor_transaction_id,
+                "psp_reference": report.psp_reference,
+                "event_type": report.event_type,
+                "amount": report.amount,
+                "time": report.occurred_at,
+                "message": report.message,
+                "external_url": report.external_url,
+                "available_actions": report.available_actions,
+            }
+        client = SaleorClient(target[0], target[1], session=self.ctx.saleor_http)
+        try:
+            result = client.transaction_event_report(**call)  # type: ignore[arg-type]
+        except SaleorError as exc:  # unavailable, refused token, GraphQL errors: all worth retrying later
+            self._finish(report_id, retry=str(exc))
+            return
+        if result.accepted:
+            self._finish(report_id)
+            logger.info("reported %s for %s", call["event_type"], call["psp_reference"])
+            return
+        codes = {str(error.get("code")) for error in result.errors}
+        description = "; ".join(f"{e.get('code')}: {e.get('message')}" for e in result.errors)[:1000]
+        if codes & PERMANENT_CODES:
+            self._finish(report_id, failed=description)
+        else:
+            self._finish(report_id, retry=description)
+
+    def _finish(self, report_id: int, *, retry: str | None = None, failed: str | None = None) -> None:
+        with self.ctx.database.session() as session:
+            if failed is not None:
+                outbox.mark_failed(session, report_id, self.worker_id, failed)
+                logger.error("report %s parked as failed: %s", report_id, failed)
+            elif retry is not None:
+                outbox.mark_retry(session, report_id, self.worker_id, retry)
+                logger.warning("report %s will be retried: %s", report_id, retry)
+            else:
+                outbox.mark_delivered(session, report_id, self.worker_id)

@@ -1,0 +1,93 @@
+"""The Dashboard's user token for the configuration page (contract §6.2–6.3).
+
+Checks more than Saleor's JS SDK does: besides the RS256 signature (JWKS by ``kid``, refetched once),
+``exp``, the ``app`` claim and the user's permissions, it requires ``iss`` to be the installation's
+Saleor API URL and ``type`` to be ``thirdparty``. An expired token is told apart so the page can ask
+the Dashboard for a fresh one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import jwt
+
+from paycombat_gateway.saleor.jws import RefetchLimiter, SignatureVerificationError, select_key
+
+__all__ = ["DashboardUser", "TokenExpired", "TokenForbidden", "TokenInvalid", "verify_dashboard_token"]
+
+REQUIRED_PERMISSIONS = ("MANAGE_APPS", "HANDLE_PAYMENTS")
+
+
+class TokenInvalid(Exception):
+    pass
+
+
+class TokenExpired(TokenInvalid):
+    pass
+
+
+class TokenForbidden(Exception):
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class DashboardUser:
+    user_id: str | None
+    email: str | None
+    permissions: tuple[str, ...]
+
+
+def _decode(token: str, jwks_text: str | None, *, saleor_api_url: str, leeway: float) -> dict[str, object]:
+    header = jwt.get_unverified_header(token)
+    key = select_key(jwks_text, header.get("kid"))
+    claims: dict[str, object] = jwt.decode(
+        token,
+        key=key,  # type: ignore[arg-type]
+        algorithms=["RS256"],
+        issuer=saleor_api_url,
+        leeway=leeway,
+        options={"require": ["exp", "iss"], "verify_aud": False},
+    )
+    return claims
+
+
+def verify_dashboard_token(
+    token: str,
+    *,
+    saleor_api_url: str,
+    app_id: str,
+    jwks_text: str | None,
+    refetch: Callable[[], str],
+    limiter: RefetchLimiter,
+    required_permissions: Sequence[str] = REQUIRED_PERMISSIONS,
+    leeway: float = 10.0,
+) -> DashboardUser:
+    if not token:
+        raise TokenInvalid("no token")
+    try:
+        try:
+            claims = _decode(token, jwks_text, saleor_api_url=saleor_api_url, leeway=leeway)
+        except (SignatureVerificationError, jwt.InvalidSignatureError):
+            if not limiter.allow("dashboard:" + saleor_api_url):
+                raise
+            claims = _decode(token, refetch(), saleor_api_url=saleor_api_url, leeway=leeway)
+    except jwt.ExpiredSignatureError:
+        raise TokenExpired("the Dashboard token has expired") from None
+    except (jwt.InvalidTokenError, SignatureVerificationError, ValueError) as exc:
+        raise TokenInvalid(f"the Dashboard token is not valid: {type(exc).__name__}") from None
+    if claims.get("type") != "thirdparty":
+        raise TokenInvalid("not a Dashboard app token")
+    if claims.get("app") != app_id:
+        raise TokenInvalid("the token was issued for another app")
+    user_permissions = claims.get("user_permissions")
+    granted = set(user_permissions) if isinstance(user_permissions, list) else set()
+    missing = [permission for permission in required_permissions if permission not in granted]
+    if missing:
+        raise TokenForbidden(f"the staff user lacks {', '.join(missing)}")
+    return DashboardUser(
+        user_id=str(claims["user_id"]) if claims.get("user_id") else None,
+        email=str(claims["email"]) if claims.get("email") else None,
+        permissions=tuple(sorted(granted)),
+    )

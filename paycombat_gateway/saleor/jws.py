@@ -1,0 +1,108 @@
+"""Saleor's webhook signature: a detached RS256 JWS over the exact raw body (RFC 7797, ``b64: false``).
+
+Verification never passes silently: the key is picked by ``kid`` from the cached JWKS; on any failure
+the JWKS is fetched again once (rate limited per Saleor) and the check repeated; if that fails too,
+``SignatureVerificationError`` is raised. The algorithm is pinned to RS256, whatever the header says.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable
+
+import jwt
+from jwt.exceptions import InvalidTokenError, PyJWKError, PyJWKSetError
+
+__all__ = [
+    "RefetchLimiter",
+    "SignatureVerificationError",
+    "select_key",
+    "verify_detached_jws",
+    "verify_with_refetch",
+]
+
+ALGORITHM = "RS256"
+
+
+class SignatureVerificationError(Exception):
+    """The signature does not verify against any key Saleor publishes."""
+
+
+def select_key(jwks_text: str | None, kid: str | None) -> object:
+    """The public key with ``kid`` from a JWKS document."""
+    if not jwks_text:
+        raise SignatureVerificationError("no JWKS is known for this Saleor")
+    try:
+        key_set = jwt.PyJWKSet.from_json(jwks_text)
+    except (PyJWKSetError, PyJWKError, ValueError, TypeError) as exc:
+        raise SignatureVerificationError("the JWKS is not a valid key set") from exc
+    for key in key_set.keys:
+        if key.key_id == kid:
+            return key.key
+    raise SignatureVerificationError("no key in the JWKS has the signature's kid")
+
+
+def verify_detached_jws(signature: str, raw_body: bytes, jwks_text: str | None) -> None:
+    """Raise unless ``signature`` is Saleor's detached JWS of exactly ``raw_body``."""
+    parts = signature.split(".")
+    if len(parts) != 3 or parts[1] != "":
+        raise SignatureVerificationError("the signature is not a detached JWS")
+    try:
+        header = jwt.get_unverified_header(signature)
+    except InvalidTokenError as exc:
+        raise SignatureVerificationError("the signature header is unreadable") from exc
+    if header.get("alg") != ALGORITHM:
+        raise SignatureVerificationError("the signature is not RS256")
+    if header.get("b64") is not False or "b64" not in (header.get("crit") or []):
+        raise SignatureVerificationError("the signature is not over the unencoded body (b64=false)")
+    key = select_key(jwks_text, header.get("kid"))
+    try:
+        jwt.PyJWS().decode_complete(signature, key=key, algorithms=[ALGORITHM], detached_payload=raw_body)  # type: ignore[arg-type]
+    except InvalidTokenError as exc:
+        raise SignatureVerificationError("the signature does not match the body") from exc
+
+
+class RefetchLimiter:
+    """At most one JWKS refetch per Saleor per ``interval`` seconds, so forged requests cannot make us
+    hammer Saleor."""
+
+    def __init__(self, interval: float = 30.0) -> None:
+        self.interval = interval
+        self._last: dict[str, float] = {}
+        self._lock = threading.Lock()
+
+    def allow(self, key: str) -> bool:
+        now = time.monotonic()
+        with self._lock:
+            last = self._last.get(key)
+            if last is not None and now - last < self.interval:
+                return False
+            self._last[key] = now
+            return True
+
+
+def verify_with_refetch(
+    signature: str,
+    raw_body: bytes,
+    cached_jwks: str | None,
+    refetch: Callable[[], str],
+    *,
+    limiter: RefetchLimiter,
+    limiter_key: str,
+) -> str | None:
+    """Verify against the cached JWKS, refetching once on failure. Returns the new JWKS to persist, if any."""
+    try:
+        verify_detached_jws(signature, raw_body, cached_jwks)
+        return None
+    except SignatureVerificationError:
+        if not limiter.allow(limiter_key):
+            raise
+    try:
+        fresh = refetch()
+        json.loads(fresh)
+    except Exception as exc:  # the refetch is best effort; failing it is a failed verification
+        raise SignatureVerificationError("the JWKS could not be fetched again") from exc
+    verify_detached_jws(signature, raw_body, fresh)
+    return fresh

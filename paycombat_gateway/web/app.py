@@ -1,0 +1,63 @@
+"""The Starlette app: every route, the middleware, and the outbox worker's lifetime."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.routing import BaseRoute, Mount
+from starlette.staticfiles import StaticFiles
+
+from paycombat_gateway.gateway.context import GatewayContext
+from paycombat_gateway.gateway.outbox_worker import OutboxWorker
+from paycombat_gateway.settings import Settings
+from paycombat_gateway.storage.migrate import migrate, readiness_problem
+from paycombat_gateway.web.health import health_routes
+from paycombat_gateway.web.middleware import BodySizeLimitMiddleware, RequestIdMiddleware
+from paycombat_gateway.web.paycombat_routes import paycombat_routes
+from paycombat_gateway.web.saleor_routes import saleor_routes
+
+__all__ = ["create_app"]
+
+STATIC = Path(__file__).with_name("static")
+
+
+def create_app(
+    settings: Settings, *, context: GatewayContext | None = None, run_migrations: bool = True
+) -> Starlette:
+    """The app for ``settings``; migrates the database first (SQLite is created on the spot)."""
+    if run_migrations:
+        migrate(settings.resolved_database_url)
+    ctx = context or GatewayContext.create(settings)
+    worker = OutboxWorker(ctx, poll_seconds=settings.outbox_poll_seconds)
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        if settings.run_outbox_worker:
+            worker.start()
+        try:
+            yield
+        finally:
+            worker.stop()
+            ctx.close()
+
+    routes: list[BaseRoute] = [
+        *health_routes(lambda: readiness_problem(ctx.database.engine)),
+        *saleor_routes(ctx),
+        *paycombat_routes(ctx, worker.notify),
+        Mount("/static", app=StaticFiles(directory=str(STATIC)), name="static"),
+    ]
+    app = Starlette(
+        routes=routes,
+        middleware=[
+            Middleware(RequestIdMiddleware),
+            Middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes),
+        ],
+        lifespan=lifespan,
+    )
+    app.state.context = ctx
+    app.state.outbox = worker
+    return app

@@ -1,0 +1,39 @@
+"""The route PayCombat posts its webhooks to: ``/api/webhooks/paycombat/{config_id}``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from paycombat_gateway.gateway.context import GatewayContext
+from paycombat_gateway.gateway.inbound import receive_paycombat_webhook
+from paycombat_gateway.storage.db import StorageUnavailable
+
+__all__ = ["paycombat_routes"]
+
+
+def paycombat_routes(ctx: GatewayContext, on_report_enqueued: Callable[[], None]) -> list[Route]:
+    async def webhook(request: Request) -> Response:
+        body = await request.body()
+        headers = {key.lower(): value for key, value in request.headers.items()}
+        try:
+            result = await run_in_threadpool(
+                receive_paycombat_webhook, ctx, request.path_params["config_id"], body, headers
+            )
+        except StorageUnavailable:
+            return JSONResponse(
+                {
+                    "status": False,
+                    "error": {"code": "STORAGE_UNAVAILABLE", "message": "Not stored; please retry."},
+                },
+                status_code=503,
+            )
+        if result.report_enqueued:
+            on_report_enqueued()
+        return JSONResponse(result.body, status_code=result.status_code)
+
+    return [Route("/api/webhooks/paycombat/{config_id}", webhook, methods=["POST"])]

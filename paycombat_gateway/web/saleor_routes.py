@@ -1,0 +1,136 @@
+"""Routes Saleor calls: the manifest, the install handshake and the payment sync webhooks."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from paycombat_gateway.gateway.actions import cancel_requested, refund_requested
+from paycombat_gateway.gateway.context import GatewayContext
+from paycombat_gateway.gateway.initialize import initialize_session
+from paycombat_gateway.gateway.methods import gateway_initialize
+from paycombat_gateway.gateway.process import process_session
+from paycombat_gateway.saleor.errors import SaleorProtocolError
+from paycombat_gateway.saleor.jwks import fetch_jwks
+from paycombat_gateway.saleor.manifest import build_manifest
+from paycombat_gateway.saleor.register import register_app
+from paycombat_gateway.saleor.webhook_validation import InstallationKeys, VerifiedWebhook, validate_webhook
+from paycombat_gateway.saleor.webhooks import SYNC_WEBHOOKS, SyncEvent, SyncWebhook
+from paycombat_gateway.storage.db import StorageUnavailable
+from paycombat_gateway.storage.installations import get_installation, save_jwks, upsert_installation
+
+__all__ = ["saleor_routes"]
+
+logger = logging.getLogger(__name__)
+
+Handler = Callable[[GatewayContext, int, Any], Any]
+HANDLERS: dict[SyncEvent, Handler] = {
+    SyncEvent.PAYMENT_GATEWAY_INITIALIZE_SESSION: gateway_initialize,
+    SyncEvent.TRANSACTION_INITIALIZE_SESSION: lambda ctx, i, p: initialize_session(ctx, i, p).to_json(),
+    SyncEvent.TRANSACTION_PROCESS_SESSION: lambda ctx, i, p: process_session(ctx, i, p).to_json(),
+    SyncEvent.TRANSACTION_REFUND_REQUESTED: lambda ctx, i, p: refund_requested(ctx, i, p).to_json(),
+    SyncEvent.TRANSACTION_CANCELATION_REQUESTED: lambda ctx, i, p: cancel_requested(ctx, i, p).to_json(),
+}
+assert set(HANDLERS) == {webhook.event for webhook in SYNC_WEBHOOKS}
+
+
+def _error(exc: SaleorProtocolError) -> JSONResponse:
+    return JSONResponse(exc.to_json(), status_code=exc.status)
+
+
+def _storage_down() -> JSONResponse:
+    return JSONResponse(
+        {
+            "success": False,
+            "error": {"code": "STORAGE_UNAVAILABLE", "message": "The app's database is not answering."},
+        },
+        status_code=503,
+    )
+
+
+def saleor_routes(ctx: GatewayContext) -> list[Route]:
+    def lookup(saleor_api_url: str) -> InstallationKeys | None:
+        with ctx.database.session() as session:
+            installation = get_installation(session, saleor_api_url)
+            if installation is None:
+                return None
+            return InstallationKeys(installation.id, installation.app_id, installation.jwks)
+
+    def refetch(saleor_api_url: str) -> str:
+        return fetch_jwks(ctx.saleor_http, saleor_api_url)
+
+    async def manifest(request: Request) -> Response:
+        return JSONResponse(build_manifest(ctx.settings.app_url))
+
+    def _register(headers: dict[str, str], body: bytes) -> None:
+        registration = register_app(
+            method="POST",
+            headers=headers,
+            raw_body=body,
+            is_allowed=ctx.settings.saleor_url_allowed,
+            http=ctx.saleor_http,
+        )
+        with ctx.database.session() as session:
+            upsert_installation(
+                session,
+                ctx.box,
+                saleor_api_url=registration.saleor_api_url,
+                app_id=registration.app_id,
+                token=registration.token,
+                jwks=registration.jwks,
+            )
+        logger.info("installed for %s (app %s)", registration.saleor_api_url, registration.app_id)
+
+    async def register(request: Request) -> Response:
+        body = await request.body()
+        headers = {key.lower(): value for key, value in request.headers.items()}
+        try:
+            await run_in_threadpool(_register, headers, body)
+        except SaleorProtocolError as exc:
+            logger.warning("install refused: %s %s", exc.code, exc.message)
+            return _error(exc)
+        except StorageUnavailable:
+            return _storage_down()
+        return JSONResponse({"success": True})
+
+    def _handle(webhook: SyncWebhook, method: str, headers: dict[str, str], body: bytes) -> Any:
+        verified: VerifiedWebhook = validate_webhook(
+            method=method,
+            headers=headers,
+            raw_body=body,
+            webhook=webhook,
+            lookup=lookup,
+            refetch=refetch,
+            limiter=ctx.jwks_limiter,
+        )
+        if verified.refreshed_jwks is not None:
+            with ctx.database.session() as session:
+                save_jwks(session, verified.installation.installation_id, verified.refreshed_jwks)
+        return HANDLERS[webhook.event](ctx, verified.installation.installation_id, verified.payload)
+
+    def webhook_route(webhook: SyncWebhook) -> Route:
+        async def endpoint(request: Request) -> Response:
+            body = await request.body()
+            headers = {key.lower(): value for key, value in request.headers.items()}
+            try:
+                result = await run_in_threadpool(_handle, webhook, request.method, headers, body)
+            except SaleorProtocolError as exc:
+                logger.warning("%s refused: %s", webhook.event.value, exc.code)
+                return _error(exc)
+            except StorageUnavailable:
+                return _storage_down()
+            return JSONResponse(result)
+
+        return Route(webhook.path, endpoint, methods=["POST", "GET", "PUT", "PATCH", "DELETE"])
+
+    return [
+        Route("/api/manifest", manifest, methods=["GET"]),
+        Route("/api/register", register, methods=["POST"]),
+        *(webhook_route(webhook) for webhook in SYNC_WEBHOOKS),
+    ]

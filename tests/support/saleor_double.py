@@ -1,0 +1,420 @@
+"""A Saleor test double that does what Saleor core does, over real HTTP on loopback.
+
+- signs webhook bodies like Saleor: detached RS256 JWS, ``b64: false``, ``kid`` = RFC 7638 thumbprint,
+  and publishes the key at ``/.well-known/jwks.json`` (``rotate_key()`` swaps in a new one);
+- sends the register call and webhooks with Saleor's exact headers;
+- serves ``/graphql/`` built from the real schema SDL: every document is validated against it, the app
+  token is checked, ``{ app { id } }`` answers, and ``transactionEventReport`` follows Saleor's
+  deduplication (same type + pspReference + amount: ``alreadyProcessed``; different amount:
+  ``INCORRECT_DETAILS``), recording every call;
+- can be switched to fail: ``mode = "down"`` (503), ``"errors"`` (GraphQL errors) or ``"slow"``.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from decimal import Decimal
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import jwt
+import requests
+from cryptography.hazmat.primitives.asymmetric import rsa
+from graphql import GraphQLSchema, build_schema, execute, parse, validate
+from jwt.algorithms import RSAAlgorithm
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from paycombat_gateway.background_server import serve_in_thread
+
+SHARED = Path(__file__).resolve().parents[2].parent / "shared"
+
+
+@cache
+def saleor_schema(version: str) -> GraphQLSchema:
+    return build_schema((SHARED / f"saleor-schema-{version}.graphql").read_text(encoding="utf-8"))
+
+
+def _thumbprint(public_jwk: dict[str, Any]) -> str:
+    canonical = json.dumps(
+        {k: public_jwk[k] for k in ("e", "kty", "n")}, separators=(",", ":"), sort_keys=True
+    )
+    return base64.urlsafe_b64encode(hashlib.sha256(canonical.encode()).digest()).rstrip(b"=").decode()
+
+
+@dataclass
+class SigningKey:
+    private: rsa.RSAPrivateKey
+    kid: str
+    jwk: dict[str, Any]
+
+    @classmethod
+    def generate(cls) -> SigningKey:
+        private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        jwk = json.loads(RSAAlgorithm.to_jwk(private.public_key()))
+        kid = _thumbprint(jwk)
+        jwk.update({"kid": kid, "use": "sig", "alg": "RS256"})
+        return cls(private, kid, jwk)
+
+
+@dataclass
+class SaleorDouble:
+    schema_version: str = "3.21"
+    app_id: str = "QXBwOjE="
+    app_token: str = field(default_factory=lambda: "saleor-app-token-" + uuid.uuid4().hex)
+    key: SigningKey = field(default_factory=SigningKey.generate)
+    base_url: str = ""
+    mode: str = "ok"
+    reports: list[dict[str, Any]] = field(default_factory=list)
+    graphql_calls: list[dict[str, Any]] = field(default_factory=list)
+    invalid_documents: list[str] = field(default_factory=list)
+    _events: dict[tuple[str, str, str], Decimal | None] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    # --- identity -------------------------------------------------------------------------------
+
+    @property
+    def api_url(self) -> str:
+        return f"{self.base_url}/graphql/"
+
+    @property
+    def domain(self) -> str:
+        return self.base_url.split("://", 1)[1]
+
+    def jwks(self) -> dict[str, Any]:
+        return {"keys": [self.key.jwk]}
+
+    def rotate_key(self) -> None:
+        self.key = SigningKey.generate()
+
+    # --- what Saleor sends ----------------------------------------------------------------------
+
+    def sign(self, body: bytes, key: SigningKey | None = None) -> str:
+        signing_key = key or self.key
+        return jwt.api_jws.encode(
+            body,
+            signing_key.private,
+            algorithm="RS256",
+            headers={"kid": signing_key.kid, "b64": False, "crit": ["b64"]},
+            is_payload_detached=True,
+        )
+
+    def webhook_headers(self, event: str, body: bytes, signature: str | None = None) -> dict[str, str]:
+        signature = self.sign(body) if signature is None else signature
+        return {
+            "Content-Type": "application/json",
+            "User-Agent": "Saleor/3.21",
+            "Saleor-Event": event.lower(),
+            "X-Saleor-Event": event.lower(),
+            "Saleor-Domain": self.domain,
+            "X-Saleor-Domain": self.domain,
+            "Saleor-Api-Url": self.api_url,
+            "Saleor-Signature": signature,
+            "X-Saleor-Signature": signature,
+        }
+
+    @staticmethod
+    def serialise(payload: dict[str, Any]) -> bytes:
+        """Saleor's serialisation: ``json.dumps`` defaults (spaces after ``:`` and ``,``), numbers as numbers."""
+        return json.dumps(
+            payload, default=lambda value: float(value) if isinstance(value, Decimal) else str(value)
+        ).encode()
+
+    def send_webhook(
+        self, app_url: str, path: str, event: str, payload: dict[str, Any], **overrides: Any
+    ) -> requests.Response:
+        body = overrides.pop("body", None) or self.serialise(payload)
+        headers = self.webhook_headers(event, body, overrides.pop("signature", None))
+        headers.update(overrides.pop("headers", {}))
+        return requests.post(app_url.rstrip("/") + path, data=body, headers=headers, timeout=30)
+
+    def register(self, app_url: str, token: str | None = None) -> requests.Response:
+        return requests.post(
+            f"{app_url.rstrip('/')}/api/register",
+            json={"auth_token": token or self.app_token},
+            headers={
+                "Saleor-Api-Url": self.api_url,
+                "Saleor-Domain": self.domain,
+                "X-Saleor-Domain": self.domain,
+                "Saleor-Schema-Version": self.schema_version,
+                "User-Agent": f"Saleor/{self.schema_version}",
+            },
+            timeout=30,
+        )
+
+    def dashboard_token(
+        self,
+        *,
+        app_id: str | None = None,
+        user_permissions: tuple[str, ...] = ("MANAGE_APPS", "HANDLE_PAYMENTS", "MANAGE_ORDERS"),
+        ttl: int = 300,
+        issuer: str | None = None,
+        token_type: str = "thirdparty",
+        key: SigningKey | None = None,
+    ) -> str:
+        now = int(time.time())
+        claims = {
+            "iat": now,
+            "exp": now + ttl,
+            "owner": "saleor",
+            "iss": issuer or self.api_url,
+            "token": "staff-jwt-key",
+            "email": "admin@example.com",
+            "type": token_type,
+            "user_id": "VXNlcjox",
+            "is_staff": True,
+            "app": app_id or self.app_id,
+            "permissions": ["HANDLE_PAYMENTS"],
+            "user_permissions": list(user_permissions),
+        }
+        signing_key = key or self.key
+        return jwt.encode(claims, signing_key.private, algorithm="RS256", headers={"kid": signing_key.kid})
+
+    # --- what Saleor answers --------------------------------------------------------------------
+
+    def _report(self, info: Any, **args: Any) -> dict[str, Any]:
+        amount = Decimal(str(args["amount"])) if args.get("amount") is not None else None
+        identity = (str(args["id"]), str(args["type"]), str(args["pspReference"]))
+        with self._lock:
+            self.reports.append({**args, "amount": amount})
+            if identity in self._events:
+                if self._events[identity] == amount or amount is None:
+                    return {
+                        "alreadyProcessed": True,
+                        "transaction": {"id": args["id"]},
+                        "transactionEvent": {"id": "event-" + "-".join(identity)},
+                        "errors": [],
+                    }
+                return {
+                    "alreadyProcessed": False,
+                    "transaction": {"id": args["id"]},
+                    "transactionEvent": None,
+                    "errors": [
+                        {
+                            "field": "amount",
+                            "code": "INCORRECT_DETAILS",
+                            "message": "The transaction with provided `pspReference` and `type` already exists with different amount.",
+                        }
+                    ],
+                }
+            self._events[identity] = amount
+            return {
+                "alreadyProcessed": False,
+                "transaction": {"id": args["id"]},
+                "transactionEvent": {"id": "event-" + "-".join(identity)},
+                "errors": [],
+            }
+
+    def accepted_events(self) -> list[tuple[str, str, str, Decimal | None]]:
+        with self._lock:
+            return [(*identity, amount) for identity, amount in self._events.items()]
+
+    async def _graphql(self, request: Request) -> Response:
+        if self.mode == "down":
+            return Response("Service Unavailable", status_code=503)
+        if self.mode == "slow":
+            time.sleep(3)
+        body = await request.json()
+        document = parse(body["query"])
+        errors = validate(saleor_schema(self.schema_version), document)
+        self.graphql_calls.append(body)
+        if errors:
+            self.invalid_documents.append(body["query"])
+            return JSONResponse({"errors": [{"message": error.message} for error in errors]}, status_code=400)
+        if request.headers.get("authorization") != f"Bearer {self.app_token}":
+            return JSONResponse(
+                {
+                    "errors": [
+                        {
+                            "message": "Invalid token",
+                            "extensions": {"exception": {"code": "InvalidTokenError"}},
+                        }
+                    ]
+                },
+                status_code=401,
+            )
+        if self.mode == "errors":
+            return JSONResponse(
+                {
+                    "errors": [
+                        {"message": "Internal error", "extensions": {"exception": {"code": "GraphQLError"}}}
+                    ]
+                }
+            )
+        root = {"app": lambda info: {"id": self.app_id}, "transactionEventReport": self._report}
+        result = execute(
+            saleor_schema(self.schema_version),
+            document,
+            root_value=root,
+            variable_values=body.get("variables") or {},
+        )
+        payload: dict[str, Any] = {"data": result.data}
+        if result.errors:
+            payload["errors"] = [{"message": error.message} for error in result.errors]
+        return JSONResponse(payload)
+
+    def app(self) -> Starlette:
+        async def jwks(request: Request) -> Response:
+            return JSONResponse(self.jwks())
+
+        return Starlette(
+            routes=[
+                Route("/.well-known/jwks.json", jwks),
+                Route("/graphql/", self._graphql, methods=["POST"]),
+            ]
+        )
+
+
+@contextmanager
+def run_saleor(schema_version: str = "3.21") -> Iterator[SaleorDouble]:
+    double = SaleorDouble(schema_version=schema_version)
+    with serve_in_thread(double.app()) as base_url:
+        double.base_url = base_url
+        yield double
+
+
+# --- payloads shaped like the subscriptions' results (see saleor-observed/) ----------------------------
+
+
+def checkout_source(
+    *,
+    channel: str = "default-channel",
+    total: str = "49.99",
+    currency: str = "USD",
+    country: str | None = "US",
+    lines: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    return {
+        "__typename": "Checkout",
+        "id": "Q2hlY2tvdXQ6" + base64.b64encode(uuid.uuid4().bytes).decode()[:20],
+        "email": "customer@example.com",
+        "channel": {"slug": channel, "currencyCode": currency},
+        "totalPrice": {"gross": {"amount": Decimal(total), "currency": currency}},
+        "billingAddress": {"firstName": "Ada", "lastName": "Lovelace", "country": {"code": country}}
+        if country
+        else None,
+        "shippingAddress": None,
+        "lines": lines
+        if lines is not None
+        else [
+            {
+                "quantity": 1,
+                "variant": {"name": "Blue", "product": {"name": "Widget"}},
+                "unitPrice": {"gross": {"amount": Decimal(total)}},
+                "totalPrice": {"gross": {"amount": Decimal(total)}},
+            }
+        ],
+    }
+
+
+def transaction_ref() -> dict[str, Any]:
+    token = str(uuid.uuid4())
+    return {
+        "id": base64.b64encode(f"TransactionItem:{token}".encode()).decode(),
+        "token": token,
+        "pspReference": "",
+    }
+
+
+def initialize_payload(
+    double: SaleorDouble,
+    *,
+    amount: str = "49.99",
+    currency: str = "USD",
+    data: Any = None,
+    idempotency_key: str | None = None,
+    source: dict[str, Any] | None = None,
+    transaction: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    transaction = transaction or transaction_ref()
+    return {
+        "__typename": "TransactionInitializeSession",
+        "version": "3.21.69",
+        "issuedAt": "2026-11-25T00:51:55.552545+00:00",
+        "recipient": {"id": double.app_id},
+        "idempotencyKey": idempotency_key or str(uuid.uuid4()),
+        "merchantReference": transaction["id"],
+        "customerIpAddress": "127.0.0.1",
+        "data": data if data is not None else {"returnUrl": "https://shop.example.com/checkout/return"},
+        "action": {"amount": Decimal(amount), "currency": currency, "actionType": "CHARGE"},
+        "transaction": transaction,
+        "sourceObject": source or checkout_source(total=amount, currency=currency),
+    }
+
+
+def process_payload(double: SaleorDouble, initialize: dict[str, Any], data: Any = None) -> dict[str, Any]:
+    return {
+        "__typename": "TransactionProcessSession",
+        "version": "3.21.69",
+        "recipient": {"id": double.app_id},
+        "merchantReference": initialize["merchantReference"],
+        "data": data,
+        "action": initialize["action"],
+        "transaction": initialize["transaction"],
+        "sourceObject": {k: initialize["sourceObject"][k] for k in ("__typename", "id", "channel")},
+    }
+
+
+def gateway_payload(
+    double: SaleorDouble,
+    *,
+    amount: str = "49.99",
+    currency: str = "USD",
+    country: str | None = "US",
+    channel: str = "default-channel",
+    data: Any = None,
+) -> dict[str, Any]:
+    source = checkout_source(channel=channel, total=amount, currency=currency, country=country)
+    source.pop("lines")
+    source.pop("email")
+    return {
+        "__typename": "PaymentGatewayInitializeSession",
+        "version": "3.21.69",
+        "recipient": {"id": double.app_id},
+        "amount": Decimal(amount),
+        "data": data,
+        "sourceObject": source,
+    }
+
+
+def action_payload(
+    double: SaleorDouble,
+    kind: str,
+    initialize: dict[str, Any],
+    *,
+    amount: str | None = None,
+    with_order: bool = False,
+) -> dict[str, Any]:
+    action = dict(initialize["action"])
+    action["actionType"] = "REFUND" if kind == "TransactionRefundRequested" else "CANCEL"
+    if amount is not None:
+        action["amount"] = Decimal(amount)
+    channel = {"slug": initialize["sourceObject"]["channel"]["slug"]}
+    transaction = {
+        **initialize["transaction"],
+        "chargedAmount": {"amount": action["amount"], "currency": action["currency"]},
+        "authorizedAmount": {"amount": Decimal(0), "currency": action["currency"]},
+        "checkout": None if with_order else {"id": initialize["sourceObject"]["id"], "channel": channel},
+        "order": {"id": "T3JkZXI6MQ==", "channel": channel} if with_order else None,
+    }
+    payload = {
+        "__typename": kind,
+        "version": "3.21.69",
+        "recipient": {"id": double.app_id},
+        "action": action,
+        "transaction": transaction,
+    }
+    if kind == "TransactionRefundRequested":
+        payload["grantedRefund"] = None
+    return payload
