@@ -12,18 +12,29 @@ from typing import Any
 
 import uvicorn
 
-__all__ = ["serve_in_thread"]
+__all__ = ["bind_loopback", "serve_in_thread"]
+
+
+def bind_loopback(host: str = "127.0.0.1", port: int = 0) -> socket.socket:
+    """A bound socket, so a server's URL is known before the app that needs it is built."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    return sock
 
 
 @contextmanager
 def serve_in_thread(
-    app: Any, host: str = "127.0.0.1", port: int = 0, *, startup_timeout: float = 15.0
+    app: Any,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    *,
+    sock: socket.socket | None = None,
+    startup_timeout: float = 15.0,
 ) -> Iterator[str]:
     """Serve ``app`` until the block ends; yields its base URL (``http://host:port``)."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((host, port))
-    bound_port = sock.getsockname()[1]
+    sock = sock or bind_loopback(host, port)
+    host, bound_port = sock.getsockname()[:2]
     config = uvicorn.Config(
         app, log_config=None, access_log=False, lifespan="on", timeout_graceful_shutdown=2
     )

@@ -42,6 +42,8 @@ class Settings:
     log_format: str = "json"
     max_body_bytes: int = 1_048_576
     outbox_poll_seconds: float = 1.0
+    paycombat_connect_timeout: float = 3.0
+    paycombat_read_timeout: float = 10.0
     run_outbox_worker: bool = True
 
     @property
@@ -98,5 +100,7 @@ class Settings:
             log_format=env.get("LOG_FORMAT", "json").strip().lower() or "json",
             max_body_bytes=int(env.get("MAX_BODY_BYTES", "1048576")),
             outbox_poll_seconds=float(env.get("OUTBOX_POLL_SECONDS", "1.0")),
+            paycombat_connect_timeout=float(env.get("PAYCOMBAT_CONNECT_TIMEOUT", "3")),
+            paycombat_read_timeout=float(env.get("PAYCOMBAT_READ_TIMEOUT", "10")),
             run_outbox_worker=_bool(env.get("RUN_OUTBOX_WORKER"), True),
         )

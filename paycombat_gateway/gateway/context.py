@@ -23,9 +23,12 @@ __all__ = ["GatewayContext", "PaycombatClients"]
 class PaycombatClients:
     """One pooled ``PaycombatClient`` per configuration, rebuilt when the configuration changes."""
 
-    def __init__(self, box: SecretBox, default_api_url: str) -> None:
+    def __init__(
+        self, box: SecretBox, default_api_url: str, timeouts: tuple[float, float] = (3.0, 10.0)
+    ) -> None:
         self._box = box
         self._default_api_url = default_api_url
+        self._timeouts = timeouts
         self._clients: dict[str, tuple[datetime, PaycombatClient]] = {}
         self._lock = threading.Lock()
 
@@ -38,7 +41,13 @@ class PaycombatClients:
             if cached is not None and cached[0] == config.updated_at:
                 return cached[1]
         keys = credentials(self._box, config)
-        client = PaycombatClient(keys.x_token, keys.signature_key, self.base_url_for(config))
+        client = PaycombatClient(
+            keys.x_token,
+            keys.signature_key,
+            self.base_url_for(config),
+            connect_timeout=self._timeouts[0],
+            read_timeout=self._timeouts[1],
+        )
         with self._lock:
             previous = self._clients.get(config.id)
             self._clients[config.id] = (config.updated_at, client)
@@ -77,7 +86,11 @@ class GatewayContext:
             settings=settings,
             database=database or Database.from_url(settings.resolved_database_url),
             box=box,
-            paycombat=PaycombatClients(box, settings.paycombat_api_url),
+            paycombat=PaycombatClients(
+                box,
+                settings.paycombat_api_url,
+                (settings.paycombat_connect_timeout, settings.paycombat_read_timeout),
+            ),
         )
 
     def paycombat_webhook_url(self, config_id: str) -> str:

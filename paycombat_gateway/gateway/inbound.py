@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from paycombat_gateway.gateway.context import GatewayContext
 from paycombat_gateway.gateway.settlement import PayinNotice, SessionState, apply_notice
 from paycombat_gateway.gateway.snapshots import snapshot
+from paycombat_gateway.money import quantize
 from paycombat_gateway.paycombat import errors
 from paycombat_gateway.paycombat.contract import WebhookKind
 from paycombat_gateway.paycombat.webhooks import PaycombatWebhook, parse_webhook, verify_and_parse
@@ -99,7 +100,9 @@ def _apply(
         PayinNotice(
             kind=kind,
             payin_id=event.object_id,
-            amount=event.amount,
+            amount=quantize(event.amount, current.currency, exact=False)
+            if event.amount is not None
+            else None,
             currency=event.currency,
             payment_method=event.payment_method,
         ),

@@ -7,6 +7,7 @@ from decimal import Decimal
 from typing import Any
 
 from paycombat_gateway.gateway.settlement import SessionState, SessionView
+from paycombat_gateway.money import quantize
 from paycombat_gateway.storage.models import PaymentSession
 
 __all__ = ["SessionSnapshot", "snapshot"]
@@ -48,7 +49,7 @@ def snapshot(row: PaymentSession) -> SessionSnapshot:
         state=SessionState(row.state),
         merchant_reference=row.merchant_reference,
         currency=row.currency,
-        amount=Decimal(row.amount),
+        amount=quantize(Decimal(row.amount), row.currency, exact=False),
         checkout_id=row.checkout_id,
         checkout_token=row.checkout_token,
         checkout_url=row.checkout_url,
@@ -56,6 +57,8 @@ def snapshot(row: PaymentSession) -> SessionSnapshot:
         payin_method_name=row.payin_method_name,
         virtual_account=dict(row.virtual_account) if row.virtual_account else None,
         payin_id=row.payin_id,
-        paid_amount=Decimal(row.paid_amount) if row.paid_amount is not None else None,
+        paid_amount=quantize(Decimal(row.paid_amount), row.currency, exact=False)
+        if row.paid_amount is not None
+        else None,
         last_error=row.last_error,
     )

@@ -346,7 +346,7 @@ def initialize_payload(
         "idempotencyKey": idempotency_key or str(uuid.uuid4()),
         "merchantReference": transaction["id"],
         "customerIpAddress": "127.0.0.1",
-        "data": data if data is not None else {"returnUrl": "https://shop.example.com/checkout/return"},
+        "data": data if data is not None else {"return_url": "https://shop.example.com/checkout/return"},
         "action": {"amount": Decimal(amount), "currency": currency, "actionType": "CHARGE"},
         "transaction": transaction,
         "sourceObject": source or checkout_source(total=amount, currency=currency),

@@ -1,0 +1,113 @@
+"""The whole system on loopback: the app (real HTTP), the PayCombat sandbox and the Saleor double."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import requests
+from starlette.applications import Starlette
+
+from paycombat_gateway.background_server import bind_loopback, serve_in_thread
+from paycombat_gateway.gateway.context import GatewayContext
+from paycombat_gateway.saleor.webhooks import SyncEvent
+from paycombat_gateway.sandbox.server import RunningSandbox, SandboxAccount, run_sandbox
+from paycombat_gateway.settings import Settings
+from paycombat_gateway.storage.configs import create_config, map_channels
+from paycombat_gateway.storage.installations import get_installation
+from paycombat_gateway.web.app import create_app
+from tests.support.saleor_double import SaleorDouble, run_saleor
+
+ACCOUNT = SandboxAccount(x_token="snd_e2e_xtoken_4f1c2a", signature_key="snd_e2e_sigkey_9b7d3e", name="e2e")
+PATHS = {event: "/api/webhooks/saleor/" + event.value.lower().replace("_", "-") for event in SyncEvent}
+
+
+@dataclass
+class Stack:
+    app_url: str
+    app: Starlette
+    saleor: SaleorDouble
+    sandbox: RunningSandbox
+    config_id: str
+    settings: Settings
+
+    @property
+    def ctx(self) -> GatewayContext:
+        context: GatewayContext = self.app.state.context
+        return context
+
+    def send(self, event: SyncEvent, payload: dict[str, Any], **overrides: Any) -> requests.Response:
+        return self.saleor.send_webhook(self.app_url, PATHS[event], event.value, payload, **overrides)
+
+    def call(self, event: SyncEvent, payload: dict[str, Any]) -> dict[str, Any]:
+        response = self.send(event, payload)
+        assert response.status_code == 200, response.text
+        body: dict[str, Any] = response.json()
+        return body
+
+    def wait_until(self, condition: Callable[[], bool], timeout: float = 15.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if condition():
+                return
+            time.sleep(0.05)
+        raise AssertionError("condition not met in time")
+
+    def reports(self, event_type: str | None = None) -> list[dict[str, Any]]:
+        return [r for r in self.saleor.reports if event_type is None or r["type"] == event_type]
+
+
+def make_settings(tmp_path: Path, app_url: str, sandbox_url: str, **overrides: Any) -> Settings:
+    settings = Settings(
+        app_url=app_url,
+        app_env="test",
+        data_dir=tmp_path,
+        database_url=f"sqlite:///{tmp_path / 'app.sqlite3'}",
+        app_secret_key="e2e-secret-key-that-is-long-enough",
+        allowed_saleor_urls=r"http://127\.0\.0\.1:\d+/graphql/",
+        paycombat_api_url=sandbox_url,
+        log_format="text",
+        outbox_poll_seconds=0.1,
+        paycombat_read_timeout=2.0,
+    )
+    return replace(settings, **overrides)
+
+
+@contextmanager
+def serve_app(settings: Settings, sock: Any = None) -> Iterator[tuple[str, Starlette]]:
+    app = create_app(settings)
+    with serve_in_thread(app, sock=sock) as url:
+        yield url, app
+
+
+@contextmanager
+def run_stack(tmp_path: Path, schema_version: str = "3.21", **overrides: Any) -> Iterator[Stack]:
+    with (
+        run_saleor(schema_version) as saleor,
+        run_sandbox([ACCOUNT], webhook_retry_delays=(0.2, 0.5, 1, 2, 4)) as sandbox,
+    ):
+        sock = bind_loopback()
+        app_url = f"http://127.0.0.1:{sock.getsockname()[1]}"
+        settings = make_settings(tmp_path, app_url, sandbox.base_url, **overrides)
+        with serve_app(settings, sock) as (url, app):
+            response = saleor.register(url)
+            assert response.status_code == 200, response.text
+            ctx: GatewayContext = app.state.context
+            with ctx.database.session() as session:
+                installation = get_installation(session, saleor.api_url)
+                assert installation is not None
+                config = create_config(
+                    session,
+                    ctx.box,
+                    installation_id=installation.id,
+                    name="Main",
+                    x_token=ACCOUNT.x_token,
+                    signature_key=ACCOUNT.signature_key,
+                )
+                map_channels(session, installation.id, config.id, ["default-channel"])
+                config_id = config.id
+            yield Stack(url, app, saleor, sandbox, config_id, settings)
