@@ -31,6 +31,7 @@ class WebhookDispatcher:
         self._counter = itertools.count()
         self._wake = threading.Condition()
         self._stopped = False
+        self._in_flight = 0
         self._http = requests.Session()
         self._thread = threading.Thread(target=self._run, name="sandbox-webhooks", daemon=True)
         self._thread.start()
@@ -67,7 +68,12 @@ class WebhookDispatcher:
                 if self._stopped:
                     return
                 _, _, delivery_id = heapq.heappop(self._queue)
-            self._attempt(delivery_id)
+                self._in_flight += 1
+            try:
+                self._attempt(delivery_id)
+            finally:
+                with self._wake:
+                    self._in_flight -= 1
 
     def _attempt(self, delivery_id: str) -> None:
         delivery = self.store.get("delivery", delivery_id)
@@ -105,7 +111,7 @@ class WebhookDispatcher:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             with self._wake:
-                if not self._queue:
+                if not self._queue and not self._in_flight:
                     return True
             time.sleep(0.02)
         return False

@@ -19,6 +19,7 @@ from paycombat_gateway.sandbox.server import RunningSandbox, SandboxAccount, run
 from paycombat_gateway.settings import Settings
 from paycombat_gateway.storage.configs import create_config, map_channels
 from paycombat_gateway.storage.installations import get_installation
+from paycombat_gateway.storage.models import OutboxReport
 from paycombat_gateway.web.app import create_app
 from tests.support.saleor_double import SaleorDouble, run_saleor
 
@@ -56,6 +57,11 @@ class Stack:
                 return
             time.sleep(0.05)
         raise AssertionError("condition not met in time")
+
+    def outbox_settled(self) -> bool:
+        """No report is still waiting to be delivered."""
+        with self.ctx.database.session() as session:
+            return session.query(OutboxReport).filter(OutboxReport.state == "pending").count() == 0
 
     def reports(self, event_type: str | None = None) -> list[dict[str, Any]]:
         return [r for r in self.saleor.reports if event_type is None or r["type"] == event_type]
