@@ -63,7 +63,12 @@ def _authenticate(
         WebhookKind.PAYIN_PENDING,
     }:
         raise errors.SignatureError("an unsigned delivery must name a payin PayCombat can confirm")
-    payin = ctx.paycombat.for_config(config).retrieve_payin(claimed.object_id)
+    try:
+        payin = ctx.paycombat.for_config(config).retrieve_payin(claimed.object_id)
+    except errors.NotFoundError:
+        raise errors.SignatureError(
+            "PayCombat does not know the payin this unsigned delivery names"
+        ) from None
     confirmed = parse_webhook(payin.model_dump_json().encode())
     return confirmed
 

@@ -13,6 +13,7 @@ import threading
 import uuid
 
 from paycombat_gateway.gateway.context import GatewayContext
+from paycombat_gateway.money import quantize
 from paycombat_gateway.saleor.client import SaleorClient, SaleorError
 from paycombat_gateway.storage import outbox
 from paycombat_gateway.storage.db import StorageUnavailable
@@ -88,7 +89,9 @@ class OutboxWorker:
                 "transaction_id": payment.saleor_transaction_id,
                 "psp_reference": report.psp_reference,
                 "event_type": report.event_type,
-                "amount": report.amount,
+                "amount": quantize(report.amount, report.currency, exact=False)
+                if report.amount is not None
+                else None,
                 "time": report.occurred_at,
                 "message": report.message,
                 "external_url": report.external_url,

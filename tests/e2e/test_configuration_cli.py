@@ -1,0 +1,65 @@
+"""``paycombat-gateway config add|list`` against an installed app's database."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from paycombat_gateway.cli import main
+from paycombat_gateway.storage.configs import config_for_channel, credentials
+from paycombat_gateway.storage.installations import get_installation
+from tests.support.stack import Stack
+
+
+@pytest.fixture
+def environment(stack: Stack, monkeypatch: pytest.MonkeyPatch) -> None:
+    settings = stack.settings
+    monkeypatch.setenv("DATABASE_URL", settings.database_url)
+    monkeypatch.setenv("APP_SECRET_KEY", settings.app_secret_key or "")
+    monkeypatch.setenv("APP_URL", settings.app_url)
+    monkeypatch.setenv("DATA_DIR", str(settings.data_dir))
+
+
+@pytest.mark.usefixtures("environment")
+def test_config_add_and_list(stack: Stack, capsys: pytest.CaptureFixture[str]) -> None:
+    code = main([
+        "config", "add", "--saleor-api-url", stack.saleor.api_url, "--name", "Korea",
+        "--x-token", "snd_cli_xtoken_11112222", "--signature-key", "snd_cli_sigkey_33334444",
+        "--channel", "korea", "--channel", "korea-b2b", "--api-url", stack.sandbox.base_url,
+    ])  # fmt: skip
+    assert code == 0
+    out = capsys.readouterr().out
+    config_id = out.split("id: ")[1].split()[0]
+    assert f"{stack.app_url}/api/webhooks/paycombat/{config_id}" in out
+    with stack.ctx.database.session() as session:
+        installation = get_installation(session, stack.saleor.api_url)
+        assert installation is not None
+        config = config_for_channel(session, installation.id, "korea-b2b")
+        assert config is not None and config.id == config_id
+        assert credentials(stack.ctx.box, config).x_token == "snd_cli_xtoken_11112222"
+    assert main(["config", "list"]) == 0
+    listing = capsys.readouterr().out
+    assert "Korea" in listing and "****2222" in listing and "****4444" in listing
+    assert "snd_cli_xtoken" not in listing and "snd_cli_sigkey" not in listing
+    assert (
+        main(
+            [
+                "config",
+                "add",
+                "--saleor-api-url",
+                "http://127.0.0.1:9/graphql/",
+                "--name",
+                "x",
+                "--x-token",
+                "a",
+                "--signature-key",
+                "b",
+                "--channel",
+                "c",
+            ]
+        )
+        == 2
+    )
+    assert "no installation" in capsys.readouterr().err
+    assert os.environ["DATABASE_URL"].startswith("sqlite")
