@@ -17,9 +17,11 @@ __all__ = [
     "create_config",
     "credentials",
     "get_config",
+    "has_payments",
     "list_configs",
     "map_channels",
     "mapped_channels",
+    "unmap_channel",
     "update_config",
 ]
 
@@ -123,6 +125,25 @@ def map_channels(
         )
         session.add(ChannelMapping(installation_id=installation_id, channel_slug=slug, config_id=config_id))
     session.flush()
+
+
+def unmap_channel(session: Session, installation_id: int, channel_slug: str) -> None:
+    session.execute(
+        delete(ChannelMapping).where(
+            ChannelMapping.installation_id == installation_id, ChannelMapping.channel_slug == channel_slug
+        )
+    )
+
+
+def has_payments(session: Session, config_id: str) -> bool:
+    from paycombat_gateway.storage.models import PaymentSession
+
+    return (
+        session.scalars(
+            select(PaymentSession.id).where(PaymentSession.config_id == config_id).limit(1)
+        ).first()
+        is not None
+    )
 
 
 def mapped_channels(session: Session, config_id: str) -> list[str]:

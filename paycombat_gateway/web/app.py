@@ -15,6 +15,7 @@ from paycombat_gateway.gateway.context import GatewayContext
 from paycombat_gateway.gateway.outbox_worker import OutboxWorker
 from paycombat_gateway.settings import Settings
 from paycombat_gateway.storage.migrate import migrate, readiness_problem
+from paycombat_gateway.web.dashboard.routes import dashboard_routes
 from paycombat_gateway.web.health import health_routes
 from paycombat_gateway.web.middleware import BodySizeLimitMiddleware, RequestIdMiddleware
 from paycombat_gateway.web.paycombat_routes import paycombat_routes
@@ -48,6 +49,7 @@ def create_app(
         *health_routes(lambda: readiness_problem(ctx.database.engine)),
         *saleor_routes(ctx),
         *paycombat_routes(ctx, worker.notify),
+        *dashboard_routes(ctx, worker.notify),
         Mount("/static", app=StaticFiles(directory=str(STATIC)), name="static"),
     ]
     app = Starlette(

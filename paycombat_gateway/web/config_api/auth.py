@@ -1,0 +1,110 @@
+"""Dashboard authorisation in front of the configuration API.
+
+Requests carry ``saleor-api-url`` and ``authorization-bearer`` (the convention of Saleor's app SDK).
+The installation must exist and the token must verify (``saleor.dashboard_token``) before GraphQL runs;
+failures are real HTTP answers: 401 (``TOKEN_EXPIRED`` lets the page ask the Dashboard for a fresh
+token), 403 for a staff user without ``MANAGE_APPS`` and ``HANDLE_PAYMENTS``; never a 500.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from starlette.concurrency import run_in_threadpool
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from paycombat_gateway.gateway.context import GatewayContext
+from paycombat_gateway.saleor.dashboard_token import (
+    DashboardUser,
+    TokenExpired,
+    TokenForbidden,
+    TokenInvalid,
+    verify_dashboard_token,
+)
+from paycombat_gateway.saleor.jwks import fetch_jwks
+from paycombat_gateway.storage.installations import get_installation, save_jwks
+
+__all__ = ["DashboardAuth", "DashboardIdentity"]
+
+
+@dataclass(frozen=True, slots=True)
+class DashboardIdentity:
+    installation_id: int
+    saleor_api_url: str
+    user: DashboardUser
+
+
+class _Refused(Exception):
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
+
+
+class DashboardAuth:
+    """ASGI wrapper: verifies the Dashboard token, then passes the identity on in ``scope["state"]``."""
+
+    def __init__(self, app: ASGIApp, ctx: GatewayContext) -> None:
+        self.app = app
+        self.ctx = ctx
+
+    def _identify(self, saleor_api_url: str, token: str) -> DashboardIdentity:
+        with self.ctx.database.session() as session:
+            installation = get_installation(session, saleor_api_url)
+            if installation is None:
+                raise _Refused(401, "NOT_REGISTERED", "This Saleor has not installed the app.")
+            installation_id, app_id, jwks = installation.id, installation.app_id, installation.jwks
+        fresh: list[str] = []
+
+        def refetch() -> str:
+            fresh.append(fetch_jwks(self.ctx.saleor_http, saleor_api_url))
+            return fresh[-1]
+
+        try:
+            user = verify_dashboard_token(
+                token,
+                saleor_api_url=saleor_api_url,
+                app_id=app_id,
+                jwks_text=jwks,
+                refetch=refetch,
+                limiter=self.ctx.jwks_limiter,
+            )
+        except TokenExpired:
+            raise _Refused(
+                401, "TOKEN_EXPIRED", "The Dashboard session expired; refresh the token."
+            ) from None
+        except TokenInvalid as exc:
+            raise _Refused(401, "TOKEN_INVALID", str(exc)) from None
+        except TokenForbidden as exc:
+            raise _Refused(
+                403, "FORBIDDEN", f"Configuring PayCombat needs MANAGE_APPS and HANDLE_PAYMENTS: {exc}."
+            ) from None
+        if fresh:
+            with self.ctx.database.session() as session:
+                save_jwks(session, installation_id, fresh[-1])
+        return DashboardIdentity(installation_id, saleor_api_url, user)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = {key.decode("latin-1").lower(): value.decode("latin-1") for key, value in scope["headers"]}
+        saleor_api_url = headers.get("saleor-api-url", "").strip()
+        token = headers.get("authorization-bearer", "").strip()
+        try:
+            if not saleor_api_url or not token:
+                raise _Refused(400, "MISSING_HEADER", "Send saleor-api-url and authorization-bearer headers.")
+            identity = await run_in_threadpool(self._identify, saleor_api_url, token)
+        except _Refused as refused:
+            body = json.dumps({"error": {"code": refused.code, "message": refused.message}}).encode()
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": refused.status,
+                    "headers": [(b"content-type", b"application/json"), (b"cache-control", b"no-store")],
+                }
+            )
+            await send({"type": "http.response.body", "body": body})
+            return
+        scope.setdefault("state", {})["dashboard"] = identity
+        await self.app(scope, receive, send)

@@ -1,0 +1,404 @@
+"""The configuration API's GraphQL schema.
+
+Secrets are write-only: inputs accept them, no type can return them (only the last four characters).
+Every mutation validates first and writes in one transaction, so an input error leaves nothing half
+saved. Resolvers are async and push database and PayCombat work to a thread.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Annotated, Any
+
+import strawberry
+from sqlalchemy.exc import IntegrityError
+from starlette.concurrency import run_in_threadpool
+from strawberry.types import Info
+
+from paycombat_gateway.gateway.context import GatewayContext
+from paycombat_gateway.paycombat import errors
+from paycombat_gateway.paycombat.client import PaycombatClient
+from paycombat_gateway.storage import configs, inbox, outbox, sessions
+from paycombat_gateway.storage.models import OutboxReport, PaycombatConfig
+from paycombat_gateway.web.config_api.auth import DashboardIdentity
+from paycombat_gateway.web.config_api.validation import KNOWN_METHODS, FieldProblem, check_configuration
+
+__all__ = ["schema"]
+
+
+def _ctx(info: Info) -> GatewayContext:
+    context: GatewayContext = info.context["gateway"]
+    return context
+
+
+def _identity(info: Info) -> DashboardIdentity:
+    identity: DashboardIdentity = info.context["identity"]
+    return identity
+
+
+@strawberry.type
+class FieldError:
+    field: str
+    code: str
+    message: str
+
+
+@strawberry.type
+class ValidationErrors:
+    errors: list[FieldError]
+
+
+@strawberry.type
+class Configuration:
+    id: strawberry.ID
+    name: str
+    environment: str
+    api_url: str | None
+    effective_api_url: str
+    x_token_hint: str
+    signature_key_hint: str
+    redirect_url: str | None
+    allowed_payin_methods: list[str] | None
+    allow_unsigned_webhooks: bool
+    channels: list[str]
+    webhook_url: str
+
+
+ConfigurationResult = Annotated[Configuration | ValidationErrors, strawberry.union("ConfigurationResult")]
+
+
+@strawberry.type
+class Transaction:
+    id: int
+    saleor_transaction_id: str
+    checkout_id: str | None
+    state: str
+    amount: Decimal
+    paid_amount: Decimal | None
+    currency: str
+    amount_mismatch: bool
+    channel: str
+    created_at: datetime
+
+
+@strawberry.type
+class EventReport:
+    id: int
+    event_type: str
+    psp_reference: str
+    amount: Decimal | None
+    state: str
+    attempts: int
+    last_error: str | None
+    next_attempt_at: datetime
+
+
+@strawberry.type
+class Delivery:
+    id: int
+    received_at: datetime
+    kind: str
+    payin_id: str | None
+    note: str | None
+    duplicates: int
+
+
+@strawberry.type
+class ConnectionTest:
+    ok: bool
+    message: str
+
+
+@strawberry.type
+class ActionOutcome:
+    ok: bool
+    message: str
+
+
+@strawberry.input
+class ConfigurationInput:
+    name: str
+    environment: str = "sandbox"
+    x_token: str
+    signature_key: str
+    api_url: str | None = None
+    redirect_url: str | None = None
+    allowed_payin_methods: list[str] | None = None
+    allow_unsigned_webhooks: bool = False
+    channels: list[str] = strawberry.field(default_factory=list)
+
+
+@strawberry.input
+class ConfigurationUpdate:
+    name: str | None = None
+    environment: str | None = None
+    x_token: str | None = None
+    signature_key: str | None = None
+    api_url: str | None = None
+    redirect_url: str | None = None
+    allowed_payin_methods: list[str] | None = None
+    allow_unsigned_webhooks: bool | None = None
+    channels: list[str] | None = None
+
+
+def _errors(problems: list[FieldProblem]) -> ValidationErrors:
+    return ValidationErrors(
+        errors=[FieldError(field=p.field, code=p.code, message=p.message) for p in problems]
+    )
+
+
+def _present(ctx: GatewayContext, session: Any, config: PaycombatConfig) -> Configuration:
+    return Configuration(
+        id=strawberry.ID(config.id),
+        name=config.name,
+        environment=config.environment,
+        api_url=config.api_url,
+        effective_api_url=ctx.paycombat.base_url_for(config),
+        x_token_hint=f"••••{config.x_token_hint}",
+        signature_key_hint=f"••••{config.signature_key_hint}",
+        redirect_url=config.redirect_url,
+        allowed_payin_methods=config.allowed_payin_methods,
+        allow_unsigned_webhooks=config.allow_unsigned_webhooks,
+        channels=configs.mapped_channels(session, config.id),
+        webhook_url=ctx.paycombat_webhook_url(config.id),
+    )
+
+
+def _owned(session: Any, identity: DashboardIdentity, config_id: str) -> PaycombatConfig | None:
+    config = configs.get_config(session, config_id)
+    return config if config is not None and config.installation_id == identity.installation_id else None
+
+
+def _blank_to_none(value: str | None) -> str | None:
+    return value.strip() or None if value is not None else None
+
+
+@strawberry.type
+class Query:
+    @strawberry.field(description="Every PayCombat configuration of this Saleor, secrets masked.")
+    async def configurations(self, info: Info) -> list[Configuration]:
+        ctx, identity = _ctx(info), _identity(info)
+
+        def load() -> list[Configuration]:
+            with ctx.database.session() as session:
+                return [
+                    _present(ctx, session, c) for c in configs.list_configs(session, identity.installation_id)
+                ]
+
+        return await run_in_threadpool(load)
+
+    @strawberry.field(description="Payin methods the app knows, for the allowed-methods setting.")
+    def known_payin_methods(self) -> list[str]:
+        return KNOWN_METHODS
+
+    @strawberry.field(description="Recent payments with their PayCombat checkout ids and state.")
+    async def recent_transactions(self, info: Info, limit: int = 20) -> list[Transaction]:
+        ctx, identity = _ctx(info), _identity(info)
+
+        def load() -> list[Transaction]:
+            with ctx.database.session() as session:
+                return [
+                    Transaction(
+                        id=row.id, saleor_transaction_id=row.saleor_transaction_id, checkout_id=row.checkout_id,
+                        state=row.state, amount=row.amount, paid_amount=row.paid_amount, currency=row.currency,
+                        amount_mismatch=row.amount_mismatch, channel=row.channel_slug, created_at=row.created_at,
+                    )
+                    for row in sessions.recent_sessions(session, identity.installation_id, min(max(limit, 1), 100))
+                ]  # fmt: skip
+
+        return await run_in_threadpool(load)
+
+    @strawberry.field(description="Reports to Saleor that are failed or still waiting.")
+    async def reports_needing_attention(self, info: Info) -> list[EventReport]:
+        ctx, identity = _ctx(info), _identity(info)
+
+        def load() -> list[EventReport]:
+            with ctx.database.session() as session:
+                rows = outbox.reports_by_state(session, identity.installation_id, ("failed", "pending"))
+                return [
+                    EventReport(id=r.id, event_type=r.event_type, psp_reference=r.psp_reference, amount=r.amount,
+                                state=r.state, attempts=r.attempts, last_error=r.last_error,
+                                next_attempt_at=r.next_attempt_at)
+                    for r in rows
+                ]  # fmt: skip
+
+        return await run_in_threadpool(load)
+
+    @strawberry.field(description="PayCombat deliveries no payment of this app matched: kept, never dropped.")
+    async def unmatched_deliveries(self, info: Info) -> list[Delivery]:
+        ctx, identity = _ctx(info), _identity(info)
+
+        def load() -> list[Delivery]:
+            with ctx.database.session() as session:
+                ids = [c.id for c in configs.list_configs(session, identity.installation_id)]
+                return [
+                    Delivery(id=d.id, received_at=d.received_at, kind=d.kind, payin_id=d.payin_id, note=d.note,
+                             duplicates=d.duplicates)
+                    for d in inbox.deliveries_by_state(session, ids, "unmatched")
+                ]  # fmt: skip
+
+        return await run_in_threadpool(load)
+
+
+@strawberry.type
+class Mutation:
+    @strawberry.mutation(description="Store a PayCombat key pair (encrypted) and map channels to it.")
+    async def create_configuration(self, info: Info, input: ConfigurationInput) -> ConfigurationResult:
+        ctx, identity = _ctx(info), _identity(info)
+        problems = check_configuration(
+            name=input.name, environment=input.environment, x_token=input.x_token, signature_key=input.signature_key,
+            api_url=input.api_url, redirect_url=input.redirect_url, allowed_payin_methods=input.allowed_payin_methods,
+            channels=input.channels, creating=True,
+        )  # fmt: skip
+        if problems:
+            return _errors(problems)
+
+        def save() -> ConfigurationResult:
+            try:
+                with ctx.database.session() as session:
+                    config = configs.create_config(
+                        session, ctx.box, installation_id=identity.installation_id, name=input.name.strip(),
+                        x_token=input.x_token.strip(), signature_key=input.signature_key.strip(),
+                        environment=input.environment, api_url=_blank_to_none(input.api_url),
+                        redirect_url=_blank_to_none(input.redirect_url),
+                        allowed_payin_methods=input.allowed_payin_methods or None,
+                        allow_unsigned_webhooks=input.allow_unsigned_webhooks,
+                    )  # fmt: skip
+                    configs.map_channels(session, identity.installation_id, config.id, input.channels)
+                    return _present(ctx, session, config)
+            except IntegrityError:
+                return _errors([FieldProblem("name", "UNIQUE", "Another configuration has this name.")])
+
+        return await run_in_threadpool(save)
+
+    @strawberry.mutation(description="Change a configuration; blank secrets keep the stored ones.")
+    async def update_configuration(
+        self, info: Info, id: strawberry.ID, input: ConfigurationUpdate
+    ) -> ConfigurationResult:
+        ctx, identity = _ctx(info), _identity(info)
+        problems = check_configuration(
+            name=input.name, environment=input.environment, x_token=input.x_token, signature_key=input.signature_key,
+            api_url=input.api_url, redirect_url=input.redirect_url, allowed_payin_methods=input.allowed_payin_methods,
+            channels=input.channels, creating=False,
+        )  # fmt: skip
+        if problems:
+            return _errors(problems)
+
+        def save() -> ConfigurationResult:
+            try:
+                with ctx.database.session() as session:
+                    config = _owned(session, identity, str(id))
+                    if config is None:
+                        return _errors([FieldProblem("id", "NOT_FOUND", "No such configuration.")])
+                    fields: dict[str, object] = {}
+                    if input.name is not None:
+                        fields["name"] = input.name.strip()
+                    if input.environment is not None:
+                        fields["environment"] = input.environment
+                    if input.api_url is not None:
+                        fields["api_url"] = _blank_to_none(input.api_url)
+                    if input.redirect_url is not None:
+                        fields["redirect_url"] = _blank_to_none(input.redirect_url)
+                    if input.allowed_payin_methods is not None:
+                        fields["allowed_payin_methods"] = input.allowed_payin_methods or None
+                    if input.allow_unsigned_webhooks is not None:
+                        fields["allow_unsigned_webhooks"] = input.allow_unsigned_webhooks
+                    configs.update_config(
+                        session, ctx.box, config, x_token=_blank_to_none(input.x_token),
+                        signature_key=_blank_to_none(input.signature_key), **fields,
+                    )  # fmt: skip
+                    if input.channels is not None:
+                        for slug in set(configs.mapped_channels(session, config.id)) - set(input.channels):
+                            configs.unmap_channel(session, identity.installation_id, slug)
+                        configs.map_channels(session, identity.installation_id, config.id, input.channels)
+                    session.flush()
+                    return _present(ctx, session, config)
+            except IntegrityError:
+                return _errors([FieldProblem("name", "UNIQUE", "Another configuration has this name.")])
+
+        return await run_in_threadpool(save)
+
+    @strawberry.mutation(description="Delete a configuration; its channels stop offering PayCombat.")
+    async def delete_configuration(self, info: Info, id: strawberry.ID) -> ActionOutcome:
+        ctx, identity = _ctx(info), _identity(info)
+
+        def delete() -> ActionOutcome:
+            with ctx.database.session() as session:
+                config = _owned(session, identity, str(id))
+                if config is None:
+                    return ActionOutcome(ok=False, message="No such configuration.")
+                if configs.has_payments(session, config.id):
+                    return ActionOutcome(
+                        ok=False, message="This configuration has payments; unmap its channels instead."
+                    )
+                session.delete(config)
+                return ActionOutcome(ok=True, message="Deleted.")
+
+        return await run_in_threadpool(delete)
+
+    @strawberry.mutation(
+        description="Make a real signed call to PayCombat with these keys and say whether they work."
+    )
+    async def test_connection(
+        self, info: Info, id: strawberry.ID | None = None, x_token: str | None = None,
+        signature_key: str | None = None, api_url: str | None = None,
+    ) -> ConnectionTest:  # fmt: skip
+        ctx, identity = _ctx(info), _identity(info)
+
+        def probe() -> ConnectionTest:
+            token, key, base = (x_token or "").strip(), (signature_key or "").strip(), _blank_to_none(api_url)
+            if id is not None:
+                with ctx.database.session() as session:
+                    config = _owned(session, identity, str(id))
+                    if config is None:
+                        return ConnectionTest(ok=False, message="No such configuration.")
+                    stored = configs.credentials(ctx.box, config)
+                    token, key = token or stored.x_token, key or stored.signature_key
+                    base = base or config.api_url
+            if not token or not key:
+                return ConnectionTest(ok=False, message="Enter the X-token and the signature key first.")
+            client = PaycombatClient(token, key, base or ctx.settings.paycombat_api_url, retries=0)
+            try:
+                # A signed PATCH for a checkout that cannot exist: PayCombat checks the keys, changes nothing.
+                client.create_new_checkout("0" * 64, "connection-test")
+            except errors.AuthenticationError:
+                return ConnectionTest(
+                    ok=False, message="PayCombat rejected these keys (X-token or signature key)."
+                )
+            except (errors.NotFoundError, errors.InvalidRequestError):
+                return ConnectionTest(
+                    ok=True, message="The keys work: PayCombat accepted the signed request."
+                )
+            except (errors.TimeoutError, errors.ConnectionFailed):
+                return ConnectionTest(
+                    ok=False, message="PayCombat did not answer. Check the API URL and try again."
+                )
+            except errors.PaycombatError as exc:
+                return ConnectionTest(
+                    ok=False, message=f"PayCombat answered unexpectedly ({exc.http_status})."
+                )
+            finally:
+                client.close()
+            return ConnectionTest(ok=True, message="The keys work.")
+
+        return await run_in_threadpool(probe)
+
+    @strawberry.mutation(description="Send a failed or waiting report to Saleor again now.")
+    async def retry_report(self, info: Info, id: int) -> ActionOutcome:
+        ctx, identity = _ctx(info), _identity(info)
+
+        def retry() -> ActionOutcome:
+            with ctx.database.session() as session:
+                report = session.get(OutboxReport, id)
+                if report is None or report.installation_id != identity.installation_id:
+                    return ActionOutcome(ok=False, message="No such report.")
+                if outbox.retry_report(session, id) is None:
+                    return ActionOutcome(ok=False, message="Saleor already has this report.")
+            info.context["notify_outbox"]()
+            return ActionOutcome(ok=True, message="Queued; it is sent within seconds.")
+
+        return await run_in_threadpool(retry)
+
+
+schema = strawberry.Schema(query=Query, mutation=Mutation)

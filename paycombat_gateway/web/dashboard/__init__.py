@@ -1,0 +1,1 @@
+"""The configuration page Saleor Dashboard shows in an iframe (the manifest's ``appUrl``)."""
