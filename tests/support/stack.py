@@ -90,8 +90,22 @@ def serve_app(settings: Settings, sock: Any = None) -> Iterator[tuple[str, Starl
         yield url, app
 
 
+def _add_config(ctx: GatewayContext, saleor_api_url: str) -> str:
+    with ctx.database.session() as session:
+        installation = get_installation(session, saleor_api_url)
+        assert installation is not None
+        config = create_config(
+            session, ctx.box, installation_id=installation.id, name="Main",
+            x_token=ACCOUNT.x_token, signature_key=ACCOUNT.signature_key,
+        )  # fmt: skip
+        map_channels(session, installation.id, config.id, ["default-channel"])
+        return config.id
+
+
 @contextmanager
-def run_stack(tmp_path: Path, schema_version: str = "3.21", **overrides: Any) -> Iterator[Stack]:
+def run_stack(
+    tmp_path: Path, schema_version: str = "3.21", *, with_config: bool = True, **overrides: Any
+) -> Iterator[Stack]:
     with (
         run_saleor(schema_version) as saleor,
         run_sandbox([ACCOUNT], webhook_retry_delays=(0.2, 0.5, 1, 2, 4)) as sandbox,
@@ -103,17 +117,5 @@ def run_stack(tmp_path: Path, schema_version: str = "3.21", **overrides: Any) ->
             response = saleor.register(url)
             assert response.status_code == 200, response.text
             ctx: GatewayContext = app.state.context
-            with ctx.database.session() as session:
-                installation = get_installation(session, saleor.api_url)
-                assert installation is not None
-                config = create_config(
-                    session,
-                    ctx.box,
-                    installation_id=installation.id,
-                    name="Main",
-                    x_token=ACCOUNT.x_token,
-                    signature_key=ACCOUNT.signature_key,
-                )
-                map_channels(session, installation.id, config.id, ["default-channel"])
-                config_id = config.id
+            config_id = _add_config(ctx, saleor.api_url) if with_config else ""
             yield Stack(url, app, saleor, sandbox, config_id, settings)

@@ -50,10 +50,13 @@ def check_configuration(
             problems.append(FieldProblem(field, "REQUIRED", f"Paste the PayCombat {label}."))
         elif value and (len(value.strip()) < 8 or any(ch.isspace() for ch in value.strip())):
             problems.append(FieldProblem(field, "INVALID", f"That does not look like a PayCombat {label}."))
-    for field, url in (("apiUrl", api_url), ("redirectUrl", redirect_url)):
+    for field, url, label in (
+        ("apiUrl", api_url, "The PayCombat API URL"),
+        ("redirectUrl", redirect_url, "The return URL"),
+    ):
         if url:
             try:
-                validate_return_url(url, field)
+                validate_return_url(url, label)
             except PaymentError as exc:
                 problems.append(FieldProblem(field, "INVALID", exc.message))
     unknown = sorted(set(allowed_payin_methods or []) - set(KNOWN_METHODS))

@@ -28,8 +28,12 @@
 
   function setToken(token) {
     state.token = token;
-    const waiters = state.tokenWaiters.splice(0);
-    waiters.forEach((resolve) => resolve(token));
+    // Wake only the callers waiting to replace a different (expired) token.
+    state.tokenWaiters = state.tokenWaiters.filter((waiter) => {
+      if (waiter.previous === token) return true;
+      waiter.resolve(token);
+      return false;
+    });
   }
 
   window.addEventListener("message", (event) => {
@@ -50,7 +54,7 @@
     return new Promise((resolve, reject) => {
       if (state.token && state.token !== previous) { resolve(state.token); return; }
       const timer = setTimeout(() => reject(new Error("no fresh token")), 10000);
-      state.tokenWaiters.push((token) => { clearTimeout(timer); resolve(token); });
+      state.tokenWaiters.push({ previous: previous, resolve: (token) => { clearTimeout(timer); resolve(token); } });
       dispatch("notifyReady");
     });
   }
@@ -122,7 +126,7 @@
       const item = el("li", { class: "config", "data-config": config.id }, [
         el("div", { class: "row" }, [
           el("h3", {}, [config.name, el("span", { class: "badge " + config.environment, text: config.environment })]),
-          el("div", {}, [
+          el("div", { class: "actions" }, [
             el("button", { type: "button", text: "Test connection", onclick: () => testSaved(config, result) }),
             el("button", { type: "button", text: "Edit", onclick: () => openEditor(config) }),
             el("button", { type: "button", class: "danger", text: "Delete", onclick: () => removeConfig(config, result) }),
