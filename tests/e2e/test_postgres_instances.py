@@ -1,0 +1,179 @@
+"""Two app processes behind one PostgreSQL: races between instances end with one checkout and one report."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+import requests
+
+from paycombat_gateway.background_server import bind_loopback
+from paycombat_gateway.saleor.webhooks import SyncEvent
+from paycombat_gateway.sandbox.server import RunningSandbox, run_sandbox
+from paycombat_gateway.storage.configs import create_config, map_channels
+from paycombat_gateway.storage.db import Database
+from paycombat_gateway.storage.installations import get_installation
+from paycombat_gateway.storage.migrate import migrate
+from paycombat_gateway.storage.models import OutboxReport, PaycombatDelivery
+from paycombat_gateway.storage.secrets import SecretBox
+from tests.support.databases import POSTGRES_ADMIN_DSN, postgres_database_url
+from tests.support.saleor_double import SaleorDouble, initialize_payload, run_saleor
+from tests.support.stack import ACCOUNT, PATHS
+
+SECRET = "two-instances-secret-key-long-enough"
+
+
+@dataclass
+class Cluster:
+    urls: list[str]
+    saleor: SaleorDouble
+    sandbox: RunningSandbox
+    database: Database
+    database_url: str
+    config_id: str
+
+
+def _free_port() -> int:
+    sock = bind_loopback()
+    port = int(sock.getsockname()[1])
+    sock.close()
+    return port
+
+
+def _wait_healthy(url: str, process: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        assert process.poll() is None, "an app instance exited during start-up"
+        try:
+            if requests.get(f"{url}/readyz", timeout=1).status_code == 200:
+                return
+        except requests.ConnectionError:
+            pass
+        time.sleep(0.1)
+    raise AssertionError(f"{url} did not become ready")
+
+
+@pytest.fixture
+def cluster(tmp_path: Path) -> Iterator[Cluster]:
+    with (
+        run_saleor() as saleor,
+        run_sandbox([ACCOUNT], webhook_retry_delays=(30,)) as sandbox,
+        postgres_database_url() as url,
+    ):
+        migrate(url)
+        env = {
+            **os.environ,
+            "DATABASE_URL": url,
+            "APP_SECRET_KEY": SECRET,
+            "APP_URL": "http://127.0.0.1:9",  # PayCombat's own deliveries go nowhere: the tests deliver them
+            "ALLOWED_SALEOR_URLS": r"http://127\.0\.0\.1:\d+/graphql/",
+            "PAYCOMBAT_API_URL": sandbox.base_url,
+            "OUTBOX_POLL_SECONDS": "0.2",
+            "DATA_DIR": str(tmp_path),
+            "LOG_LEVEL": "WARNING",
+        }
+        ports = [_free_port(), _free_port()]
+        processes = [
+            subprocess.Popen(
+                [sys.executable, "-m", "paycombat_gateway", "serve", "--port", str(port)],
+                env=env, stdout=subprocess.DEVNULL, stderr=open(tmp_path / f"app-{port}.log", "wb"),  # noqa: SIM115
+            )
+            for port in ports
+        ]  # fmt: skip
+        urls = [f"http://127.0.0.1:{port}" for port in ports]
+        database = Database.from_url(url, pool_size=2)
+        try:
+            for instance, process in zip(urls, processes, strict=True):
+                _wait_healthy(instance, process)
+            assert saleor.register(urls[0]).status_code == 200
+            with database.session() as session:
+                installation = get_installation(session, saleor.api_url)
+                assert installation is not None
+                config = create_config(
+                    session, SecretBox([SECRET]), installation_id=installation.id, name="Main",
+                    x_token=ACCOUNT.x_token, signature_key=ACCOUNT.signature_key,
+                )  # fmt: skip
+                map_channels(session, installation.id, config.id, ["default-channel"])
+                config_id = config.id
+            yield Cluster(urls, saleor, sandbox, database, url, config_id)
+        finally:
+            for process in processes:
+                process.terminate()
+            for process in processes:
+                process.wait(timeout=15)
+            database.dispose()
+
+
+def _at_once(calls: list[Any]) -> list[Any]:
+    barrier = threading.Barrier(len(calls))
+    results: list[Any] = [None] * len(calls)
+
+    def run(index: int) -> None:
+        barrier.wait()
+        results[index] = calls[index]()
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(calls))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results
+
+
+def _initialize(cluster: Cluster, url: str, payload: dict[str, Any]) -> requests.Response:
+    event = SyncEvent.TRANSACTION_INITIALIZE_SESSION
+    return cluster.saleor.send_webhook(url, PATHS[event], event.value, payload)
+
+
+def test_same_idempotency_key_on_two_instances_makes_one_checkout(cluster: Cluster) -> None:
+    payload = initialize_payload(cluster.saleor, idempotency_key="race-key")
+    answers = _at_once([lambda url=url: _initialize(cluster, url, payload) for url in cluster.urls])
+    bodies = [answer.json() for answer in answers]
+    assert all(body["result"] == "CHARGE_ACTION_REQUIRED" for body in bodies), bodies
+    assert bodies[0]["pspReference"] == bodies[1]["pspReference"]
+    assert cluster.sandbox.store.count("checkout") == 1
+
+
+def test_same_webhook_on_two_instances_gives_one_report(cluster: Cluster) -> None:
+    payload = initialize_payload(cluster.saleor)
+    checkout_id = _initialize(cluster, cluster.urls[0], payload).json()["pspReference"]
+    cluster.sandbox.settle(checkout_id, "success")
+    (delivery,) = [d for d in cluster.sandbox.store.all("delivery") if d["event"] == "PAYIN_SUCCESS"]
+    body, signature = delivery["payload"].encode(), delivery["signature"]
+    answers = _at_once([
+        lambda url=url: requests.post(f"{url}/api/webhooks/paycombat/{cluster.config_id}", data=body,
+                                      headers={"X-Signature": signature}, timeout=10)
+        for url in cluster.urls * 2
+    ])  # fmt: skip
+    assert [answer.status_code for answer in answers] == [200, 200, 200, 200]
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and not cluster.saleor.reports:
+        time.sleep(0.1)
+    time.sleep(1.0)  # give a wrongly duplicated report the chance to show up
+    assert [report["type"] for report in cluster.saleor.reports] == ["CHARGE_SUCCESS"]
+    with cluster.database.session() as session:
+        assert session.query(PaycombatDelivery).count() == 1
+        assert session.query(PaycombatDelivery).one().duplicates == 3
+        assert [row.state for row in session.query(OutboxReport)] == ["delivered"]
+
+
+def test_instances_survive_their_database_connections_being_killed(cluster: Cluster) -> None:
+    name = cluster.database_url.rsplit("/", 1)[1]
+    with psycopg.connect(POSTGRES_ADMIN_DSN, autocommit=True) as admin:
+        admin.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
+            (name,),
+        )
+    for url in cluster.urls:
+        assert requests.get(f"{url}/readyz", timeout=5).status_code == 200
+        answer = _initialize(cluster, url, initialize_payload(cluster.saleor)).json()
+        assert answer["result"] == "CHARGE_ACTION_REQUIRED"
