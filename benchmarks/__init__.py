@@ -1,0 +1,1 @@
+"""Benchmarks that print numbers (``scripts/bench``); never timed assertions in tests."""

@@ -1,0 +1,88 @@
+"""A small closed-loop load generator: N workers, keep-alive connections, pre-built requests."""
+
+from __future__ import annotations
+
+import http.client
+import statistics
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+__all__ = ["Request", "Result", "run_load"]
+
+
+@dataclass(frozen=True)
+class Request:
+    path: str
+    body: bytes
+    headers: dict[str, str]
+
+
+@dataclass(frozen=True)
+class Result:
+    requests: int
+    failures: int
+    seconds: float
+    latencies_ms: list[float]
+
+    @property
+    def per_second(self) -> float:
+        return self.requests / self.seconds if self.seconds else 0.0
+
+    def percentile(self, fraction: float) -> float:
+        ordered = sorted(self.latencies_ms)
+        return ordered[min(int(len(ordered) * fraction), len(ordered) - 1)] if ordered else 0.0
+
+    @property
+    def p50(self) -> float:
+        return statistics.median(self.latencies_ms) if self.latencies_ms else 0.0
+
+    @property
+    def p99(self) -> float:
+        return self.percentile(0.99)
+
+
+def run_load(
+    base_url: str, requests: Sequence[Request], concurrency: int, expect_status: int = 200
+) -> Result:
+    """Send every request once, ``concurrency`` at a time; a bounded, self-stopping run."""
+    parts = urlsplit(base_url)
+    lock = threading.Lock()
+    cursor = iter(range(len(requests)))
+    latencies: list[float] = []
+    failures = [0]
+
+    def worker() -> None:
+        connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
+        while True:
+            with lock:
+                index = next(cursor, None)
+            if index is None:
+                break
+            request = requests[index]
+            started = time.perf_counter()
+            try:
+                connection.request("POST", request.path, body=request.body, headers=request.headers)
+                response = connection.getresponse()
+                response.read()
+                ok = response.status == expect_status
+            except (OSError, http.client.HTTPException):
+                connection.close()
+                connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
+                ok = False
+            elapsed = (time.perf_counter() - started) * 1000
+            with lock:
+                latencies.append(elapsed)
+                if not ok:
+                    failures[0] += 1
+        connection.close()
+
+    threads = [threading.Thread(target=worker) for _ in range(concurrency)]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return Result(len(requests), failures[0], time.perf_counter() - started, latencies)

@@ -1,0 +1,273 @@
+"""``scripts/bench``: the benchmark figures issue 6 asks for, printed, with ratios.
+
+1. Sync webhook: a fully verified TRANSACTION_INITIALIZE_SESSION (JWS check, storage, PayCombat call
+   to a zero-latency local stub) against a bare Starlette endpoint making the same outbound call with
+   the same client, same uvicorn settings: requests/s, p50 and p99 at 32 concurrent and one at a time.
+2. PayCombat webhook ingestion (verify, store, dedupe): deliveries/s and p99 on SQLite (one instance)
+   and PostgreSQL (two instances), and a check that every delivery was stored exactly once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
+
+import requests
+from sqlalchemy import func, select
+
+from benchmarks.load import Request, Result, run_load
+from paycombat_gateway.background_server import bind_loopback
+from paycombat_gateway.paycombat.signing import compute_signature
+from paycombat_gateway.sandbox.server import SandboxAccount
+from paycombat_gateway.storage.configs import create_config, map_channels
+from paycombat_gateway.storage.db import Database
+from paycombat_gateway.storage.installations import get_installation
+from paycombat_gateway.storage.migrate import migrate
+from paycombat_gateway.storage.models import PaycombatDelivery
+from paycombat_gateway.storage.secrets import SecretBox
+from tests.support.databases import postgres_database_url
+from tests.support.saleor_double import SaleorDouble, initialize_payload, run_saleor
+
+ROOT = Path(__file__).resolve().parent.parent
+SECRET = "benchmark-secret-key-long-enough"
+ACCOUNT = SandboxAccount(x_token="snd_bench_xtoken", signature_key="snd_bench_signature_key")
+TIS_PATH = "/api/webhooks/saleor/transaction-initialize-session"
+
+
+def _port() -> int:
+    sock = bind_loopback()
+    port = int(sock.getsockname()[1])
+    sock.close()
+    return port
+
+
+@contextmanager
+def _process(args: list[str], env: dict[str, str], ready_url: str) -> Iterator[None]:
+    process = subprocess.Popen(args, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            if process.poll() is not None:
+                raise RuntimeError(f"{args} exited with {process.returncode}")
+            try:
+                requests.get(ready_url, timeout=1)
+                break
+            except requests.ConnectionError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
+        yield
+    finally:
+        process.terminate()
+        process.wait(timeout=15)
+
+
+def _env(**extra: str) -> dict[str, str]:
+    return {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "LOG_LEVEL": "WARNING",
+        "APP_SECRET_KEY": SECRET,
+        "ALLOWED_SALEOR_URLS": r"http://127\.0\.0\.1:\d+/graphql/",
+        **extra,
+    }
+
+
+@contextmanager
+def _app(
+    saleor: SaleorDouble, database_url: str, paycombat_url: str, data_dir: str, count: int = 1
+) -> Iterator[list[str]]:
+    migrate(database_url)
+    urls: list[str] = []
+    with ExitStack() as stack:
+        for _ in range(count):
+            port = _port()
+            url = f"http://127.0.0.1:{port}"
+            env = _env(
+                DATABASE_URL=database_url,
+                PAYCOMBAT_API_URL=paycombat_url,
+                APP_URL=urls[0] if urls else url,
+                DATA_DIR=data_dir,
+                RUN_OUTBOX_WORKER="false",
+            )
+            stack.enter_context(
+                _process(
+                    [sys.executable, "-m", "paycombat_gateway", "serve", "--port", str(port)],
+                    env,
+                    f"{url}/healthz",
+                )
+            )
+            urls.append(url)
+        assert saleor.register(urls[0]).status_code == 200
+        database = Database.from_url(database_url)
+        with database.session() as session:
+            installation = get_installation(session, saleor.api_url)
+            assert installation is not None
+            config = create_config(
+                session,
+                SecretBox([SECRET]),
+                installation_id=installation.id,
+                name="Bench",
+                x_token=ACCOUNT.x_token,
+                signature_key=ACCOUNT.signature_key,
+            )
+            map_channels(session, installation.id, config.id, ["default-channel"])
+            stack.callback(database.dispose)
+        yield urls
+
+
+def _initialize_requests(saleor: SaleorDouble, count: int, bare: bool) -> list[Request]:
+    built = []
+    for _ in range(count):
+        body = saleor.serialise(initialize_payload(saleor))
+        headers = (
+            {"Content-Type": "application/json"}
+            if bare
+            else saleor.webhook_headers("TRANSACTION_INITIALIZE_SESSION", body)
+        )
+        built.append(Request("/bare" if bare else TIS_PATH, body, headers))
+    return built
+
+
+def _line(label: str, result: Result) -> str:
+    return (
+        f"  {label:<44} {result.per_second:8.1f} req/s   p50 {result.p50:7.2f} ms   p99 {result.p99:7.2f} ms"
+        f"   ({result.requests} requests, {result.failures} failed)"
+    )
+
+
+def bench_sync_webhook(saleor: SaleorDouble, tmp: str, requests_count: int) -> None:
+    stub_port, bare_port = _port(), _port()
+    stub_url = f"http://127.0.0.1:{stub_port}"
+    print(
+        "\n1. Sync webhook TRANSACTION_INITIALIZE_SESSION vs a bare endpoint (zero-latency PayCombat stub, SQLite)"
+    )
+    with ExitStack() as stack:
+        stack.enter_context(
+            _process([sys.executable, "-m", "benchmarks.servers", "stub", str(stub_port)], _env(), stub_url)
+        )
+        stack.enter_context(
+            _process(
+                [sys.executable, "-m", "benchmarks.servers", "bare", str(bare_port)],
+                _env(PAYCOMBAT_API_URL=stub_url),
+                f"http://127.0.0.1:{bare_port}/",
+            )
+        )
+        (app_url,) = stack.enter_context(_app(saleor, f"sqlite:///{tmp}/bench-sync.sqlite3", stub_url, tmp))
+        bare_url = f"http://127.0.0.1:{bare_port}"
+        for concurrency in (32, 1):
+            count = requests_count if concurrency > 1 else max(requests_count // 4, 50)
+            run_load(bare_url, _initialize_requests(saleor, 50, bare=True), concurrency)  # warm up
+            run_load(app_url, _initialize_requests(saleor, 50, bare=False), concurrency)
+            bare = run_load(bare_url, _initialize_requests(saleor, count, bare=True), concurrency)
+            app = run_load(app_url, _initialize_requests(saleor, count, bare=False), concurrency)
+            print(f" concurrency {concurrency}:")
+            print(_line("bare endpoint (same outbound call)", bare))
+            print(_line("verified TIS (JWS + storage + PayCombat call)", app))
+            print(
+                f"  throughput ratio app/bare: {app.per_second / bare.per_second:.2f}   "
+                f"median latency difference: {app.p50 - bare.p50:+.2f} ms"
+            )
+
+
+def _deliveries(config_id: str, count: int) -> list[Request]:
+    built = []
+    for index in range(count):
+        body = json.dumps(
+            {
+                "id": str(uuid.uuid4()),
+                "status": "SUCCESS",
+                "type": "PAYIN",
+                "amount": 10,
+                "amount_type": "USD",
+                "currency": "FIAT",
+                "order_reference": f"bench-{index}",
+            },
+            separators=(",", ":"),
+        ).encode()
+        built.append(
+            Request(
+                f"/api/webhooks/paycombat/{config_id}",
+                body,
+                {
+                    "Content-Type": "application/json",
+                    "X-Signature": compute_signature(body, ACCOUNT.signature_key),
+                },
+            )
+        )
+    return built
+
+
+def bench_ingestion(saleor: SaleorDouble, tmp: str, count: int) -> None:
+    print("\n2. PayCombat webhook ingestion (verify X-Signature, store, dedupe), 32 concurrent senders")
+    for label, instances, database_context in (
+        ("SQLite, one instance", 1, None),
+        ("PostgreSQL, two instances", 2, postgres_database_url),
+    ):
+        with ExitStack() as stack:
+            url = (
+                f"sqlite:///{tmp}/bench-ingest.sqlite3"
+                if database_context is None
+                else stack.enter_context(database_context())
+            )
+            urls = stack.enter_context(_app(saleor, url, "http://127.0.0.1:9", tmp, instances))
+            database = Database.from_url(url)
+            stack.callback(database.dispose)
+            with database.session() as session:
+                config_id = session.scalars(select(PaycombatDelivery.config_id)).first()
+            from paycombat_gateway.storage.models import PaycombatConfig
+
+            with database.session() as session:
+                config_id = session.scalars(select(PaycombatConfig.id)).one()
+            deliveries = _deliveries(config_id, count)
+            halves = [deliveries[i::instances] for i in range(instances)]
+            started = time.perf_counter()
+            results = (
+                [run_load(target, half, 32 // instances) for target, half in zip(urls, halves, strict=True)]
+                if instances == 1
+                else _parallel(urls, halves)
+            )
+            seconds = time.perf_counter() - started
+            duplicates = run_load(urls[0], deliveries[:200], 16)  # the same deliveries again: all duplicates
+            with database.session() as session:
+                stored = session.scalar(select(func.count()).select_from(PaycombatDelivery))
+            latencies = [latency for result in results for latency in result.latencies_ms]
+            merged = Result(count, sum(r.failures for r in results), seconds, latencies)
+            print(_line(label, merged).replace("req/s", "del/s"))
+            print(
+                f"  stored {stored} of {count} deliveries ({count - (stored or 0)} lost); "
+                f"a replay of 200 stored {0 if stored == count else '?'} more, {duplicates.failures} replays failed"
+            )
+
+
+def _parallel(urls: list[str], halves: list[list[Request]]) -> list[Result]:
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(len(urls)) as pool:
+        return list(pool.map(lambda pair: run_load(pair[0], pair[1], 16), zip(urls, halves, strict=True)))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--requests", type=int, default=2000, help="requests per measurement (default 2000)")
+    args = parser.parse_args()
+    print(
+        f"machine: {platform.node()} · {os.cpu_count()} cores · Python {platform.python_version()} · {platform.platform()}"
+    )
+    with tempfile.TemporaryDirectory() as tmp, run_saleor() as saleor:
+        bench_sync_webhook(saleor, tmp, args.requests)
+        bench_ingestion(saleor, tmp, args.requests)
+
+
+if __name__ == "__main__":
+    main()
