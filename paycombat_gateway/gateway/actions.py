@@ -81,7 +81,7 @@ def cancel_requested(
             "Nothing can be charged on this PayCombat checkout.",
             actions=(),
         )
-    with ctx.database.session() as session:
+    with ctx.database.session(readonly=True) as session:
         config = get_config(session, found.config_id)
     if config is None:
         return ActionResult(

@@ -141,7 +141,7 @@ def _apply(
 def receive_paycombat_webhook(
     ctx: GatewayContext, config_id: str, raw_body: bytes, headers: dict[str, str]
 ) -> InboundResult:
-    with ctx.database.session() as session:
+    with ctx.database.session(readonly=True) as session:
         config = get_config(session, config_id)
     if config is None:
         return _refused(404, "CONFIGURATION_NOT_FOUND", "No PayCombat configuration has this id.")

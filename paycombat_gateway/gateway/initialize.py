@@ -159,7 +159,7 @@ def _await_other_instance(ctx: GatewayContext, session_id: int, environment: str
     """Another request holds this idempotency key: answer with its checkout once it has one."""
     deadline = time.monotonic() + WAIT_FOR_OTHER_INSTANCE
     while True:
-        with ctx.database.session() as session:
+        with ctx.database.session(readonly=True) as session:
             row = session.get(PaymentSession, session_id)
             current = snapshot(row) if row is not None else None
         if current is None:
@@ -217,7 +217,7 @@ def initialize_session(
     ctx: GatewayContext, installation_id: int, payload: TransactionInitializeSession
 ) -> SessionResult:
     source = payload.source_object
-    with ctx.database.session() as session:
+    with ctx.database.session(readonly=True) as session:
         config = config_for_channel(session, installation_id, source.channel.slug)
     if config is None:
         return failure(

@@ -40,7 +40,7 @@ def gateway_initialize(
     ctx: GatewayContext, installation_id: int, payload: PaymentGatewayInitializeSession
 ) -> dict[str, Any]:
     source = payload.source_object
-    with ctx.database.session() as session:
+    with ctx.database.session(readonly=True) as session:
         config = config_for_channel(session, installation_id, source.channel.slug)
     try:
         if config is None:

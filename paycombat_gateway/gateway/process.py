@@ -22,7 +22,7 @@ __all__ = ["find_session", "process_session"]
 def find_session(
     ctx: GatewayContext, installation_id: int, transaction_id: str, psp_reference: str | None
 ) -> SessionSnapshot | None:
-    with ctx.database.session() as session:
+    with ctx.database.session(readonly=True) as session:
         row = find_by_transaction(session, installation_id, transaction_id)
         if row is None and psp_reference:
             row = find_by_checkout_id(session, psp_reference)

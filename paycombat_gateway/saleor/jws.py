@@ -11,6 +11,7 @@ import json
 import threading
 import time
 from collections.abc import Callable
+from functools import lru_cache
 
 import jwt
 from jwt.exceptions import InvalidTokenError, PyJWKError, PyJWKSetError
@@ -30,18 +31,24 @@ class SignatureVerificationError(Exception):
     """The signature does not verify against any key Saleor publishes."""
 
 
-def select_key(jwks_text: str | None, kid: str | None) -> object:
-    """The public key with ``kid`` from a JWKS document."""
-    if not jwks_text:
-        raise SignatureVerificationError("no JWKS is known for this Saleor")
+@lru_cache(maxsize=64)
+def _keys_by_kid(jwks_text: str) -> dict[str | None, object]:
+    """Parsed public keys of a JWKS document; parsing RSA keys costs more than verifying with them."""
     try:
         key_set = jwt.PyJWKSet.from_json(jwks_text)
     except (PyJWKSetError, PyJWKError, ValueError, TypeError) as exc:
         raise SignatureVerificationError("the JWKS is not a valid key set") from exc
-    for key in key_set.keys:
-        if key.key_id == kid:
-            return key.key
-    raise SignatureVerificationError("no key in the JWKS has the signature's kid")
+    return {key.key_id: key.key for key in key_set.keys}
+
+
+def select_key(jwks_text: str | None, kid: str | None) -> object:
+    """The public key with ``kid`` from a JWKS document."""
+    if not jwks_text:
+        raise SignatureVerificationError("no JWKS is known for this Saleor")
+    key = _keys_by_kid(jwks_text).get(kid)
+    if key is None:
+        raise SignatureVerificationError("no key in the JWKS has the signature's kid")
+    return key
 
 
 def verify_detached_jws(signature: str, raw_body: bytes, jwks_text: str | None) -> None:

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -34,9 +35,11 @@ def _sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:
 
 
 def _sqlite_begin(conn: Any) -> None:
-    # BEGIN IMMEDIATE takes the write lock up front, so read-then-write transactions never deadlock
-    # into "database is locked" half way; SQLite serialises writers anyway.
-    conn.exec_driver_sql("BEGIN IMMEDIATE")
+    # Writers BEGIN IMMEDIATE: they take the write lock up front, so a read-then-write transaction never
+    # fails half way with "database is locked". Read-only sessions BEGIN DEFERRED and, with WAL, never
+    # wait for anyone.
+    mode = conn.get_execution_options().get("sqlite_begin", "IMMEDIATE")
+    conn.exec_driver_sql(f"BEGIN {mode}")
 
 
 class Database:
@@ -45,6 +48,11 @@ class Database:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._sessions = sessionmaker(bind=engine, expire_on_commit=False)
+        reader = engine.execution_options(sqlite_begin="DEFERRED") if self.is_sqlite else engine
+        self._read_sessions = sessionmaker(bind=reader, expire_on_commit=False)
+        # SQLite has one writer at a time. Queueing this process's writers on a lock wakes the next one
+        # at once, where SQLite's busy handler would poll with sleeps of up to 100 ms.
+        self._write_lock: threading.RLock | None = threading.RLock() if self.is_sqlite else None
 
     @property
     def url(self) -> str:
@@ -73,16 +81,22 @@ class Database:
         return cls(engine)
 
     @contextmanager
-    def session(self) -> Iterator[Session]:
-        session = self._sessions()
-        try:
-            yield session
-            session.commit()
-        except BaseException:
-            session.rollback()
-            raise
-        finally:
-            session.close()
+    def session(self, *, readonly: bool = False) -> Iterator[Session]:
+        """One transaction: committed when the block ends, rolled back if it raises.
+
+        ``readonly`` sessions never take SQLite's write lock; use them for lookups.
+        """
+        lock = self._write_lock if self._write_lock is not None and not readonly else nullcontext()
+        with lock:
+            session = (self._read_sessions if readonly else self._sessions)()
+            try:
+                yield session
+                session.commit()
+            except BaseException:
+                session.rollback()
+                raise
+            finally:
+                session.close()
 
     def run(self, work: Callable[[Session], T], *, attempts: int = 3, backoff: float = 0.2) -> T:
         """Run ``work`` in one transaction, retrying a few times when the database is briefly unreachable."""

@@ -23,7 +23,8 @@ from paycombat_gateway.saleor.register import register_app
 from paycombat_gateway.saleor.webhook_validation import InstallationKeys, VerifiedWebhook, validate_webhook
 from paycombat_gateway.saleor.webhooks import SYNC_WEBHOOKS, SyncEvent, SyncWebhook
 from paycombat_gateway.storage.db import StorageUnavailable
-from paycombat_gateway.storage.installations import get_installation, save_jwks, upsert_installation
+from paycombat_gateway.storage.installations import save_jwks, upsert_installation
+from paycombat_gateway.web.installation_keys import InstallationKeysCache
 
 __all__ = ["saleor_routes"]
 
@@ -54,13 +55,11 @@ def _storage_down() -> JSONResponse:
     )
 
 
+RETRY_WITH_FRESH_KEYS = {"NOT_REGISTERED", "SIGNATURE_VERIFICATION_FAILED", "RECIPIENT_MISMATCH"}
+
+
 def saleor_routes(ctx: GatewayContext) -> list[Route]:
-    def lookup(saleor_api_url: str) -> InstallationKeys | None:
-        with ctx.database.session() as session:
-            installation = get_installation(session, saleor_api_url)
-            if installation is None:
-                return None
-            return InstallationKeys(installation.id, installation.app_id, installation.jwks)
+    installations = InstallationKeysCache(ctx.database)
 
     def refetch(saleor_api_url: str) -> str:
         return fetch_jwks(ctx.saleor_http, saleor_api_url)
@@ -85,6 +84,7 @@ def saleor_routes(ctx: GatewayContext) -> list[Route]:
                 token=registration.token,
                 jwks=registration.jwks,
             )
+        installations.forget(registration.saleor_api_url)
         logger.info("installed for %s (app %s)", registration.saleor_api_url, registration.app_id)
 
     async def register(request: Request) -> Response:
@@ -99,19 +99,28 @@ def saleor_routes(ctx: GatewayContext) -> list[Route]:
             return _storage_down()
         return JSONResponse({"success": True})
 
+    def _verify(webhook: SyncWebhook, method: str, headers: dict[str, str], body: bytes) -> VerifiedWebhook:
+        def attempt(lookup: Callable[[str], InstallationKeys | None]) -> VerifiedWebhook:
+            return validate_webhook(
+                method=method, headers=headers, raw_body=body, webhook=webhook,
+                lookup=lookup, refetch=refetch, limiter=ctx.jwks_limiter,
+            )  # fmt: skip
+
+        api_url = headers.get("saleor-api-url", "")
+        was_cached = installations.is_cached(api_url)
+        try:
+            return attempt(installations.cached)
+        except SaleorProtocolError as exc:
+            if not was_cached or exc.code not in RETRY_WITH_FRESH_KEYS:
+                raise
+        return attempt(installations.fresh)  # a reinstall or rotation another instance recorded
+
     def _handle(webhook: SyncWebhook, method: str, headers: dict[str, str], body: bytes) -> Any:
-        verified: VerifiedWebhook = validate_webhook(
-            method=method,
-            headers=headers,
-            raw_body=body,
-            webhook=webhook,
-            lookup=lookup,
-            refetch=refetch,
-            limiter=ctx.jwks_limiter,
-        )
+        verified = _verify(webhook, method, headers, body)
         if verified.refreshed_jwks is not None:
             with ctx.database.session() as session:
                 save_jwks(session, verified.installation.installation_id, verified.refreshed_jwks)
+            installations.update_jwks(verified.saleor_api_url, verified.refreshed_jwks)
         return HANDLERS[webhook.event](ctx, verified.installation.installation_id, verified.payload)
 
     def webhook_route(webhook: SyncWebhook) -> Route:

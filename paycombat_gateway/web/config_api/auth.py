@@ -49,7 +49,7 @@ class DashboardAuth:
         self.ctx = ctx
 
     def _identify(self, saleor_api_url: str, token: str) -> DashboardIdentity:
-        with self.ctx.database.session() as session:
+        with self.ctx.database.session(readonly=True) as session:
             installation = get_installation(session, saleor_api_url)
             if installation is None:
                 raise _Refused(401, "NOT_REGISTERED", "This Saleor has not installed the app.")

@@ -181,7 +181,7 @@ class Query:
         ctx, identity = _ctx(info), _identity(info)
 
         def load() -> list[Configuration]:
-            with ctx.database.session() as session:
+            with ctx.database.session(readonly=True) as session:
                 return [
                     _present(ctx, session, c) for c in configs.list_configs(session, identity.installation_id)
                 ]
@@ -197,7 +197,7 @@ class Query:
         ctx, identity = _ctx(info), _identity(info)
 
         def load() -> list[Transaction]:
-            with ctx.database.session() as session:
+            with ctx.database.session(readonly=True) as session:
                 return [
                     Transaction(
                         id=row.id, saleor_transaction_id=row.saleor_transaction_id, checkout_id=row.checkout_id,
@@ -214,7 +214,7 @@ class Query:
         ctx, identity = _ctx(info), _identity(info)
 
         def load() -> list[EventReport]:
-            with ctx.database.session() as session:
+            with ctx.database.session(readonly=True) as session:
                 rows = outbox.reports_by_state(session, identity.installation_id, ("failed", "pending"))
                 return [
                     EventReport(id=r.id, event_type=r.event_type, psp_reference=r.psp_reference, amount=r.amount,
@@ -230,7 +230,7 @@ class Query:
         ctx, identity = _ctx(info), _identity(info)
 
         def load() -> list[Delivery]:
-            with ctx.database.session() as session:
+            with ctx.database.session(readonly=True) as session:
                 ids = [c.id for c in configs.list_configs(session, identity.installation_id)]
                 return [
                     Delivery(id=d.id, received_at=d.received_at, kind=d.kind, payin_id=d.payin_id, note=d.note,
