@@ -15,10 +15,17 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-__all__ = ["Database", "StorageUnavailable"]
+__all__ = ["Database", "StorageUnavailable", "prepare_sqlite_path"]
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
+
+
+def prepare_sqlite_path(url: str) -> None:
+    """Create the folder of a SQLite file, so a fresh machine needs no set-up."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite" and parsed.database and parsed.database != ":memory:":
+        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
 
 
 class StorageUnavailable(RuntimeError):
@@ -66,8 +73,7 @@ class Database:
     def from_url(cls, url: str, *, pool_size: int = 10) -> Database:
         parsed = make_url(url)
         if parsed.get_backend_name() == "sqlite":
-            if parsed.database and parsed.database != ":memory:":
-                Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            prepare_sqlite_path(url)
             engine = create_engine(
                 parsed,
                 connect_args={"check_same_thread": False, "timeout": 10, "isolation_level": None},

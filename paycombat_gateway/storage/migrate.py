@@ -10,6 +10,8 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine
 
+from paycombat_gateway.storage.db import prepare_sqlite_path
+
 __all__ = ["alembic_config", "current_revision", "head_revision", "migrate", "readiness_problem"]
 
 MIGRATIONS = Path(__file__).with_name("migrations")
@@ -24,6 +26,7 @@ def alembic_config(database_url: str) -> Config:
 
 def migrate(database_url: str, revision: str = "head") -> None:
     """Upgrade the database to ``revision`` (creating every table on an empty database)."""
+    prepare_sqlite_path(database_url)
     command.upgrade(alembic_config(database_url), revision)
 
 

@@ -57,3 +57,9 @@ def test_tables_exist_after_migrate(tmp_path: Path, name: str) -> None:
     url = f"sqlite:///{tmp_path / 'x.sqlite3'}"
     migrate(url)
     assert name in inspect(create_engine(url)).get_table_names()
+
+
+def test_migrate_creates_the_sqlite_folder_on_a_fresh_machine(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'fresh' / 'nested' / 'app.sqlite3'}"
+    migrate(url)
+    assert (tmp_path / "fresh" / "nested" / "app.sqlite3").exists()

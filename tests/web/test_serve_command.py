@@ -1,0 +1,57 @@
+"""``paycombat-gateway serve`` on an empty machine: no database, no key, no folder; it still serves."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import requests
+
+from paycombat_gateway.background_server import bind_loopback
+
+
+def test_serve_from_nothing_serves_the_manifest(tmp_path: Path) -> None:
+    sock = bind_loopback()
+    port = sock.getsockname()[1]
+    sock.close()
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("DATABASE_URL", "APP_"))}
+    env.update(DATA_DIR=str(tmp_path / "data"), APP_URL=f"http://127.0.0.1:{port}")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "paycombat_gateway", "serve", "--port", str(port)],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            assert process.poll() is None, "serve exited"
+            try:
+                manifest = requests.get(f"http://127.0.0.1:{port}/api/manifest", timeout=1)
+                break
+            except requests.ConnectionError:
+                assert time.monotonic() < deadline
+                time.sleep(0.1)
+        assert manifest.status_code == 200
+        assert manifest.json()["tokenTargetUrl"] == f"http://127.0.0.1:{port}/api/register"
+        assert (tmp_path / "data" / "paycombat-gateway.sqlite3").exists()
+        assert (tmp_path / "data" / "secret.key").exists()
+        assert requests.get(f"http://127.0.0.1:{port}/readyz", timeout=5).json() == {"status": "ready"}
+    finally:
+        process.terminate()
+        _, stderr = process.communicate(timeout=15)
+    lines = [json.loads(line) for line in stderr.decode().splitlines() if line.startswith("{")]
+    assert any(line["level"] == "WARNING" and "APP_SECRET_KEY is not set" in line["message"] for line in lines)
+
+
+def test_production_refuses_to_start_without_its_settings(tmp_path: Path) -> None:
+    env = {key: value for key, value in os.environ.items() if not key.startswith("APP_")}
+    env.update(APP_ENV="production", DATA_DIR=str(tmp_path))
+    result = subprocess.run(
+        [sys.executable, "-m", "paycombat_gateway", "serve", "--port", "1"], env=env, capture_output=True, text=True,
+        timeout=60, check=False,
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert "required in production" in result.stdout
