@@ -34,6 +34,31 @@ def _amount(value: Decimal | None) -> str | None:
     return None if value is None else format(value, "f")
 
 
+def _common(
+    result: str,
+    time: datetime,
+    psp_reference: str | None,
+    amount: Decimal | None,
+    message: str | None,
+    actions: tuple[str, ...] | None,
+    *,
+    needs_reference: tuple[str, ...],
+) -> dict[str, Any]:
+    """The fields both answer schemas share, with Saleor's required-field and length rules applied."""
+    if result.endswith(needs_reference) and not psp_reference:
+        raise ValueError(f"{result} needs a pspReference")
+    body: dict[str, Any] = {"result": result, "time": time.isoformat()}
+    if psp_reference:
+        body["pspReference"] = psp_reference[:MAX_PSP_REFERENCE]
+    if amount is not None:
+        body["amount"] = _amount(amount)
+    if (text := _message(message)) is not None:
+        body["message"] = text
+    if actions is not None:
+        body["actions"] = list(actions)
+    return body
+
+
 @dataclass(frozen=True, slots=True)
 class SessionResult:
     """Answer to TRANSACTION_INITIALIZE_SESSION / TRANSACTION_PROCESS_SESSION (contract §4.4)."""
@@ -48,19 +73,12 @@ class SessionResult:
     time: datetime = field(default_factory=lambda: datetime.now(UTC))
 
     def to_json(self) -> dict[str, Any]:
-        if self.result.endswith(("_SUCCESS", "_REQUEST")) and not self.psp_reference:
-            raise ValueError(f"{self.result} needs a pspReference")
-        body: dict[str, Any] = {"result": self.result, "time": self.time.isoformat()}
-        if self.psp_reference:
-            body["pspReference"] = self.psp_reference[:MAX_PSP_REFERENCE]
-        if self.amount is not None:
-            body["amount"] = _amount(self.amount)
-        if (message := _message(self.message)) is not None:
-            body["message"] = message
+        body = _common(
+            self.result, self.time, self.psp_reference, self.amount, self.message, self.actions,
+            needs_reference=("_SUCCESS", "_REQUEST"),
+        )  # fmt: skip
         if (external_url := _external_url(self.external_url)) is not None:
             body["externalUrl"] = external_url
-        if self.actions is not None:
-            body["actions"] = list(self.actions)
         if self.data is not None:
             body["data"] = self.data
         return body
@@ -78,15 +96,7 @@ class ActionResult:
     time: datetime = field(default_factory=lambda: datetime.now(UTC))
 
     def to_json(self) -> dict[str, Any]:
-        if self.result.endswith("_SUCCESS") and not self.psp_reference:
-            raise ValueError(f"{self.result} needs a pspReference")
-        body: dict[str, Any] = {"result": self.result, "time": self.time.isoformat()}
-        if self.psp_reference:
-            body["pspReference"] = self.psp_reference[:MAX_PSP_REFERENCE]
-        if self.amount is not None:
-            body["amount"] = _amount(self.amount)
-        if (message := _message(self.message)) is not None:
-            body["message"] = message
-        if self.actions is not None:
-            body["actions"] = list(self.actions)
-        return body
+        return _common(
+            self.result, self.time, self.psp_reference, self.amount, self.message, self.actions,
+            needs_reference=("_SUCCESS",),
+        )  # fmt: skip

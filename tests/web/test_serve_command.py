@@ -43,7 +43,9 @@ def test_serve_from_nothing_serves_the_manifest(tmp_path: Path) -> None:
         process.terminate()
         _, stderr = process.communicate(timeout=15)
     lines = [json.loads(line) for line in stderr.decode().splitlines() if line.startswith("{")]
-    assert any(line["level"] == "WARNING" and "APP_SECRET_KEY is not set" in line["message"] for line in lines)
+    assert any(
+        line["level"] == "WARNING" and "APP_SECRET_KEY is not set" in line["message"] for line in lines
+    )
 
 
 def test_production_refuses_to_start_without_its_settings(tmp_path: Path) -> None:

@@ -148,6 +148,14 @@ def _errors(problems: list[FieldProblem]) -> ValidationErrors:
     )
 
 
+def _problems(input: ConfigurationInput | ConfigurationUpdate, *, creating: bool) -> list[FieldProblem]:
+    return check_configuration(
+        name=input.name, environment=input.environment, x_token=input.x_token, signature_key=input.signature_key,
+        api_url=input.api_url, redirect_url=input.redirect_url, allowed_payin_methods=input.allowed_payin_methods,
+        channels=input.channels, creating=creating,
+    )  # fmt: skip
+
+
 def _present(ctx: GatewayContext, session: Any, config: PaycombatConfig) -> Configuration:
     return Configuration(
         id=strawberry.ID(config.id),
@@ -246,11 +254,7 @@ class Mutation:
     @strawberry.mutation(description="Store a PayCombat key pair (encrypted) and map channels to it.")
     async def create_configuration(self, info: Info, input: ConfigurationInput) -> ConfigurationResult:
         ctx, identity = _ctx(info), _identity(info)
-        problems = check_configuration(
-            name=input.name, environment=input.environment, x_token=input.x_token, signature_key=input.signature_key,
-            api_url=input.api_url, redirect_url=input.redirect_url, allowed_payin_methods=input.allowed_payin_methods,
-            channels=input.channels, creating=True,
-        )  # fmt: skip
+        problems = _problems(input, creating=True)
         if problems:
             return _errors(problems)
 
@@ -277,11 +281,7 @@ class Mutation:
         self, info: Info, id: strawberry.ID, input: ConfigurationUpdate
     ) -> ConfigurationResult:
         ctx, identity = _ctx(info), _identity(info)
-        problems = check_configuration(
-            name=input.name, environment=input.environment, x_token=input.x_token, signature_key=input.signature_key,
-            api_url=input.api_url, redirect_url=input.redirect_url, allowed_payin_methods=input.allowed_payin_methods,
-            channels=input.channels, creating=False,
-        )  # fmt: skip
+        problems = _problems(input, creating=False)
         if problems:
             return _errors(problems)
 
