@@ -266,7 +266,10 @@ def initialize_session(
     method, account, warnings = _preselect(client, data, checkout.checkout_token or "")
     with ctx.database.session() as session:
         stored = session.get(PaymentSession, claimed.id, with_for_update=True)
-        assert stored is not None
+        if stored is None:  # deleted under our feet: report it rather than answer with a checkout we lost
+            return failure(
+                PaymentError(ErrorCode.PAYMENT_NOT_FOUND, "The payment record disappeared."), money.amount
+            )
         stored.checkout_id = checkout.id
         stored.checkout_token = checkout.checkout_token
         stored.checkout_url = checkout.checkout_url

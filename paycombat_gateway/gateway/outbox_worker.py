@@ -11,6 +11,7 @@ import logging
 import socket
 import threading
 import uuid
+from functools import partial
 
 from paycombat_gateway.gateway.context import GatewayContext
 from paycombat_gateway.money import quantize
@@ -75,37 +76,45 @@ class OutboxWorker:
         return len(claimed)
 
     def _deliver(self, report_id: int) -> None:
-        with self.ctx.database.session() as session:
+        with self.ctx.database.session(readonly=True) as session:
             report = session.get(OutboxReport, report_id)
             if report is None:
                 return
             installation = session.get(Installation, report.installation_id)
             payment = session.get(PaymentSession, report.payment_session_id)
             if installation is None or payment is None:
-                outbox.mark_failed(session, report_id, self.worker_id, "installation or payment is gone")
-                return
-            target = (installation.saleor_api_url, self.ctx.box.decrypt(installation.token_encrypted))
-            call = {
-                "transaction_id": payment.saleor_transaction_id,
-                "psp_reference": report.psp_reference,
-                "event_type": report.event_type,
-                "amount": quantize(report.amount, report.currency, exact=False)
-                if report.amount is not None
-                else None,
-                "time": report.occurred_at,
-                "message": report.message,
-                "external_url": report.external_url,
-                "available_actions": report.available_actions,
-            }
-        client = SaleorClient(target[0], target[1], session=self.ctx.saleor_http)
+                send = None
+            else:
+                client = SaleorClient(
+                    installation.saleor_api_url,
+                    self.ctx.box.decrypt(installation.token_encrypted),
+                    session=self.ctx.saleor_http,
+                )
+                send = partial(
+                    client.transaction_event_report,
+                    transaction_id=payment.saleor_transaction_id,
+                    psp_reference=report.psp_reference,
+                    event_type=report.event_type,
+                    amount=quantize(report.amount, report.currency, exact=False)
+                    if report.amount is not None
+                    else None,
+                    time=report.occurred_at,
+                    message=report.message,
+                    external_url=report.external_url,
+                    available_actions=report.available_actions,
+                )
+            what = f"{report.event_type} {report.psp_reference}"
+        if send is None:
+            self._finish(report_id, failed="the installation or the payment no longer exists")
+            return
         try:
-            result = client.transaction_event_report(**call)  # type: ignore[arg-type]
+            result = send()
         except SaleorError as exc:  # unavailable, refused token, GraphQL errors: all worth retrying later
             self._finish(report_id, retry=str(exc))
             return
         if result.accepted:
             self._finish(report_id)
-            logger.info("reported %s for %s", call["event_type"], call["psp_reference"])
+            logger.info("reported %s to Saleor", what)
             return
         codes = {str(error.get("code")) for error in result.errors}
         description = "; ".join(f"{e.get('code')}: {e.get('message')}" for e in result.errors)[:1000]
