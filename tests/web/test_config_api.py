@@ -163,13 +163,12 @@ def test_activity_and_retrying_a_failed_report(stack: Stack) -> None:
     checkout_id = stack.call(SyncEvent.TRANSACTION_INITIALIZE_SESSION, initialize)["pspReference"]
     stack.saleor.mode = "errors"
     stack.sandbox.settle(checkout_id, "success")
-    stack.wait_until(
-        lambda: bool(
-            _data(stack, "{ reportsNeedingAttention { id attempts } }")["reportsNeedingAttention"][0][
-                "attempts"
-            ]
-        )
-    )
+
+    def attempted() -> bool:
+        reports = _data(stack, "{ reportsNeedingAttention { id attempts } }")["reportsNeedingAttention"]
+        return bool(reports) and reports[0]["attempts"] > 0
+
+    stack.wait_until(attempted)
     activity = _data(
         stack,
         "{ recentTransactions { checkoutId state } reportsNeedingAttention { id eventType lastError } unmatchedDeliveries { id } }",
