@@ -56,6 +56,25 @@ class RequestIdMiddleware:
 
         try:
             await self.app(scope, receive, send_with_id)
+        except Exception:
+            if "status" in status_holder:
+                raise  # the response has started; nothing better can be sent now
+            # A bug must never hand Saleor or PayCombat a stack trace: log it, answer JSON with the request id.
+            logger.exception("unhandled error on %s %s", scope["method"], scope["path"])
+            body = json.dumps(
+                {
+                    "success": False,
+                    "error": {
+                        "code": "INTERNAL_ERROR",
+                        "message": f"Unexpected error (request {request_id}).",
+                    },
+                }
+            ).encode()
+            await send_with_id(
+                {"type": "http.response.start", "status": 500,
+                 "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]}
+            )  # fmt: skip
+            await send_with_id({"type": "http.response.body", "body": body})
         finally:
             logger.info(
                 "%s %s -> %s",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 import requests
 
 from paycombat_gateway.commands.manifest import REPO_APP_URL, render_manifest
@@ -164,3 +165,18 @@ def test_health_and_readiness(stack: Stack) -> None:
     assert health.status_code == 200 and health.json()["status"] == "ok"
     assert "x-request-id" in health.headers
     assert requests.get(f"{stack.app_url}/readyz", timeout=5).json() == {"status": "ready"}
+
+
+def test_a_bug_answers_json_without_a_trace(stack: Stack, monkeypatch: pytest.MonkeyPatch) -> None:
+    from paycombat_gateway.web import saleor_routes
+
+    def broken(*args: object) -> object:
+        raise RuntimeError("secret internals")
+
+    monkeypatch.setitem(saleor_routes.HANDLERS, SyncEvent.TRANSACTION_INITIALIZE_SESSION, broken)
+    response = stack.send(SyncEvent.TRANSACTION_INITIALIZE_SESSION, initialize_payload(stack.saleor))
+    assert response.status_code == 500
+    body = response.json()
+    assert body["error"]["code"] == "INTERNAL_ERROR"
+    assert response.headers["x-request-id"] in body["error"]["message"]
+    assert "Traceback" not in response.text and "secret internals" not in response.text
