@@ -18,7 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from paycombat_gateway.gateway.context import GatewayContext
-from paycombat_gateway.gateway.settlement import PayinNotice, SessionState, apply_notice
+from paycombat_gateway.gateway.settlement import PayinNotice, SessionState, Transition, apply_notice
 from paycombat_gateway.gateway.snapshots import snapshot
 from paycombat_gateway.money import quantize
 from paycombat_gateway.paycombat import errors
@@ -26,7 +26,7 @@ from paycombat_gateway.paycombat.contract import WebhookKind
 from paycombat_gateway.paycombat.webhooks import PaycombatWebhook, parse_webhook, verify_and_parse
 from paycombat_gateway.storage.configs import credentials, get_config
 from paycombat_gateway.storage.inbox import record_delivery
-from paycombat_gateway.storage.models import PaycombatConfig, PaycombatDelivery, PaymentSession, utcnow
+from paycombat_gateway.storage.models import PaycombatConfig, PaymentSession
 from paycombat_gateway.storage.outbox import enqueue_report
 
 __all__ = ["InboundResult", "receive_paycombat_webhook"]
@@ -83,22 +83,31 @@ def _match(session: Session, event: PaycombatWebhook, config_id: str) -> Payment
     ).first()
 
 
-def _apply(
-    session: Session, delivery: PaycombatDelivery, row: PaymentSession, event: PaycombatWebhook
-) -> bool:
+@dataclass(frozen=True, slots=True)
+class _Decision:
+    """What a matched delivery does to its payment, decided before anything is written."""
+
+    note: str
+    transition: Transition | None = None
+    virtual_account: dict[str, Any] | None = None
+
+
+def _decide(row: PaymentSession, event: PaycombatWebhook) -> _Decision:
     kind = event.kind
     if kind is WebhookKind.PAYOUT and event.status == "FAILED":
         kind = WebhookKind.PAYIN_FAILED  # PAYIN FAILED's documented example is payout-shaped
     if kind is WebhookKind.VA_REGISTER:
+        account = None
         if event.status == "APPROVED":
-            row.virtual_account = {
+            account = {
                 "bank_name": event.body.get("bank_name"),
                 "account_number": event.body.get("account_number"),
                 "account_holder": event.body.get("account_holder"),
                 "expires_at": event.body.get("expire_at"),
             }
-        delivery.note = f"virtual account {event.status or ''}".strip().lower()
-        return False
+        return _Decision(
+            note=f"virtual account {event.status or ''}".strip().lower(), virtual_account=account
+        )
     current = snapshot(row)
     transition = apply_notice(
         current.view(),
@@ -112,28 +121,37 @@ def _apply(
             payment_method=event.payment_method,
         ),
     )
+    return _Decision(note=transition.note, transition=transition)
+
+
+def _carry_out(session: Session, row: PaymentSession, decision: _Decision, delivery_id: int) -> bool:
+    """Apply a decision to the payment and owe Saleor its event; True when a report was enqueued."""
+    if decision.virtual_account is not None:
+        row.virtual_account = decision.virtual_account
+    transition = decision.transition
+    if transition is None:
+        return False
+    already_paid = row.state == SessionState.SUCCEEDED.value
     row.state = transition.state.value
-    if transition.payin_id and current.state is not SessionState.SUCCEEDED:
+    if transition.payin_id and not already_paid:
         row.payin_id = transition.payin_id
     if transition.paid_amount is not None:
         row.paid_amount = transition.paid_amount
     row.amount_mismatch = row.amount_mismatch or transition.amount_mismatch
-    delivery.note = transition.note
     if transition.report is None:
         return False
+    report = transition.report
     _, created = enqueue_report(
         session,
         installation_id=row.installation_id,
         payment_session_id=row.id,
-        delivery_id=delivery.id,
-        event_type=transition.report.event_type,
-        psp_reference=transition.report.psp_reference,
-        amount=transition.report.amount,
+        delivery_id=delivery_id,
+        event_type=report.event_type,
+        psp_reference=report.psp_reference,
+        amount=report.amount,
         currency=row.currency,
-        message=transition.report.message,
-        available_actions=list(transition.report.available_actions)
-        if transition.report.available_actions is not None
-        else None,
+        message=report.message,
+        available_actions=list(report.available_actions) if report.available_actions is not None else None,
     )
     return created
 
@@ -158,6 +176,15 @@ def receive_paycombat_webhook(
             "Could not confirm the unsigned delivery with PayCombat; retry later.",
         )
     with ctx.database.session() as session:
+        row = _match(session, event, config.id)
+        if row is not None:
+            decision = _decide(row, event)
+            match_state = "matched"
+        else:
+            decision = _Decision(
+                note="no payment of this app carries these references: " + ", ".join(event.references)[:200]
+            )
+            match_state = "unmatched" if event.kind is not WebhookKind.PAYOUT else "ignored"
         delivery, duplicate = record_delivery(
             session,
             config_id=config.id,
@@ -167,19 +194,11 @@ def receive_paycombat_webhook(
             dedupe_key=event.dedupe_key,
             kind=event.kind.value,
             payin_id=event.object_id,
+            match_state=match_state,
+            payment_session_id=row.id if row is not None else None,
+            note=decision.note,
         )
-        if duplicate:
+        if duplicate or delivery is None:
             return InboundResult(200, {"status": True, "duplicate": True})
-        row = _match(session, event, config.id)
-        enqueued = False
-        if row is None:
-            delivery.match_state = "unmatched" if event.kind is not WebhookKind.PAYOUT else "ignored"
-            delivery.note = (
-                "no payment of this app carries these references: " + ", ".join(event.references)[:200]
-            )
-        else:
-            delivery.payment_session_id = row.id
-            delivery.match_state = "matched"
-            enqueued = _apply(session, delivery, row, event)
-        delivery.processed_at = utcnow()
+        enqueued = _carry_out(session, row, decision, delivery.id) if row is not None else False
     return InboundResult(200, {"status": True}, report_enqueued=enqueued)

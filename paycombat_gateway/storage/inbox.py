@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from paycombat_gateway.storage.models import PaycombatDelivery
+from paycombat_gateway.storage.models import PaycombatDelivery, utcnow
+from paycombat_gateway.storage.upsert import insert_unless_exists
 
 __all__ = ["deliveries_by_state", "record_delivery"]
 
@@ -21,13 +21,19 @@ def record_delivery(
     dedupe_key: str,
     kind: str,
     payin_id: str | None,
-) -> tuple[PaycombatDelivery, bool]:
+    match_state: str = "unmatched",
+    payment_session_id: int | None = None,
+    note: str | None = None,
+) -> tuple[PaycombatDelivery | None, bool]:
     """Store a delivery; the second copy of the same ``dedupe_key`` only bumps a counter.
 
-    Returns the stored delivery and whether this one was a duplicate. Safe when two processes record
-    the same delivery at the same moment: the unique constraint admits one row.
+    Returns the stored delivery (None for a duplicate) and whether this one was a duplicate. Safe when
+    two processes record the same delivery at the same moment: the unique key admits one row.
     """
-    row = PaycombatDelivery(
+    row = insert_unless_exists(
+        session,
+        PaycombatDelivery,
+        ("config_id", "dedupe_key"),
         config_id=config_id,
         raw_body=raw_body,
         headers=headers,
@@ -35,21 +41,21 @@ def record_delivery(
         dedupe_key=dedupe_key,
         kind=kind,
         payin_id=payin_id,
+        match_state=match_state,
+        payment_session_id=payment_session_id,
+        note=note,
+        received_at=utcnow(),
+        processed_at=utcnow(),
+        duplicates=0,
     )
-    try:
-        with session.begin_nested():
-            session.add(row)
-    except IntegrityError:
-        existing = session.scalars(
-            select(PaycombatDelivery)
-            .where(PaycombatDelivery.config_id == config_id, PaycombatDelivery.dedupe_key == dedupe_key)
-            .with_for_update()
-        ).first()
-        if existing is None:
-            raise
-        existing.duplicates += 1
-        return existing, True
-    return row, False
+    if row is not None:
+        return row, False
+    session.execute(
+        update(PaycombatDelivery)
+        .where(PaycombatDelivery.config_id == config_id, PaycombatDelivery.dedupe_key == dedupe_key)
+        .values(duplicates=PaycombatDelivery.duplicates + 1)
+    )
+    return None, True
 
 
 def deliveries_by_state(

@@ -15,10 +15,10 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import or_, select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from paycombat_gateway.storage.models import OutboxReport, utcnow
+from paycombat_gateway.storage.upsert import insert_unless_exists
 
 __all__ = [
     "backoff_delay",
@@ -56,7 +56,11 @@ def enqueue_report(
     occurred_at: datetime | None = None,
 ) -> tuple[OutboxReport, bool]:
     """Owe Saleor one event; enqueueing the same (session, type, pspReference) again is a no-op."""
-    row = OutboxReport(
+    now = utcnow()
+    row = insert_unless_exists(
+        session,
+        OutboxReport,
+        ("payment_session_id", "event_type", "psp_reference"),
         installation_id=installation_id,
         payment_session_id=payment_session_id,
         delivery_id=delivery_id,
@@ -67,24 +71,22 @@ def enqueue_report(
         message=message,
         available_actions=available_actions,
         external_url=external_url,
-        occurred_at=occurred_at or utcnow(),
-        next_attempt_at=utcnow(),
+        occurred_at=occurred_at or now,
+        next_attempt_at=now,
+        created_at=now,
+        state="pending",
+        attempts=0,
     )
-    try:
-        with session.begin_nested():
-            session.add(row)
-    except IntegrityError:
-        existing = session.scalars(
-            select(OutboxReport).where(
-                OutboxReport.payment_session_id == payment_session_id,
-                OutboxReport.event_type == event_type,
-                OutboxReport.psp_reference == psp_reference,
-            )
-        ).first()
-        if existing is None:
-            raise
-        return existing, False
-    return row, True
+    if row is not None:
+        return row, True
+    existing = session.scalars(
+        select(OutboxReport).where(
+            OutboxReport.payment_session_id == payment_session_id,
+            OutboxReport.event_type == event_type,
+            OutboxReport.psp_reference == psp_reference,
+        )
+    ).one()
+    return existing, False
 
 
 def claim_due_reports(

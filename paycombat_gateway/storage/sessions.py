@@ -11,10 +11,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import or_, select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from paycombat_gateway.storage.models import PaymentSession, utcnow
+from paycombat_gateway.storage.upsert import insert_unless_exists
 
 __all__ = [
     "claim_payment_session",
@@ -63,21 +63,25 @@ def claim_payment_session(
     Commit right after a winning claim, before calling PayCombat, so other instances see it.
     """
     now = utcnow()
-    existing = _by_key(session, installation_id, idempotency_key)
-    if existing is not None:
-        return existing, _take_over(session, existing, now)
-    row = PaymentSession(
-        installation_id=installation_id, idempotency_key=idempotency_key, claimed_at=now, **fields
+    row = insert_unless_exists(
+        session,
+        PaymentSession,
+        ("installation_id", "idempotency_key"),
+        installation_id=installation_id,
+        idempotency_key=idempotency_key,
+        claimed_at=now,
+        created_at=now,
+        updated_at=now,
+        state="initializing",
+        amount_mismatch=False,
+        **fields,
     )
-    try:
-        with session.begin_nested():
-            session.add(row)
-    except IntegrityError:
-        existing = _by_key(session, installation_id, idempotency_key)
-        if existing is None:
-            raise
-        return existing, False
-    return row, True
+    if row is not None:
+        return row, True
+    existing = _by_key(session, installation_id, idempotency_key)
+    if existing is None:  # the unique key says it exists; it cannot vanish inside this transaction
+        raise RuntimeError("payment session claim conflicted with a row that is not there")
+    return existing, _take_over(session, existing, now)
 
 
 def find_by_transaction(

@@ -1,0 +1,34 @@
+"""``INSERT … ON CONFLICT DO NOTHING RETURNING`` for SQLite and PostgreSQL.
+
+One statement decides a race on a unique key: the winner gets its row back, everyone else gets
+nothing. It replaces a savepoint, an insert that may fail and a rollback, and holds no lock longer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, TypeVar
+
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from paycombat_gateway.storage.models import Base
+
+__all__ = ["insert_unless_exists"]
+
+Model = TypeVar("Model", bound=Base)
+
+
+def insert_unless_exists(
+    session: Session, model: type[Model], conflict_columns: Sequence[str], **values: Any
+) -> Model | None:
+    """Insert a row of ``model``; None when a row with the same ``conflict_columns`` already exists."""
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = (
+        insert(model)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=list(conflict_columns))
+        .returning(model)
+    )
+    return session.scalars(statement).first()
