@@ -16,7 +16,6 @@ from paycombat_gateway.gateway.results import ActionResult
 from paycombat_gateway.gateway.settlement import ACTIONS_WHEN_PAID, SessionState
 from paycombat_gateway.paycombat import errors
 from paycombat_gateway.saleor.payloads import TransactionCancelationRequested, TransactionRefundRequested
-from paycombat_gateway.storage.configs import get_config
 from paycombat_gateway.storage.models import PaymentSession
 
 __all__ = ["cancel_requested", "refund_requested"]
@@ -81,8 +80,7 @@ def cancel_requested(
             "Nothing can be charged on this PayCombat checkout.",
             actions=(),
         )
-    with ctx.database.session(readonly=True) as session:
-        config = get_config(session, found.config_id)
+    config = ctx.configs.by_id(found.config_id)
     if config is None:
         return ActionResult(
             "CANCEL_FAILURE", reference, amount, "The PayCombat configuration of this payment was deleted."

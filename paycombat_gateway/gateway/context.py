@@ -9,6 +9,7 @@ from datetime import datetime
 import requests
 from requests.adapters import HTTPAdapter
 
+from paycombat_gateway.gateway.config_cache import ConfigCache
 from paycombat_gateway.paycombat.client import PaycombatClient
 from paycombat_gateway.saleor.jws import RefetchLimiter
 from paycombat_gateway.settings import Settings
@@ -76,15 +77,18 @@ class GatewayContext:
     database: Database
     box: SecretBox
     paycombat: PaycombatClients
+    configs: ConfigCache
     saleor_http: requests.Session = field(default_factory=_pooled_session)
     jwks_limiter: RefetchLimiter = field(default_factory=RefetchLimiter)
 
     @classmethod
     def create(cls, settings: Settings, database: Database | None = None) -> GatewayContext:
         box = SecretBox.from_setting(settings.app_secret_key, settings.data_dir)
+        database = database or Database.from_url(settings.resolved_database_url)
         return cls(
             settings=settings,
-            database=database or Database.from_url(settings.resolved_database_url),
+            database=database,
+            configs=ConfigCache(database),
             box=box,
             paycombat=PaycombatClients(
                 box,

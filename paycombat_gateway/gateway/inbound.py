@@ -24,7 +24,7 @@ from paycombat_gateway.money import quantize
 from paycombat_gateway.paycombat import errors
 from paycombat_gateway.paycombat.contract import WebhookKind
 from paycombat_gateway.paycombat.webhooks import PaycombatWebhook, parse_webhook, verify_and_parse
-from paycombat_gateway.storage.configs import credentials, get_config
+from paycombat_gateway.storage.configs import credentials
 from paycombat_gateway.storage.inbox import record_delivery
 from paycombat_gateway.storage.models import PaycombatConfig, PaymentSession
 from paycombat_gateway.storage.outbox import enqueue_report
@@ -159,8 +159,7 @@ def _carry_out(session: Session, row: PaymentSession, decision: _Decision, deliv
 def receive_paycombat_webhook(
     ctx: GatewayContext, config_id: str, raw_body: bytes, headers: dict[str, str]
 ) -> InboundResult:
-    with ctx.database.session(readonly=True) as session:
-        config = get_config(session, config_id)
+    config = ctx.configs.by_id(config_id)
     if config is None:
         return _refused(404, "CONFIGURATION_NOT_FOUND", "No PayCombat configuration has this id.")
     try:

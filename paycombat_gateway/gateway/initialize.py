@@ -30,7 +30,6 @@ from paycombat_gateway.paycombat.client import PaycombatClient
 from paycombat_gateway.paycombat.contract import KRW_BANKS, PAYIN_METHODS_BY_CURRENCY
 from paycombat_gateway.paycombat.models import AdvancedRedirectUrl, OrderFee, OrderItem, PaymentRequest
 from paycombat_gateway.saleor.payloads import TransactionInitializeSession
-from paycombat_gateway.storage.configs import config_for_channel
 from paycombat_gateway.storage.models import PaycombatConfig, PaymentSession
 from paycombat_gateway.storage.sessions import claim_payment_session
 
@@ -217,8 +216,7 @@ def initialize_session(
     ctx: GatewayContext, installation_id: int, payload: TransactionInitializeSession
 ) -> SessionResult:
     source = payload.source_object
-    with ctx.database.session(readonly=True) as session:
-        config = config_for_channel(session, installation_id, source.channel.slug)
+    config = ctx.configs.for_channel(installation_id, source.channel.slug)
     if config is None:
         return failure(
             PaymentError(

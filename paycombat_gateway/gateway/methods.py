@@ -9,7 +9,6 @@ from paycombat_gateway.gateway.country import paycombat_country_code
 from paycombat_gateway.gateway.errors import ErrorCode, PaymentError
 from paycombat_gateway.paycombat.contract import KRW_BANKS, PAYIN_METHODS_BY_CURRENCY
 from paycombat_gateway.saleor.payloads import PaymentGatewayInitializeSession, SourceObject
-from paycombat_gateway.storage.configs import config_for_channel
 from paycombat_gateway.storage.models import PaycombatConfig
 
 __all__ = ["allowed_methods", "gateway_initialize", "source_countries", "source_currency"]
@@ -40,8 +39,7 @@ def gateway_initialize(
     ctx: GatewayContext, installation_id: int, payload: PaymentGatewayInitializeSession
 ) -> dict[str, Any]:
     source = payload.source_object
-    with ctx.database.session(readonly=True) as session:
-        config = config_for_channel(session, installation_id, source.channel.slug)
+    config = ctx.configs.for_channel(installation_id, source.channel.slug)
     try:
         if config is None:
             raise PaymentError(

@@ -20,6 +20,7 @@ def _allow_unsigned(stack: Stack) -> None:
         config = get_config(session, stack.config_id)
         assert config is not None
         config.allow_unsigned_webhooks = True
+    stack.ctx.configs.invalidate()
 
 
 def test_unsigned_delivery_is_refused_by_default(stack: Stack) -> None:

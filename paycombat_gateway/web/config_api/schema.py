@@ -274,7 +274,10 @@ class Mutation:
             except IntegrityError:
                 return _errors([FieldProblem("name", "UNIQUE", "Another configuration has this name.")])
 
-        return await run_in_threadpool(save)
+        try:
+            return await run_in_threadpool(save)
+        finally:
+            ctx.configs.invalidate()
 
     @strawberry.mutation(description="Change a configuration; blank secrets keep the stored ones.")
     async def update_configuration(
@@ -317,7 +320,10 @@ class Mutation:
             except IntegrityError:
                 return _errors([FieldProblem("name", "UNIQUE", "Another configuration has this name.")])
 
-        return await run_in_threadpool(save)
+        try:
+            return await run_in_threadpool(save)
+        finally:
+            ctx.configs.invalidate()
 
     @strawberry.mutation(description="Delete a configuration; its channels stop offering PayCombat.")
     async def delete_configuration(self, info: Info, id: strawberry.ID) -> ActionOutcome:
@@ -335,7 +341,10 @@ class Mutation:
                 session.delete(config)
                 return ActionOutcome(ok=True, message="Deleted.")
 
-        return await run_in_threadpool(delete)
+        try:
+            return await run_in_threadpool(delete)
+        finally:
+            ctx.configs.invalidate()
 
     @strawberry.mutation(
         description="Make a real signed call to PayCombat with these keys and say whether they work."
