@@ -7,12 +7,14 @@ saved. Resolvers are async and push database and PayCombat work to a thread.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import strawberry
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from strawberry.types import Info
 
@@ -142,6 +144,20 @@ class ConfigurationUpdate:
     channels: list[str] | None = None
 
 
+T = TypeVar("T")
+
+
+async def _read(info: Info, query: Callable[[Session, DashboardIdentity, GatewayContext], T]) -> T:
+    """Run a read-only ``query`` for the Dashboard's installation, off the event loop."""
+    ctx, identity = _ctx(info), _identity(info)
+
+    def run() -> T:
+        with ctx.database.session(readonly=True) as session:
+            return query(session, identity, ctx)
+
+    return await run_in_threadpool(run)
+
+
 def _errors(problems: list[FieldProblem]) -> ValidationErrors:
     return ValidationErrors(
         errors=[FieldError(field=p.field, code=p.code, message=p.message) for p in problems]
@@ -186,15 +202,13 @@ def _blank_to_none(value: str | None) -> str | None:
 class Query:
     @strawberry.field(description="Every PayCombat configuration of this Saleor, secrets masked.")
     async def configurations(self, info: Info) -> list[Configuration]:
-        ctx, identity = _ctx(info), _identity(info)
-
-        def load() -> list[Configuration]:
-            with ctx.database.session(readonly=True) as session:
-                return [
-                    _present(ctx, session, c) for c in configs.list_configs(session, identity.installation_id)
-                ]
-
-        return await run_in_threadpool(load)
+        return await _read(
+            info,
+            lambda session, identity, ctx: [
+                _present(ctx, session, config)
+                for config in configs.list_configs(session, identity.installation_id)
+            ],
+        )
 
     @strawberry.field(description="Payin methods the app knows, for the allowed-methods setting.")
     def known_payin_methods(self) -> list[str]:
@@ -202,51 +216,43 @@ class Query:
 
     @strawberry.field(description="Recent payments with their PayCombat checkout ids and state.")
     async def recent_transactions(self, info: Info, limit: int = 20) -> list[Transaction]:
-        ctx, identity = _ctx(info), _identity(info)
+        def query(session: Session, identity: DashboardIdentity, ctx: GatewayContext) -> list[Transaction]:
+            rows = sessions.recent_sessions(session, identity.installation_id, min(max(limit, 1), 100))
+            return [
+                Transaction(
+                    id=row.id, saleor_transaction_id=row.saleor_transaction_id, checkout_id=row.checkout_id,
+                    state=row.state, amount=row.amount, paid_amount=row.paid_amount, currency=row.currency,
+                    amount_mismatch=row.amount_mismatch, channel=row.channel_slug, created_at=row.created_at,
+                )
+                for row in rows
+            ]  # fmt: skip
 
-        def load() -> list[Transaction]:
-            with ctx.database.session(readonly=True) as session:
-                return [
-                    Transaction(
-                        id=row.id, saleor_transaction_id=row.saleor_transaction_id, checkout_id=row.checkout_id,
-                        state=row.state, amount=row.amount, paid_amount=row.paid_amount, currency=row.currency,
-                        amount_mismatch=row.amount_mismatch, channel=row.channel_slug, created_at=row.created_at,
-                    )
-                    for row in sessions.recent_sessions(session, identity.installation_id, min(max(limit, 1), 100))
-                ]  # fmt: skip
-
-        return await run_in_threadpool(load)
+        return await _read(info, query)
 
     @strawberry.field(description="Reports to Saleor that are failed or still waiting.")
     async def reports_needing_attention(self, info: Info) -> list[EventReport]:
-        ctx, identity = _ctx(info), _identity(info)
+        def query(session: Session, identity: DashboardIdentity, ctx: GatewayContext) -> list[EventReport]:
+            rows = outbox.reports_by_state(session, identity.installation_id, ("failed", "pending"))
+            return [
+                EventReport(id=r.id, event_type=r.event_type, psp_reference=r.psp_reference, amount=r.amount,
+                            state=r.state, attempts=r.attempts, last_error=r.last_error,
+                            next_attempt_at=r.next_attempt_at)
+                for r in rows
+            ]  # fmt: skip
 
-        def load() -> list[EventReport]:
-            with ctx.database.session(readonly=True) as session:
-                rows = outbox.reports_by_state(session, identity.installation_id, ("failed", "pending"))
-                return [
-                    EventReport(id=r.id, event_type=r.event_type, psp_reference=r.psp_reference, amount=r.amount,
-                                state=r.state, attempts=r.attempts, last_error=r.last_error,
-                                next_attempt_at=r.next_attempt_at)
-                    for r in rows
-                ]  # fmt: skip
-
-        return await run_in_threadpool(load)
+        return await _read(info, query)
 
     @strawberry.field(description="PayCombat deliveries no payment of this app matched: kept, never dropped.")
     async def unmatched_deliveries(self, info: Info) -> list[Delivery]:
-        ctx, identity = _ctx(info), _identity(info)
+        def query(session: Session, identity: DashboardIdentity, ctx: GatewayContext) -> list[Delivery]:
+            ids = [config.id for config in configs.list_configs(session, identity.installation_id)]
+            return [
+                Delivery(id=d.id, received_at=d.received_at, kind=d.kind, payin_id=d.payin_id, note=d.note,
+                         duplicates=d.duplicates)
+                for d in inbox.deliveries_by_state(session, ids, "unmatched")
+            ]  # fmt: skip
 
-        def load() -> list[Delivery]:
-            with ctx.database.session(readonly=True) as session:
-                ids = [c.id for c in configs.list_configs(session, identity.installation_id)]
-                return [
-                    Delivery(id=d.id, received_at=d.received_at, kind=d.kind, payin_id=d.payin_id, note=d.note,
-                             duplicates=d.duplicates)
-                    for d in inbox.deliveries_by_state(session, ids, "unmatched")
-                ]  # fmt: skip
-
-        return await run_in_threadpool(load)
+        return await _read(info, query)
 
 
 @strawberry.type
