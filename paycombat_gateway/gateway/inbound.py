@@ -199,5 +199,5 @@ def receive_paycombat_webhook(
         )
         if duplicate or delivery is None:
             return InboundResult(200, {"status": True, "duplicate": True})
-        enqueued = _carry_out(session, row, decision, delivery.id) if row is not None else False
+        enqueued = _carry_out(session, row, decision, delivery) if row is not None else False
     return InboundResult(200, {"status": True}, report_enqueued=enqueued)

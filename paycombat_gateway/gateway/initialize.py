@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import time
 import uuid
+from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
@@ -31,7 +32,7 @@ from paycombat_gateway.paycombat.contract import KRW_BANKS, PAYIN_METHODS_BY_CUR
 from paycombat_gateway.paycombat.models import AdvancedRedirectUrl, OrderFee, OrderItem, PaymentRequest
 from paycombat_gateway.saleor.payloads import TransactionInitializeSession
 from paycombat_gateway.storage.models import PaycombatConfig, PaymentSession
-from paycombat_gateway.storage.sessions import claim_payment_session
+from paycombat_gateway.storage.sessions import claim_payment_session, record_checkout
 
 __all__ = ["action_required", "failure", "initialize_session"]
 
@@ -262,20 +263,20 @@ def initialize_session(
                 stored.last_error = error.message
         return failure(error, money.amount)
     method, account, warnings = _preselect(client, data, checkout.checkout_token or "")
+    recorded: dict[str, Any] = {
+        "checkout_id": checkout.id,
+        "checkout_token": checkout.checkout_token,
+        "checkout_url": checkout.checkout_url,
+        "expires_at": checkout.expire_at,
+        "payin_method_name": method,
+        "virtual_account": account,
+        "last_error": None,
+    }
     with ctx.database.session() as session:
-        stored = session.get(PaymentSession, claimed.id, with_for_update=True)
-        if stored is None:  # deleted under our feet: report it rather than answer with a checkout we lost
-            return failure(
-                PaymentError(ErrorCode.PAYMENT_NOT_FOUND, "The payment record disappeared."), money.amount
-            )
-        stored.checkout_id = checkout.id
-        stored.checkout_token = checkout.checkout_token
-        stored.checkout_url = checkout.checkout_url
-        stored.expires_at = checkout.expire_at
-        stored.payin_method_name = method
-        stored.virtual_account = account
-        if stored.state == SessionState.INITIALIZING.value:
-            stored.state = SessionState.ACTION_REQUIRED.value
-        stored.last_error = None
-        final = snapshot(stored)
+        state = record_checkout(session, claimed.id, **recorded)
+    if state is None:  # deleted under our feet: report it rather than answer with a checkout we lost
+        return failure(
+            PaymentError(ErrorCode.PAYMENT_NOT_FOUND, "The payment record disappeared."), money.amount
+        )
+    final = replace(claimed, state=SessionState(state), **recorded)
     return action_required(final, config.environment, warnings)

@@ -24,13 +24,13 @@ def record_delivery(
     match_state: str = "unmatched",
     payment_session_id: int | None = None,
     note: str | None = None,
-) -> tuple[PaycombatDelivery | None, bool]:
+) -> tuple[int | None, bool]:
     """Store a delivery; the second copy of the same ``dedupe_key`` only bumps a counter.
 
-    Returns the stored delivery (None for a duplicate) and whether this one was a duplicate. Safe when
+    Returns the stored delivery's id (None for a duplicate) and whether this one was a duplicate. Safe when
     two processes record the same delivery at the same moment: the unique key admits one row.
     """
-    row = insert_unless_exists(
+    delivery_id = insert_unless_exists(
         session,
         PaycombatDelivery,
         ("config_id", "dedupe_key"),
@@ -48,8 +48,8 @@ def record_delivery(
         processed_at=utcnow(),
         duplicates=0,
     )
-    if row is not None:
-        return row, False
+    if delivery_id is not None:
+        return int(delivery_id), False
     session.execute(
         update(PaycombatDelivery)
         .where(PaycombatDelivery.config_id == config_id, PaycombatDelivery.dedupe_key == dedupe_key)

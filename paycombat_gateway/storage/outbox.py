@@ -54,10 +54,12 @@ def enqueue_report(
     available_actions: list[str] | None = None,
     external_url: str | None = None,
     occurred_at: datetime | None = None,
-) -> tuple[OutboxReport, bool]:
-    """Owe Saleor one event; enqueueing the same (session, type, pspReference) again is a no-op."""
+) -> tuple[int, bool]:
+    """Owe Saleor one event; enqueueing the same (session, type, pspReference) again is a no-op.
+
+    Returns the report's id and whether this call created it."""
     now = utcnow()
-    row = insert_unless_exists(
+    report_id = insert_unless_exists(
         session,
         OutboxReport,
         ("payment_session_id", "event_type", "psp_reference"),
@@ -77,10 +79,10 @@ def enqueue_report(
         state="pending",
         attempts=0,
     )
-    if row is not None:
-        return row, True
+    if report_id is not None:
+        return int(report_id), True
     existing = session.scalars(
-        select(OutboxReport).where(
+        select(OutboxReport.id).where(
             OutboxReport.payment_session_id == payment_session_id,
             OutboxReport.event_type == event_type,
             OutboxReport.psp_reference == psp_reference,

@@ -8,10 +8,10 @@ everyone else waits for that checkout. A claim whose creator failed (``last_erro
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import or_, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import Table, case, or_, select, update
+from sqlalchemy.orm import Session, make_transient_to_detached
 
 from paycombat_gateway.storage.models import PaymentSession, utcnow
 from paycombat_gateway.storage.upsert import insert_unless_exists
@@ -22,6 +22,7 @@ __all__ = [
     "find_by_merchant_reference",
     "find_by_transaction",
     "recent_sessions",
+    "record_checkout",
 ]
 
 STALE_CLAIM = timedelta(seconds=60)
@@ -63,10 +64,10 @@ def claim_payment_session(
     Commit right after a winning claim, before calling PayCombat, so other instances see it.
     """
     now = utcnow()
-    row = insert_unless_exists(
-        session,
-        PaymentSession,
-        ("installation_id", "idempotency_key"),
+    values: dict[str, Any] = {
+        column.key: None for column in PaymentSession.__table__.columns if column.key != "id"
+    }
+    values.update(
         installation_id=installation_id,
         idempotency_key=idempotency_key,
         claimed_at=now,
@@ -76,12 +77,38 @@ def claim_payment_session(
         amount_mismatch=False,
         **fields,
     )
-    if row is not None:
+    new_id = insert_unless_exists(session, PaymentSession, ("installation_id", "idempotency_key"), **values)
+    if new_id is not None:
+        # Every column was just written with these values: attach the row without reading it back.
+        row = PaymentSession(id=new_id, **values)
+        make_transient_to_detached(row)
+        session.add(row)
         return row, True
     existing = _by_key(session, installation_id, idempotency_key)
     if existing is None:  # the unique key says it exists; it cannot vanish inside this transaction
         raise RuntimeError("payment session claim conflicted with a row that is not there")
     return existing, _take_over(session, existing, now)
+
+
+def record_checkout(session: Session, session_id: int, **checkout: Any) -> str | None:
+    """Store the PayCombat checkout of a claimed session in one statement; its state afterwards.
+
+    The state moves from "initializing" to "action_required", unless a webhook has already moved it
+    on. None when the session no longer exists.
+    """
+    table = cast(Table, PaymentSession.__table__)
+    state = table.c.state
+    result = session.execute(
+        update(table)
+        .where(table.c.id == session_id)
+        .values(
+            **checkout,
+            updated_at=utcnow(),
+            state=case((state == "initializing", "action_required"), else_=state),
+        )
+        .returning(state)
+    ).scalar()
+    return str(result) if result is not None else None
 
 
 def find_by_transaction(
