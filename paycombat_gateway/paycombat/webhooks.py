@@ -49,6 +49,11 @@ class PaycombatWebhook:
 
 
 def _nesting_depth(raw: bytes) -> int:
+    """How deeply arrays and objects nest (brackets inside strings ignored), or an upper bound when
+    that bound is already within the limit."""
+    openers = raw.count(b"[") + raw.count(b"{")
+    if openers <= MAX_NESTING:
+        return openers  # nothing can nest deeper than it has openers: skip the byte-by-byte scan
     depth = deepest = 0
     in_string = escaped = False
     for byte in raw:

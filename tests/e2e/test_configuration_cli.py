@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-
 import pytest
 
 from paycombat_gateway.cli import main
@@ -62,4 +60,3 @@ def test_config_add_and_list(stack: Stack, capsys: pytest.CaptureFixture[str]) -
         == 2
     )
     assert "no installation" in capsys.readouterr().err
-    assert os.environ["DATABASE_URL"].startswith("sqlite")

@@ -7,7 +7,7 @@ from pathlib import Path
 from paycombat_gateway.saleor.webhooks import SyncEvent
 from paycombat_gateway.storage.models import OutboxReport
 from tests.support.saleor_double import initialize_payload
-from tests.support.stack import ACCOUNT, Stack, run_stack, serve_app
+from tests.support.stack import Stack, run_stack, serve_app
 
 
 def test_saleor_unavailable_when_the_webhook_arrives(stack: Stack) -> None:
@@ -56,4 +56,3 @@ def test_app_restarted_between_delivery_and_report(tmp_path: Path) -> None:
 
             stack.wait_until(delivered)
             assert [event[1] for event in stack.saleor.accepted_events()] == ["CHARGE_SUCCESS"]
-    assert ACCOUNT.x_token  # the account the stack used
