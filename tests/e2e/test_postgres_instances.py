@@ -40,6 +40,7 @@ class Cluster:
     database: Database
     database_url: str
     config_id: str
+    processes: list[subprocess.Popen[bytes]]
 
 
 def _free_port() -> int:
@@ -62,6 +63,13 @@ def _wait_healthy(url: str, process: subprocess.Popen[bytes]) -> None:
     raise AssertionError(f"{url} did not become ready")
 
 
+def _start(port: int, env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "paycombat_gateway", "serve", "--port", str(port)],
+        env=env, stdout=subprocess.DEVNULL, stderr=log.open("wb"),
+    )  # fmt: skip
+
+
 @pytest.fixture
 def cluster(tmp_path: Path) -> Iterator[Cluster]:
     with (
@@ -82,13 +90,10 @@ def cluster(tmp_path: Path) -> Iterator[Cluster]:
             "LOG_LEVEL": "WARNING",
         }
         ports = [_free_port(), _free_port()]
-        processes = [
-            subprocess.Popen(
-                [sys.executable, "-m", "paycombat_gateway", "serve", "--port", str(port)],
-                env=env, stdout=subprocess.DEVNULL, stderr=open(tmp_path / f"app-{port}.log", "wb"),  # noqa: SIM115
-            )
-            for port in ports
-        ]  # fmt: skip
+        env["RUN_OUTBOX_WORKER"] = "false"  # the first instance only takes requests: it is the one killed
+        processes = [_start(ports[0], env, tmp_path / "app-0.log")]
+        env["RUN_OUTBOX_WORKER"] = "true"
+        processes.append(_start(ports[1], env, tmp_path / "app-1.log"))
         urls = [f"http://127.0.0.1:{port}" for port in ports]
         database = Database.from_url(url, pool_size=2)
         try:
@@ -104,7 +109,7 @@ def cluster(tmp_path: Path) -> Iterator[Cluster]:
                 )  # fmt: skip
                 map_channels(session, installation.id, config.id, ["default-channel"])
                 config_id = config.id
-            yield Cluster(urls, saleor, sandbox, database, url, config_id)
+            yield Cluster(urls, saleor, sandbox, database, url, config_id, processes)
         finally:
             for process in processes:
                 process.terminate()
@@ -177,3 +182,25 @@ def test_instances_survive_their_database_connections_being_killed(cluster: Clus
         assert requests.get(f"{url}/readyz", timeout=5).status_code == 200
         answer = _initialize(cluster, url, initialize_payload(cluster.saleor)).json()
         assert answer["result"] == "CHARGE_ACTION_REQUIRED"
+
+
+def test_instance_killed_after_acknowledging_a_webhook_loses_nothing(cluster: Cluster) -> None:
+    payload = initialize_payload(cluster.saleor)
+    checkout_id = _initialize(cluster, cluster.urls[0], payload).json()["pspReference"]
+    cluster.sandbox.settle(checkout_id, "success")
+    (delivery,) = [d for d in cluster.sandbox.store.all("delivery") if d["event"] == "PAYIN_SUCCESS"]
+    answer = requests.post(
+        f"{cluster.urls[0]}/api/webhooks/paycombat/{cluster.config_id}",
+        data=delivery["payload"].encode(),
+        headers={"X-Signature": delivery["signature"]},
+        timeout=10,
+    )
+    assert answer.status_code == 200  # acknowledged by the instance that runs no outbox worker...
+    cluster.processes[0].kill()  # ...which dies at once (SIGKILL), without any shutdown
+    cluster.processes[0].wait(timeout=10)
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and not cluster.saleor.reports:
+        time.sleep(0.1)
+    assert [report["type"] for report in cluster.saleor.reports] == [
+        "CHARGE_SUCCESS"
+    ]  # the survivor reported it
