@@ -1,63 +1,123 @@
-"""``paycombat-gateway sandbox``: a local PayCombat for development (local use only: no real security)."""
+"""``paycombat-gateway sandbox``: a local PayCombat (API, hosted checkout page, signed webhooks).
+
+For a developer's own machine and tests only: it moves no money, its ``/_sandbox/`` API needs no
+credentials, and it is not hardened. Point ``PAYCOMBAT_API_URL`` at the URL it prints.
+"""
 
 from __future__ import annotations
 
 import argparse
 import os
-from typing import Any
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
-__all__ = ["register"]
+if TYPE_CHECKING:  # the sandbox is imported only when the command runs, to keep the CLI quick
+    from paycombat_gateway.sandbox.accounts import SandboxAccount
 
+__all__ = ["DEV_SIGNATURE_KEY", "DEV_X_TOKEN", "accounts_from", "register"]
+
+# The development account a newcomer gets when no account is given. Public on purpose: sandbox only.
 DEV_X_TOKEN = "snd_dev_xtoken_local_only"
 DEV_SIGNATURE_KEY = "snd_dev_signature_local_only"
 
+DESCRIPTION = """\
+A local PayCombat for development and tests, like stripe-mock for Stripe: the same /api/v1/...
+paths and envelopes, X-token and signature checked, a hosted checkout page at the checkout_url it
+returns, and signed PAYIN webhooks retried with backoff. Point PAYCOMBAT_API_URL at the printed URL.
 
-def _accounts(args: argparse.Namespace) -> list[Any]:
+LOCAL USE ONLY: no money moves, the /_sandbox/ API (settle, deliveries, faults, accounts) needs no
+credentials, and nothing here is hardened. Keep it on 127.0.0.1.
+
+Accounts: --x-token/--signature-key (or SANDBOX_X_TOKEN/SANDBOX_SIGNATURE_KEY) give the default one;
+--account NAME:XTOKEN:KEY (repeatable, or SANDBOX_ACCOUNTS=NAME:XTOKEN:KEY,...) adds more. With none,
+a development account with printed snd_ credentials is used.
+"""
+
+
+def accounts_from(args: argparse.Namespace, env: Mapping[str, str]) -> tuple[list[SandboxAccount], bool]:
+    """The accounts the flags and environment ask for, and whether the development one was used.
+
+    Raises ``ValueError`` with a reason when they are incomplete or malformed.
+    """
     from paycombat_gateway.sandbox.accounts import SandboxAccount, parse_account_spec
 
     accounts: list[SandboxAccount] = []
-    x_token = args.x_token or os.environ.get("SANDBOX_X_TOKEN")
-    key = args.signature_key or os.environ.get("SANDBOX_SIGNATURE_KEY")
+    x_token = args.x_token or env.get("SANDBOX_X_TOKEN", "").strip()
+    key = args.signature_key or env.get("SANDBOX_SIGNATURE_KEY", "").strip()
+    if bool(x_token) != bool(key):
+        raise ValueError(
+            "give both --x-token and --signature-key (or SANDBOX_X_TOKEN and SANDBOX_SIGNATURE_KEY)"
+        )
     if x_token and key:
         accounts.append(SandboxAccount(x_token=x_token, signature_key=key, name="default"))
     specs = list(args.account or [])
-    specs += [spec for spec in os.environ.get("SANDBOX_ACCOUNTS", "").split(",") if spec.strip()]
-    accounts += [parse_account_spec(spec.strip()) for spec in specs]
-    if not accounts:
-        print("No account given: using the development account (sandbox only, never real keys)")
-        print(f"  X-token:       {DEV_X_TOKEN}")
-        print(f"  signature key: {DEV_SIGNATURE_KEY}")
-        accounts.append(SandboxAccount(x_token=DEV_X_TOKEN, signature_key=DEV_SIGNATURE_KEY, name="default"))
-    return accounts
+    specs += [spec for spec in env.get("SANDBOX_ACCOUNTS", "").split(",") if spec.strip()]
+    accounts += [parse_account_spec(spec) for spec in specs]
+    if accounts:
+        return accounts, False
+    return [SandboxAccount(x_token=DEV_X_TOKEN, signature_key=DEV_SIGNATURE_KEY, name="development")], True
+
+
+def _delays(text: str) -> tuple[float, ...]:
+    try:
+        delays = tuple(float(part) for part in text.split(",") if part.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError("give seconds separated by commas, e.g. 1,5,30") from None
+    if any(delay < 0 for delay in delays):
+        raise argparse.ArgumentTypeError("delays cannot be negative")
+    return delays
 
 
 def _sandbox(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from paycombat_gateway.sandbox.app import SandboxConfig, create_sandbox_app
+    from paycombat_gateway.background_server import bind_loopback
+    from paycombat_gateway.sandbox.app import create_sandbox_app
+    from paycombat_gateway.sandbox.core import SandboxConfig
+    from paycombat_gateway.sandbox.dispatcher import DEFAULT_RETRY_DELAYS
 
     try:
-        accounts = _accounts(args)
-    except ValueError as exc:
+        accounts, development = accounts_from(args, os.environ)
+        app = create_sandbox_app(
+            SandboxConfig(
+                accounts=accounts,
+                database=args.database,
+                webhook_retry_delays=args.webhook_retry_delays or DEFAULT_RETRY_DELAYS,
+            )
+        )
+        sock = bind_loopback(args.host, args.port)
+        sock.listen(2048)  # connections queue from now on, so the URL printed below already answers
+    except (ValueError, OSError) as exc:
         print(f"paycombat-gateway sandbox: {exc}")
         return 2
-    app = create_sandbox_app(SandboxConfig(accounts, args.database))
+    host, port = sock.getsockname()[:2]
+    if development:
+        print("No account given: using the DEVELOPMENT account (sandbox only, never real PayCombat keys):")
+        print(f"  X-token:       {DEV_X_TOKEN}")
+        print(f"  signature key: {DEV_SIGNATURE_KEY}")
+    names = ", ".join(account.name for account in accounts)
+    print(f"Accounts: {names}")
+    if host not in {"127.0.0.1", "::1", "localhost"}:
+        print(f"WARNING: listening on {host}; the sandbox is for local use only and has no real security.")
     print(
-        f"PayCombat sandbox on http://{args.host}:{args.port} with {len(accounts)} account(s); local use only"
+        f"PayCombat sandbox on http://{host}:{port} (local use only; set PAYCOMBAT_API_URL to it)", flush=True
     )
-    uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", timeout_graceful_shutdown=2))
+    server.run(sockets=[sock])
     return 0
 
 
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "sandbox",
-        help="run a local PayCombat (API, hosted checkout page, signed webhooks)",
-        description="A local PayCombat for development and tests. Point PAYCOMBAT_API_URL at it. "
-        "It is for local use only: it moves no money and is not hardened.",
+        help="run a local PayCombat (API, hosted checkout page, signed webhooks); local use only",
+        description=DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8100)
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    parser.add_argument(
+        "--port", type=int, default=8100, help="port to listen on (default 8100; 0 = any free)"
+    )
     parser.add_argument("--x-token", help="X-token of the default account (or SANDBOX_X_TOKEN)")
     parser.add_argument(
         "--signature-key", help="signature key of the default account (or SANDBOX_SIGNATURE_KEY)"
@@ -66,7 +126,13 @@ def register(subparsers: Any) -> None:
         "--account",
         action="append",
         metavar="NAME:XTOKEN:KEY",
-        help="another account (repeatable; or SANDBOX_ACCOUNTS)",
+        help="another account (repeatable; or SANDBOX_ACCOUNTS, comma-separated)",
     )
-    parser.add_argument("--database", help="SQLite file to keep state in (default: memory)")
+    parser.add_argument("--database", metavar="PATH", help="SQLite file to keep state in (default: memory)")
+    parser.add_argument(
+        "--webhook-retry-delays",
+        type=_delays,
+        metavar="SECONDS,...",
+        help="seconds before each webhook retry (default 1,5,30,120,600)",
+    )
     parser.set_defaults(handler=_sandbox)

@@ -180,6 +180,46 @@ INFERENCES: Final[dict[str, Inference]] = {
                   "bank_name and account_number", "body not captured; statuses documented in the KRW guide"),
         Inference("sandbox_credentials", "sandbox X-tokens and signature keys start with `snd_`",
                   "every documented example uses snd_; the production prefix is unknown"),
+        # --- choices the local sandbox (paycombat_gateway/sandbox) makes where the docs are silent ---
+        Inference("request_signature_check", "the server accepts a `signature` matching the raw body OR the body "
+                  "parsed and re-serialised with JSON.stringify; X-token is required on every call, signature on "
+                  "every POST/PATCH (also where a page labels it, or Create VA [KRW]'s X-token, optional)",
+                  "docs hash JSON.stringify(body); a public PHP integration signs one encoding and sends another"),
+        Inference("error_status_codes", "401 bad/missing X-token or signature; 400 body not a JSON object or a "
+                  "business rule (checkout already paid/closed, VA for a non-KRW checkout); 404 unknown id or another "
+                  "merchant's; 422 field validation; 413 body over 1 MB",
+                  "no error code is documented; these are Laravel's conventions (the X-token is a Laravel-encrypted blob)"),
+        Inference("validation_error_shape", "422 bodies are {status:false, message:<first error>, errors:{field:[...]}}",
+                  "Laravel's validation answer inside PayCombat's envelope; nothing documented"),
+        Inference("success_status_codes", "successful calls answer 200 with message \"OK\"; Create Payout 201 \"Created\"",
+                  "documented envelopes say \"OK\" (checkout, VA) and \"Created\" (internal create payout); codes not shown"),
+        Inference("get_all_checkout_pagination", "Get All Checkout takes ?page= and ?per_page= (limit accepted), 20 per "
+                  "page by default, newest first; data is Laravel's paginator {current_page, data, per_page, total, "
+                  "last_page, from, to}", "the page was not captured"),
+        Inference("expire_at_format", "expire_at is ISO-8601 (no offset = UTC), must be in the future and at most "
+                  "400 days away; default 48 h; answered as 2025-03-19T13:18:09.000Z",
+                  "default_expiry_time_seconds 172800 and max_expiration_time_in_seconds 34560000 (required fields)"),
+        Inference("country_name", "country_name is the upper-case English name (AU -> AUSTRALIA, EU -> EUROPE)",
+                  "one documented example: AUSTRALIA"),
+        Inference("checkout_states", "a checkout ends exactly once: COMPLETED, FAILED, EXPIRED or CANCELLED; a failed "
+                  "payment closes it (one payin per checkout); it expires at expire_at with a PAYIN EXPIRED webhook",
+                  "the checkout object has no status; Finmo's checkout states are COMPLETED/EXPIRED/CANCELLED"),
+        Inference("hosted_page_cancel", "a shopper cancelling on the hosted page cancels the checkout and sends NO "
+                  "webhook (no payin exists); the browser goes to cancelled_url. Cancel Checkout (400) refuses a "
+                  "paid (\"already paid\"), failed, expired or already cancelled checkout",
+                  "no PAYIN CANCELLED webhook exists; the merchant learns it from the redirect or its own cancel call"),
+        Inference("checkout_payin_shape", "a checkout's payin has trx_type CHECKOUT_PAYIN, amount = original_amount = "
+                  "what was paid, transaction = order_reference = the checkout's description, and no checkout field",
+                  "DIRECT_PAYIN is documented for direct payins; Finmo names checkout payins CHECKOUT_PAYIN"),
+        Inference("krw_checkout_method", "a KRW checkout's payin_method_name becomes the chosen bank's name; its payin's "
+                  "payer_id is the virtual account id; the VA has a 14-digit number and expires with the checkout",
+                  "the KRW guide uses bank names as payin_method_name and payer_id = VA id for S2S payins"),
+        Inference("s2s_va_callback_url", "Create Virtual Account (S2S) takes the VA Register Callback URL in "
+                  "callback_url (or webhook_url) and answers the VA record with id and status",
+                  "the guide only says the callback goes to a merchant-supplied URL"),
+        Inference("webhook_retry_schedule", "a delivery answered non-2xx (redirects are not followed) or unreachable is "
+                  "retried after 1, 5, 30, 120 and 600 s in the sandbox (six attempts, like Finmo's six)",
+                  "PayCombat's retry policy is not documented; Finmo retries 6 times over a day"),
     )
 }  # fmt: skip
 

@@ -1,176 +1,162 @@
-"""PayCombat's API as the sandbox serves it: same paths and envelopes, X-token and signature checked."""
+"""PayCombat's API as the sandbox serves it: the paths of ``contract.ENDPOINTS``, the documented envelope,
+X-token and signature checked before anything is read or stored.
+"""
 
 from __future__ import annotations
 
-import asyncio
-import json
-from collections.abc import Callable
-from decimal import Decimal
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 
-from paycombat_gateway.paycombat.contract import ENDPOINTS, PAYIN_METHODS_BY_CURRENCY
-from paycombat_gateway.paycombat.signing import js_stringify, verify_webhook_signature
+from paycombat_gateway.paycombat.contract import ENDPOINTS, Endpoint
+from paycombat_gateway.paycombat.signing import js_stringify
 from paycombat_gateway.sandbox.accounts import SandboxAccount
-from paycombat_gateway.sandbox.faults import FaultBook
-from paycombat_gateway.sandbox.service import SandboxError, SandboxService
+from paycombat_gateway.sandbox.auth import authenticate
+from paycombat_gateway.sandbox.core import Sandbox
+from paycombat_gateway.sandbox.errors import SandboxError
+from paycombat_gateway.sandbox.models import all_method_descriptors, public
+from paycombat_gateway.sandbox.validation import FieldErrors, field_error, parse_json_object
 
-__all__ = ["api_routes", "envelope"]
+__all__ = ["MAX_BODY_BYTES", "api_routes", "envelope", "error_response"]
 
-Handler = Callable[[Request, SandboxAccount, dict[str, Any]], Any]
-
-
-def _public(record: Any) -> Any:
-    if isinstance(record, dict):
-        return {key: _public(value) for key, value in record.items() if not key.startswith("_")}
-    if isinstance(record, list):
-        return [_public(item) for item in record]
-    return record
+MAX_BODY_BYTES = 1_000_000
 
 
 def envelope(data: Any, status_code: int = 200, message: str = "OK") -> Response:
-    body = {"status": True, "message": message, "data": _public(data)}
+    """PayCombat's success envelope, serialised like PayCombat's own JavaScript-style JSON."""
+    body = {"status": True, "message": message, "data": public(data)}
     return Response(
         js_stringify(body).encode("utf-8"), status_code=status_code, media_type="application/json"
     )
 
 
-def failure(status_code: int, message: str) -> Response:
-    return JSONResponse({"status": False, "message": message}, status_code=status_code)
+def error_response(error: SandboxError) -> Response:
+    """PayCombat's failure envelope (contract inference ``error_envelope``)."""
+    return Response(
+        js_stringify(error.body()).encode("utf-8"), status_code=error.status, media_type="application/json"
+    )
 
 
-class SandboxApi:
-    def __init__(self, service: SandboxService, accounts: list[SandboxAccount], faults: FaultBook) -> None:
-        self.service = service
-        self.accounts = {account.x_token: account for account in accounts}
-        self.faults = faults
+@dataclass(frozen=True)
+class ApiCall:
+    """One authenticated API request, as a handler sees it."""
 
-    def route(self, endpoint_name: str, handler: Handler) -> Route:
-        endpoint = ENDPOINTS[endpoint_name]
-
-        async def endpoint_view(request: Request) -> Response:
-            raw = await request.body()  # read first: a slow PayCombat has the request before it stalls
-            fault = self.faults.take(request.url.path)
-            if fault is not None:
-                if fault.delay_seconds:
-                    await asyncio.sleep(fault.delay_seconds)
-                if fault.body is not None or fault.status is not None:
-                    return Response(
-                        fault.body or "", status_code=fault.status or 200, media_type="application/json"
-                    )
-            account = self.accounts.get(request.headers.get("x-token", ""))
-            if account is None:
-                return failure(401, "Unauthenticated: invalid X-token")
-            body: dict[str, Any] = {}
-            if endpoint.signed:
-                if not verify_webhook_signature(raw, request.headers.get("signature"), account.signature_key):
-                    return failure(401, "Invalid signature")
-                try:
-                    parsed = json.loads(raw or b"{}", parse_float=Decimal)
-                except ValueError:
-                    return failure(400, "Body must be JSON")
-                if not isinstance(parsed, dict):
-                    return failure(400, "Body must be a JSON object")
-                body = parsed
-            try:
-                result = handler(request, account, body)
-            except SandboxError as exc:
-                return failure(exc.status, exc.message)
-            if isinstance(result, Response):
-                return result
-            return envelope(result, 201 if endpoint.method == "POST" else 200)
-
-        return Route(endpoint.path, endpoint_view, methods=[endpoint.method])
+    account: SandboxAccount
+    body: dict[str, Any]
+    path: Mapping[str, str]
+    query: Mapping[str, str]
+    base_url: str
 
 
-def api_routes(service: SandboxService, accounts: list[SandboxAccount], faults: FaultBook) -> list[Route]:
-    api = SandboxApi(service, accounts, faults)
+Handler = Callable[[ApiCall], Any]
 
-    def token_checkout(account: SandboxAccount, body: dict[str, Any]) -> dict[str, Any]:
-        if not body.get("checkout_token"):
-            raise SandboxError(422, "checkout_token is required")
-        return service.checkout_by_token(str(body["checkout_token"]), account)
+# Answers other than 200 "OK": Create Payout's internal docs show "Created".
+_SUCCESS = {"create_payout": (201, "Created")}
 
-    def new_checkout(request: Request, account: SandboxAccount, body: dict[str, Any]) -> Any:
-        if not body.get("payin_method_name"):
-            raise SandboxError(422, "payin_method_name is required")
-        return service.choose_method(token_checkout(account, body), str(body["payin_method_name"]))
 
-    def all_checkouts(request: Request, account: SandboxAccount, body: dict[str, Any]) -> Any:
-        page = max(int(request.query_params.get("page", "1") or 1), 1)
-        limit = min(max(int(request.query_params.get("limit", "20") or 20), 1), 100)
-        mine = [item for item in service.store.all("checkout") if item["_account"] == account.name]
-        mine.sort(key=lambda item: item["created_at"], reverse=True)
-        return {
-            "data": mine[(page - 1) * limit : page * limit],
-            "page": page,
-            "limit": limit,
-            "total": len(mine),
-        }
+def _positive_int(query: Mapping[str, str], names: tuple[str, ...], default: int, maximum: int) -> int:
+    for name in names:
+        if name in query:
+            text = query[name]
+            if not text.isdigit() or not 1 <= int(text) <= maximum:
+                raise field_error(name, f"must be a whole number from 1 to {maximum}")
+            return int(text)
+    return default
 
-    def va_info(request: Request, account: SandboxAccount, body: dict[str, Any]) -> Any:
-        checkout = service.checkout_by_token(request.path_params["checkout_token"], account)
-        return service.virtual_account_of(checkout)
 
-    def methods(currency: str | None) -> list[dict[str, Any]]:
-        table = (
-            PAYIN_METHODS_BY_CURRENCY
-            if currency is None
-            else {currency: PAYIN_METHODS_BY_CURRENCY.get(currency, ())}
-        )
-        return [
-            {
-                "payin_method_name": name,
-                "currency": code,
-                "payin_method_category": "BANK" if "bank" in name else "CARD",
-            }
-            for code, names in table.items()
-            for name in names
-        ]
+def _require_fields(body: Mapping[str, Any], *names: str) -> None:
+    errors = FieldErrors()
+    for name in names:
+        if not isinstance(body.get(name), str) or not body[name]:
+            errors.add(name, "is required")
+    errors.raise_if_any()
 
-    def required_fields(request: Request, account: SandboxAccount, body: dict[str, Any]) -> Any:
-        name = request.path_params["payin_method_name"]
-        currency = next((code for code, names in PAYIN_METHODS_BY_CURRENCY.items() if name in names), None)
-        if currency is None:
-            raise SandboxError(404, "payin method not found")
-        return {
-            "payin_method_name": name,
-            "currency": currency,
-            "payin_method_param": [],
-            "min_amount": 1,
-            "max_amount": 10_000_000,
-            "default_expiry_time_seconds": "172800",
-        }
 
-    handlers: dict[str, Handler] = {
-        "create_payment_request": lambda r, a, b: service.create_payment_request(
-            a, b, base_url=str(r.base_url)
+def _handlers(sandbox: Sandbox) -> dict[str, Handler]:
+    checkouts, ledger = sandbox.checkouts, sandbox.ledger
+
+    def by_token(call: ApiCall) -> dict[str, Any]:
+        _require_fields(call.body, "checkout_token")
+        return checkouts.by_token(call.body["checkout_token"], call.account)
+
+    def create_new_checkout(call: ApiCall) -> Any:
+        _require_fields(call.body, "checkout_token", "payin_method_name")
+        return checkouts.bind_method(by_token(call), call.body["payin_method_name"])
+
+    def create_virtual_account_krw(call: ApiCall) -> Any:
+        _require_fields(call.body, "checkout_token", "payin_method_name")
+        return checkouts.open_virtual_account(by_token(call), call.body["payin_method_name"])
+
+    def get_all_checkout(call: ApiCall) -> Any:
+        page = _positive_int(call.query, ("page",), 1, 1_000_000)
+        per_page = _positive_int(call.query, ("per_page", "limit"), 20, 100)
+        return checkouts.page(call.account, page, per_page)
+
+    def va_bank_information(call: ApiCall) -> Any:
+        return checkouts.virtual_account_of(checkouts.by_token(call.path["checkout_token"], call.account))
+
+    def required_fields(call: ApiCall) -> Any:
+        name = call.path["payin_method_name"]
+        found = next((item for item in all_method_descriptors() if item["payin_method_name"] == name), None)
+        if found is None:
+            raise SandboxError(404, "Payin method not found")
+        return found
+
+    return {
+        "create_payment_request": lambda call: checkouts.create(call.account, call.body, call.base_url),
+        "create_new_checkout": create_new_checkout,
+        "get_detail_checkout": lambda call: checkouts.get(call.path["checkout_id"], call.account),
+        "get_all_checkout": get_all_checkout,
+        "cancel_checkout": lambda call: checkouts.cancel(by_token(call)),
+        "create_virtual_account_krw": create_virtual_account_krw,
+        "get_va_bank_information_krw": va_bank_information,
+        "create_payin": lambda call: ledger.create_payin(call.account, call.body),
+        "retrieve_payin": lambda call: ledger.retrieve_payin(call.account, call.path["payin_id"]),
+        "create_virtual_account": lambda call: ledger.create_virtual_account(call.account, call.body),
+        "get_all_payin_method": lambda call: all_method_descriptors(),
+        "get_list_payment_method_by_currency": lambda call: all_method_descriptors(
+            call.path["currency"].upper()
         ),
-        "create_new_checkout": new_checkout,
-        "get_detail_checkout": lambda r, a, b: service.checkout_for(a, r.path_params["checkout_id"]),
-        "get_all_checkout": all_checkouts,
-        "cancel_checkout": lambda r, a, b: service.cancel(token_checkout(a, b)),
-        "create_virtual_account_krw": lambda r, a, b: service.create_virtual_account(
-            token_checkout(a, b), str(b.get("payin_method_name") or ""), a
-        ),
-        "get_va_bank_information_krw": va_info,
-        "create_payin": lambda r, a, b: service.create_payin(a, b),
-        "retrieve_payin": lambda r, a, b: service.payin_for(a, r.path_params["payin_id"]),
-        "create_virtual_account": lambda r, a, b: service.create_account_record(
-            "virtual_account", a, b, status="APPROVED", checkout_id=None, bank_name=b.get("payin_method_name")
-        ),
-        "get_all_payin_method": lambda r, a, b: methods(None),
-        "get_list_payment_method_by_currency": lambda r, a, b: methods(r.path_params["currency"].upper()),
         "get_required_fields_by_payin_method": required_fields,
-        "create_customer": lambda r, a, b: service.create_account_record("customer", a, b),
-        "update_customer": lambda r, a, b: service.create_account_record("customer", a, b),
-        "create_payout": lambda r, a, b: service.create_account_record("payout", a, b, status="PENDING"),
-        "get_balance_payout": lambda r, a, b: service.balance(a, r.path_params["currency"]),
+        "create_customer": lambda call: ledger.create_customer(call.account, call.body),
+        "update_customer": lambda call: ledger.update_customer(call.account, call.body),
+        "create_payout": lambda call: ledger.create_payout(call.account, call.body),
+        "get_balance_payout": lambda call: ledger.balance(call.account, call.path["currency"]),
     }
-    assert set(handlers) == set(ENDPOINTS), "every contract endpoint is served"
-    # more specific paths first: /api/v1/checkout/... before /api/v1/checkout
-    names = sorted(handlers, key=lambda name: -len(ENDPOINTS[name].path))
-    return [api.route(name, handlers[name]) for name in names]
+
+
+def _route(sandbox: Sandbox, endpoint: Endpoint, handler: Handler | None) -> Route:
+    status_code, message = _SUCCESS.get(endpoint.name, (200, "OK"))
+
+    async def view(request: Request) -> Response:
+        try:
+            raw = await request.body()
+            if len(raw) > MAX_BODY_BYTES:
+                raise SandboxError(413, "The request body is too large")
+            account = authenticate(sandbox.accounts, endpoint, request.headers, raw)
+            if handler is None:
+                raise SandboxError(501, f"The sandbox does not simulate {endpoint.name} yet")
+            call = ApiCall(
+                account=account,
+                body=parse_json_object(raw) if endpoint.method in {"POST", "PATCH", "PUT"} else {},
+                path=dict(request.path_params),
+                query=dict(request.query_params),
+                base_url=str(request.base_url),
+            )
+            data = await run_in_threadpool(handler, call)
+        except SandboxError as error:
+            return error_response(error)
+        return envelope(data, status_code, message)
+
+    return Route(endpoint.path, view, methods=[endpoint.method], name=f"paycombat:{endpoint.name}")
+
+
+def api_routes(sandbox: Sandbox) -> list[Route]:
+    """A route per endpoint of the contract; one the sandbox cannot simulate answers 501."""
+    handlers = _handlers(sandbox)
+    return [_route(sandbox, endpoint, handlers.get(name)) for name, endpoint in ENDPOINTS.items()]

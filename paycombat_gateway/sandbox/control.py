@@ -1,0 +1,109 @@
+"""The sandbox-only API under ``/_sandbox/``: settle a checkout without a browser, inspect webhook
+deliveries, inject faults and add accounts. No X-token: it is for a developer's own machine and tests.
+"""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from paycombat_gateway.sandbox.accounts import SandboxAccount
+from paycombat_gateway.sandbox.api import envelope, error_response
+from paycombat_gateway.sandbox.core import Sandbox
+from paycombat_gateway.sandbox.errors import SandboxError
+from paycombat_gateway.sandbox.faults import parse_fault
+from paycombat_gateway.sandbox.validation import field_error, parse_json_object
+
+__all__ = ["control_routes"]
+
+
+def _optional_text(body: dict[str, Any], key: str) -> str | None:
+    value = body.get(key)
+    if value is not None and not isinstance(value, str):
+        raise field_error(key, "must be a string")
+    return value
+
+
+def control_routes(sandbox: Sandbox) -> list[Route]:
+    async def settle(request: Request) -> Response:
+        """``{"outcome": "success"|"failed"|"expired", "payin_method_name"?, "amount"?}`` → the payin."""
+        try:
+            body = parse_json_object(await request.body())
+            payin = await run_in_threadpool(
+                sandbox.checkouts.settle,
+                request.path_params["checkout_id"],
+                str(body.get("outcome", "")),
+                payin_method_name=_optional_text(body, "payin_method_name"),
+                amount=body.get("amount"),
+            )
+        except SandboxError as error:
+            return error_response(error)
+        return envelope(payin)
+
+    async def checkout(request: Request) -> Response:
+        """A checkout with its sandbox state (``sandbox_status``), which PayCombat's object does not show."""
+        try:
+            record = sandbox.checkouts.get(request.path_params["checkout_id"])
+        except SandboxError as error:
+            return error_response(error)
+        return envelope({**record, "sandbox_status": record["_status"]})
+
+    async def deliveries(request: Request) -> Response:
+        """Every webhook delivery with its attempts, oldest first (``?event=`` / ``?checkout_id=`` filter)."""
+        match = {
+            key: request.query_params[key] for key in ("event", "checkout_id") if key in request.query_params
+        }
+        return envelope(sandbox.store.filter("delivery", **match))
+
+    async def add_fault(request: Request) -> Response:
+        try:
+            fault = parse_fault(json.loads(await request.body() or b"null", parse_float=Decimal))
+        except ValueError:
+            return error_response(SandboxError(400, "The request body must be JSON"))
+        except SandboxError as error:
+            return error_response(error)
+        sandbox.faults.add(fault)
+        return envelope([armed.to_dict() for armed in sandbox.faults.armed()], 201, "Created")
+
+    async def list_faults(request: Request) -> Response:
+        return envelope([fault.to_dict() for fault in sandbox.faults.armed()])
+
+    async def clear_faults(request: Request) -> Response:
+        sandbox.faults.clear()
+        return envelope([])
+
+    async def add_account(request: Request) -> Response:
+        """``{"name", "x_token", "signature_key"}``: one more merchant, from now on."""
+        try:
+            body = parse_json_object(await request.body())
+            account = SandboxAccount(
+                x_token=str(body.get("x_token") or ""),
+                signature_key=str(body.get("signature_key") or ""),
+                name=str(body.get("name") or "sandbox"),
+            )
+            sandbox.accounts.add(account)
+        except SandboxError as error:
+            return error_response(error)
+        except ValueError as exc:
+            return error_response(SandboxError(422, str(exc)))
+        return envelope(account.public(), 201, "Created")
+
+    async def list_accounts(request: Request) -> Response:
+        return envelope([account.public() for account in sandbox.accounts.all()])
+
+    return [
+        Route("/_sandbox/checkouts/{checkout_id}/settle", settle, methods=["POST"]),
+        Route("/_sandbox/checkouts/{checkout_id}", checkout, methods=["GET"]),
+        Route("/_sandbox/deliveries", deliveries, methods=["GET"]),
+        Route("/_sandbox/faults", add_fault, methods=["POST"]),
+        Route("/_sandbox/faults", list_faults, methods=["GET"]),
+        Route("/_sandbox/faults", clear_faults, methods=["DELETE"]),
+        Route("/_sandbox/accounts", add_account, methods=["POST"]),
+        Route("/_sandbox/accounts", list_accounts, methods=["GET"]),
+    ]
