@@ -158,6 +158,26 @@ async def _read(info: Info, query: Callable[[Session, DashboardIdentity, Gateway
     return await run_in_threadpool(run)
 
 
+async def _save(
+    info: Info, work: Callable[[Session, DashboardIdentity, GatewayContext], ConfigurationResult]
+) -> ConfigurationResult:
+    """Run a configuration write in one transaction, off the event loop; a taken name is a field error.
+    This process's configuration cache is dropped afterwards so the change applies at once."""
+    ctx, identity = _ctx(info), _identity(info)
+
+    def run() -> ConfigurationResult:
+        try:
+            with ctx.database.session() as session:
+                return work(session, identity, ctx)
+        except IntegrityError:
+            return _errors([FieldProblem("name", "UNIQUE", "Another configuration has this name.")])
+
+    try:
+        return await run_in_threadpool(run)
+    finally:
+        ctx.configs.invalidate()
+
+
 def _errors(problems: list[FieldProblem]) -> ValidationErrors:
     return ValidationErrors(
         errors=[FieldError(field=p.field, code=p.code, message=p.message) for p in problems]
@@ -259,77 +279,61 @@ class Query:
 class Mutation:
     @strawberry.mutation(description="Store a PayCombat key pair (encrypted) and map channels to it.")
     async def create_configuration(self, info: Info, input: ConfigurationInput) -> ConfigurationResult:
-        ctx, identity = _ctx(info), _identity(info)
         problems = _problems(input, creating=True)
         if problems:
             return _errors(problems)
 
-        def save() -> ConfigurationResult:
-            try:
-                with ctx.database.session() as session:
-                    config = configs.create_config(
-                        session, ctx.box, installation_id=identity.installation_id, name=input.name.strip(),
-                        x_token=input.x_token.strip(), signature_key=input.signature_key.strip(),
-                        environment=input.environment, api_url=_blank_to_none(input.api_url),
-                        redirect_url=_blank_to_none(input.redirect_url),
-                        allowed_payin_methods=input.allowed_payin_methods or None,
-                        allow_unsigned_webhooks=input.allow_unsigned_webhooks,
-                    )  # fmt: skip
-                    configs.map_channels(session, identity.installation_id, config.id, input.channels)
-                    return _present(ctx, session, config)
-            except IntegrityError:
-                return _errors([FieldProblem("name", "UNIQUE", "Another configuration has this name.")])
+        def save(session: Session, identity: DashboardIdentity, ctx: GatewayContext) -> ConfigurationResult:
+            config = configs.create_config(
+                session, ctx.box, installation_id=identity.installation_id, name=input.name.strip(),
+                x_token=input.x_token.strip(), signature_key=input.signature_key.strip(),
+                environment=input.environment, api_url=_blank_to_none(input.api_url),
+                redirect_url=_blank_to_none(input.redirect_url),
+                allowed_payin_methods=input.allowed_payin_methods or None,
+                allow_unsigned_webhooks=input.allow_unsigned_webhooks,
+            )  # fmt: skip
+            configs.map_channels(session, identity.installation_id, config.id, input.channels)
+            return _present(ctx, session, config)
 
-        try:
-            return await run_in_threadpool(save)
-        finally:
-            ctx.configs.invalidate()
+        return await _save(info, save)
 
     @strawberry.mutation(description="Change a configuration; blank secrets keep the stored ones.")
     async def update_configuration(
         self, info: Info, id: strawberry.ID, input: ConfigurationUpdate
     ) -> ConfigurationResult:
-        ctx, identity = _ctx(info), _identity(info)
         problems = _problems(input, creating=False)
         if problems:
             return _errors(problems)
 
-        def save() -> ConfigurationResult:
-            try:
-                with ctx.database.session() as session:
-                    config = _owned(session, identity, str(id))
-                    if config is None:
-                        return _errors([FieldProblem("id", "NOT_FOUND", "No such configuration.")])
-                    fields: dict[str, object] = {}
-                    if input.name is not None:
-                        fields["name"] = input.name.strip()
-                    if input.environment is not None:
-                        fields["environment"] = input.environment
-                    if input.api_url is not None:
-                        fields["api_url"] = _blank_to_none(input.api_url)
-                    if input.redirect_url is not None:
-                        fields["redirect_url"] = _blank_to_none(input.redirect_url)
-                    if input.allowed_payin_methods is not None:
-                        fields["allowed_payin_methods"] = input.allowed_payin_methods or None
-                    if input.allow_unsigned_webhooks is not None:
-                        fields["allow_unsigned_webhooks"] = input.allow_unsigned_webhooks
-                    configs.update_config(
-                        session, ctx.box, config, x_token=_blank_to_none(input.x_token),
-                        signature_key=_blank_to_none(input.signature_key), **fields,
-                    )  # fmt: skip
-                    if input.channels is not None:
-                        for slug in set(configs.mapped_channels(session, config.id)) - set(input.channels):
-                            configs.unmap_channel(session, identity.installation_id, slug)
-                        configs.map_channels(session, identity.installation_id, config.id, input.channels)
-                    session.flush()
-                    return _present(ctx, session, config)
-            except IntegrityError:
-                return _errors([FieldProblem("name", "UNIQUE", "Another configuration has this name.")])
+        def save(session: Session, identity: DashboardIdentity, ctx: GatewayContext) -> ConfigurationResult:
+            config = _owned(session, identity, str(id))
+            if config is None:
+                return _errors([FieldProblem("id", "NOT_FOUND", "No such configuration.")])
+            fields: dict[str, object] = {}
+            if input.name is not None:
+                fields["name"] = input.name.strip()
+            if input.environment is not None:
+                fields["environment"] = input.environment
+            if input.api_url is not None:
+                fields["api_url"] = _blank_to_none(input.api_url)
+            if input.redirect_url is not None:
+                fields["redirect_url"] = _blank_to_none(input.redirect_url)
+            if input.allowed_payin_methods is not None:
+                fields["allowed_payin_methods"] = input.allowed_payin_methods or None
+            if input.allow_unsigned_webhooks is not None:
+                fields["allow_unsigned_webhooks"] = input.allow_unsigned_webhooks
+            configs.update_config(
+                session, ctx.box, config, x_token=_blank_to_none(input.x_token),
+                signature_key=_blank_to_none(input.signature_key), **fields,
+            )  # fmt: skip
+            if input.channels is not None:
+                for slug in set(configs.mapped_channels(session, config.id)) - set(input.channels):
+                    configs.unmap_channel(session, identity.installation_id, slug)
+                configs.map_channels(session, identity.installation_id, config.id, input.channels)
+            session.flush()
+            return _present(ctx, session, config)
 
-        try:
-            return await run_in_threadpool(save)
-        finally:
-            ctx.configs.invalidate()
+        return await _save(info, save)
 
     @strawberry.mutation(description="Delete a configuration; its channels stop offering PayCombat.")
     async def delete_configuration(self, info: Info, id: strawberry.ID) -> ActionOutcome:
