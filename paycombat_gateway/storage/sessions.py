@@ -77,7 +77,8 @@ def claim_payment_session(
         amount_mismatch=False,
         **fields,
     )
-    new_id = insert_unless_exists(session, PaymentSession, ("installation_id", "idempotency_key"), **values)
+    # Racing claims share both the idempotency key and the merchant reference: any unique key decides.
+    new_id = insert_unless_exists(session, PaymentSession, None, **values)
     if new_id is not None:
         # Every column was just written with these values: attach the row without reading it back.
         row = PaymentSession(id=new_id, **values)
@@ -85,8 +86,12 @@ def claim_payment_session(
         session.add(row)
         return row, True
     existing = _by_key(session, installation_id, idempotency_key)
-    if existing is None:  # the unique key says it exists; it cannot vanish inside this transaction
-        raise RuntimeError("payment session claim conflicted with a row that is not there")
+    if existing is None:
+        # Not this key's row: another idempotency key already holds the merchant reference.
+        raise RuntimeError(
+            "payment session claim conflicts with another session's merchant reference "
+            f"{values['merchant_reference']!r}"
+        )
     return existing, _take_over(session, existing, now)
 
 

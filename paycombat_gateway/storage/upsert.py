@@ -19,17 +19,22 @@ __all__ = ["insert_unless_exists"]
 
 
 def insert_unless_exists(
-    session: Session, model: type[Base], conflict_columns: Sequence[str], **values: Any
+    session: Session, model: type[Base], conflict_columns: Sequence[str] | None, **values: Any
 ) -> Any:
     """Insert a row of ``model``; its new primary key, or None when a row with the same
-    ``conflict_columns`` already exists. Core, not ORM: nothing is loaded back but the key."""
+    ``conflict_columns`` already exists. Core, not ORM: nothing is loaded back but the key.
+
+    ``conflict_columns=None`` makes every unique constraint of the table an arbiter. Use it when a
+    racing insert can collide on more than one of them: PostgreSQL resolves a race only on its
+    arbiters and raises a unique violation for any other constraint the loser reaches first.
+    """
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     table = cast(Table, model.__table__)
     statement = (
         insert(table)
         .values(**values)
-        .on_conflict_do_nothing(index_elements=list(conflict_columns))
+        .on_conflict_do_nothing(index_elements=list(conflict_columns) if conflict_columns else None)
         .returning(table.c.id)
     )
     return session.execute(statement).scalar()

@@ -8,6 +8,7 @@ from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
+import pytest
 from sqlalchemy import func, select
 
 from paycombat_gateway.storage import configs, inbox, installations, outbox, sessions
@@ -108,20 +109,44 @@ def test_config_secrets_are_encrypted_with_hints(database: Database, box: Secret
 
 
 def test_one_claim_wins_per_idempotency_key(database: Database, box: SecretBox) -> None:
+    """Racing claims share the key AND the merchant reference; neither collision may escape as an error.
+
+    Several rounds: on PostgreSQL the loser of a round sometimes reaches the reference's unique index
+    first, which a single round rarely shows.
+    """
     installation_id, config_id = _setup(database, box)
+    rounds, racers = 12, 8
 
-    def claim(index: int) -> bool:
-        with database.session() as session:
-            _, created = sessions.claim_payment_session(
-                session,
-                installation_id=installation_id,
-                idempotency_key="key-1",
-                **_session_fields(config_id),
-            )
-            return created
+    for round_number in range(rounds):
 
-    results = _race(4, claim)
-    assert results.count(True) == 1
+        def claim(
+            index: int, key: str = f"key-{round_number}", reference: str = f"SALEOR-{round_number}"
+        ) -> bool:
+            with database.session() as session:
+                _, created = sessions.claim_payment_session(
+                    session,
+                    installation_id=installation_id,
+                    idempotency_key=key,
+                    **_session_fields(config_id, reference=reference),
+                )
+                return created
+
+        results = _race(racers, claim)
+        assert results.count(True) == 1
+    with database.session() as session:
+        assert session.scalar(select(func.count()).select_from(PaymentSession)) == rounds
+
+
+def test_a_reference_held_by_another_key_is_a_clear_error(database: Database, box: SecretBox) -> None:
+    installation_id, config_id = _setup(database, box)
+    with database.session() as session:
+        sessions.claim_payment_session(
+            session, installation_id=installation_id, idempotency_key="first", **_session_fields(config_id)
+        )
+    with pytest.raises(RuntimeError, match="merchant reference 'SALEOR-1'"), database.session() as session:
+        sessions.claim_payment_session(
+            session, installation_id=installation_id, idempotency_key="second", **_session_fields(config_id)
+        )
     with database.session() as session:
         assert session.scalar(select(func.count()).select_from(PaymentSession)) == 1
 
