@@ -27,6 +27,15 @@ def _bool(raw: str | None, default: bool) -> bool:
     return raw.strip().lower() in {"1", "true", "yes", "on"}
 
 
+def _positive_int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    if not raw.isdigit() or int(raw) < 1:
+        raise SettingsError(f"{name} must be a whole number of at least 1, not {raw!r}")
+    return int(raw)
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything the running app reads from its environment (see the README's table)."""
@@ -45,6 +54,7 @@ class Settings:
     paycombat_connect_timeout: float = 3.0
     paycombat_read_timeout: float = 10.0
     run_outbox_worker: bool = True
+    webhook_concurrency: int = 4
 
     @property
     def is_production(self) -> bool:
@@ -103,4 +113,5 @@ class Settings:
             paycombat_connect_timeout=float(env.get("PAYCOMBAT_CONNECT_TIMEOUT", "3")),
             paycombat_read_timeout=float(env.get("PAYCOMBAT_READ_TIMEOUT", "10")),
             run_outbox_worker=_bool(env.get("RUN_OUTBOX_WORKER"), True),
+            webhook_concurrency=_positive_int(env, "WEBHOOK_CONCURRENCY", 4),
         )

@@ -13,7 +13,7 @@ from paycombat_gateway.gateway.config_cache import ConfigCache
 from paycombat_gateway.paycombat.client import PaycombatClient
 from paycombat_gateway.saleor.jws import RefetchLimiter
 from paycombat_gateway.settings import Settings
-from paycombat_gateway.storage.configs import credentials
+from paycombat_gateway.storage.configs import ConfigCredentials, credentials
 from paycombat_gateway.storage.db import Database
 from paycombat_gateway.storage.models import PaycombatConfig
 from paycombat_gateway.storage.secrets import SecretBox
@@ -22,7 +22,8 @@ __all__ = ["GatewayContext", "PaycombatClients"]
 
 
 class PaycombatClients:
-    """One pooled ``PaycombatClient`` per configuration, rebuilt when the configuration changes."""
+    """One pooled ``PaycombatClient`` and the decrypted keys per configuration, rebuilt when the
+    configuration changes: every webhook and payment call would otherwise decrypt both secrets."""
 
     def __init__(
         self, box: SecretBox, default_api_url: str, timeouts: tuple[float, float] = (3.0, 10.0)
@@ -30,17 +31,17 @@ class PaycombatClients:
         self._box = box
         self._default_api_url = default_api_url
         self._timeouts = timeouts
-        self._clients: dict[str, tuple[datetime, PaycombatClient]] = {}
+        self._entries: dict[str, tuple[datetime, ConfigCredentials, PaycombatClient]] = {}
         self._lock = threading.Lock()
 
     def base_url_for(self, config: PaycombatConfig) -> str:
         return (config.api_url or self._default_api_url).rstrip("/")
 
-    def for_config(self, config: PaycombatConfig) -> PaycombatClient:
+    def _entry(self, config: PaycombatConfig) -> tuple[datetime, ConfigCredentials, PaycombatClient]:
         with self._lock:
-            cached = self._clients.get(config.id)
+            cached = self._entries.get(config.id)
             if cached is not None and cached[0] == config.updated_at:
-                return cached[1]
+                return cached
         keys = credentials(self._box, config)
         client = PaycombatClient(
             keys.x_token,
@@ -49,18 +50,25 @@ class PaycombatClients:
             connect_timeout=self._timeouts[0],
             read_timeout=self._timeouts[1],
         )
+        entry = (config.updated_at, keys, client)
         with self._lock:
-            previous = self._clients.get(config.id)
-            self._clients[config.id] = (config.updated_at, client)
+            previous = self._entries.get(config.id)
+            self._entries[config.id] = entry
         if previous is not None:
-            previous[1].close()
-        return client
+            previous[2].close()
+        return entry
+
+    def for_config(self, config: PaycombatConfig) -> PaycombatClient:
+        return self._entry(config)[2]
+
+    def credentials_for(self, config: PaycombatConfig) -> ConfigCredentials:
+        return self._entry(config)[1]
 
     def close(self) -> None:
         with self._lock:
-            for _, client in self._clients.values():
+            for _, _, client in self._entries.values():
                 client.close()
-            self._clients.clear()
+            self._entries.clear()
 
 
 def _pooled_session() -> requests.Session:

@@ -14,7 +14,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from paycombat_gateway.gateway.context import GatewayContext
@@ -24,7 +24,6 @@ from paycombat_gateway.money import quantize
 from paycombat_gateway.paycombat import errors
 from paycombat_gateway.paycombat.contract import WebhookKind
 from paycombat_gateway.paycombat.webhooks import PaycombatWebhook, parse_webhook, verify_and_parse
-from paycombat_gateway.storage.configs import credentials
 from paycombat_gateway.storage.inbox import record_delivery
 from paycombat_gateway.storage.models import PaycombatConfig, PaymentSession
 from paycombat_gateway.storage.outbox import enqueue_report
@@ -49,7 +48,7 @@ def _refused(status: int, code: str, message: str) -> InboundResult:
 def _authenticate(
     ctx: GatewayContext, config: PaycombatConfig, raw_body: bytes, signature: str | None
 ) -> PaycombatWebhook:
-    keys = credentials(ctx.box, config)
+    keys = ctx.paycombat.credentials_for(config)
     if signature:
         return verify_and_parse(raw_body, signature, keys.signature_key)
     if not config.allow_unsigned_webhooks:
@@ -73,14 +72,20 @@ def _authenticate(
     return confirmed
 
 
+_MATCH = (
+    select(PaymentSession)
+    .where(
+        PaymentSession.merchant_reference.in_(bindparam("references", expanding=True)),
+        PaymentSession.config_id == bindparam("config_id"),
+    )
+    .with_for_update()
+)  # built once: only the references and the configuration change between deliveries
+
+
 def _match(session: Session, event: PaycombatWebhook, config_id: str) -> PaymentSession | None:
     if not event.references:
         return None
-    return session.scalars(
-        select(PaymentSession)
-        .where(PaymentSession.merchant_reference.in_(event.references), PaymentSession.config_id == config_id)
-        .with_for_update()
-    ).first()
+    return session.scalars(_MATCH, {"references": list(event.references), "config_id": config_id}).first()
 
 
 @dataclass(frozen=True, slots=True)

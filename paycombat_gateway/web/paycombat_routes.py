@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from starlette.concurrency import run_in_threadpool
+import anyio
+import anyio.to_thread
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -17,12 +18,22 @@ __all__ = ["paycombat_routes"]
 
 
 def paycombat_routes(ctx: GatewayContext, on_report_enqueued: Callable[[], None]) -> list[Route]:
+    # Storing a delivery is a few quick database round trips. Dozens of threads doing them at once
+    # spend their time handing the GIL to each other: on the benchmark, 4 at a time stored 1.6 times
+    # as many deliveries per second as 40. The rest wait as coroutines, which costs nothing.
+    limiter = anyio.CapacityLimiter(ctx.settings.webhook_concurrency)
+
     async def webhook(request: Request) -> Response:
         body = await request.body()
         headers = {key.lower(): value for key, value in request.headers.items()}
         try:
-            result = await run_in_threadpool(
-                receive_paycombat_webhook, ctx, request.path_params["config_id"], body, headers
+            result = await anyio.to_thread.run_sync(
+                receive_paycombat_webhook,
+                ctx,
+                request.path_params["config_id"],
+                body,
+                headers,
+                limiter=limiter,
             )
         except StorageUnavailable:
             return JSONResponse(

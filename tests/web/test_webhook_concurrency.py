@@ -1,0 +1,44 @@
+"""PayCombat deliveries are stored a bounded number at a time per instance; the rest wait, none is refused."""
+
+from __future__ import annotations
+
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from paycombat_gateway.gateway.inbound import InboundResult
+from paycombat_gateway.web import paycombat_routes
+from tests.support.stack import make_settings, serve_app
+
+
+def test_deliveries_beyond_the_limit_wait_their_turn(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    lock = threading.Lock()
+    running = {"now": 0, "most": 0}
+
+    def slow_receive(*args: Any) -> InboundResult:
+        with lock:
+            running["now"] += 1
+            running["most"] = max(running["most"], running["now"])
+        time.sleep(0.05)
+        with lock:
+            running["now"] -= 1
+        return InboundResult(200, {"status": True})
+
+    monkeypatch.setattr(paycombat_routes, "receive_paycombat_webhook", slow_receive)
+    settings = make_settings(tmp_path, "http://127.0.0.1:1", "http://127.0.0.1:9", webhook_concurrency=2)
+
+    with serve_app(settings) as (url, _), ThreadPoolExecutor(8) as senders:
+        responses = list(
+            senders.map(
+                lambda _: requests.post(f"{url}/api/webhooks/paycombat/some-config", data=b"{}", timeout=10),
+                range(8),
+            )
+        )
+
+    assert [response.status_code for response in responses] == [200] * 8
+    assert running["most"] == 2
