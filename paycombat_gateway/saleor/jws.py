@@ -7,11 +7,14 @@ the JWKS is fetched again once (rate limited per Saleor) and the check repeated;
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 import threading
 import time
 from collections.abc import Callable
 from functools import lru_cache
+from typing import Any
 
 import jwt
 from jwt.exceptions import InvalidTokenError, PyJWKError, PyJWKSetError
@@ -51,15 +54,24 @@ def select_key(jwks_text: str | None, kid: str | None) -> object:
     return key
 
 
+def _unverified_header(segment: str) -> dict[str, Any]:
+    """The JWS header, read only to choose the key. PyJWT checks the whole signature, this segment
+    included, character by character when it verifies; doing that twice was a third of the cost."""
+    try:
+        header = json.loads(base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4)))
+    except (ValueError, binascii.Error) as exc:
+        raise SignatureVerificationError("the signature header is unreadable") from exc
+    if not isinstance(header, dict):
+        raise SignatureVerificationError("the signature header is unreadable")
+    return header
+
+
 def verify_detached_jws(signature: str, raw_body: bytes, jwks_text: str | None) -> None:
     """Raise unless ``signature`` is Saleor's detached JWS of exactly ``raw_body``."""
     parts = signature.split(".")
     if len(parts) != 3 or parts[1] != "":
         raise SignatureVerificationError("the signature is not a detached JWS")
-    try:
-        header = jwt.get_unverified_header(signature)
-    except InvalidTokenError as exc:
-        raise SignatureVerificationError("the signature header is unreadable") from exc
+    header = _unverified_header(parts[0])
     if header.get("alg") != ALGORITHM:
         raise SignatureVerificationError("the signature is not RS256")
     if header.get("b64") is not False or "b64" not in (header.get("crit") or []):

@@ -1,0 +1,83 @@
+"""Malformed or downgraded JWS headers never verify, whatever part of them is wrong."""
+
+from __future__ import annotations
+
+import base64
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from paycombat_gateway.saleor.jws import SignatureVerificationError, verify_detached_jws
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+@pytest.fixture
+def observed(shared_dir: Path) -> tuple[str, bytes, str]:
+    data: dict[str, Any] = json.loads(
+        (shared_dir / "saleor-observed" / "saleor-3.21-webhooks.json").read_text()
+    )
+    request = next(r for r in data["requests"] if r["request"] != "register")
+    return request["headers"]["Saleor-Signature"], request["body_raw"].encode(), json.dumps(data["jwks"])
+
+
+def test_the_observed_signature_verifies(observed: tuple[str, bytes, str]) -> None:
+    signature, body, jwks = observed
+    verify_detached_jws(signature, body, jwks)
+
+
+def _with_header(signature: str, header_segment: str) -> str:
+    _, _, tail = signature.split(".")
+    return f"{header_segment}..{tail}"
+
+
+def _header(signature: str) -> dict[str, Any]:
+    segment = signature.split(".")[0]
+    header: dict[str, Any] = json.loads(base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4)))
+    return header
+
+
+@pytest.mark.parametrize(
+    "make_segment",
+    [
+        pytest.param(lambda header, segment: "!!!!", id="not base64"),
+        pytest.param(lambda header, segment: _b64(b"not json"), id="not json"),
+        pytest.param(lambda header, segment: _b64(b"[1, 2]"), id="json but not an object"),
+        pytest.param(lambda header, segment: segment + "!!", id="junk after a valid header"),
+        pytest.param(
+            lambda header, segment: _b64(json.dumps({**header, "alg": "none"}).encode()), id="alg none"
+        ),
+        pytest.param(
+            lambda header, segment: _b64(json.dumps({**header, "alg": "HS256"}).encode()), id="alg HS256"
+        ),
+        pytest.param(
+            lambda header, segment: _b64(
+                json.dumps({k: v for k, v in header.items() if k != "b64"}).encode()
+            ),
+            id="b64 missing",
+        ),
+        pytest.param(
+            lambda header, segment: _b64(json.dumps({**header, "kid": "other"}).encode()), id="other kid"
+        ),
+        pytest.param(
+            lambda header, segment: _b64(json.dumps({**header, "x": 1}).encode()),
+            id="header changed after signing",
+        ),
+    ],
+)
+def test_a_bad_header_never_verifies(observed: tuple[str, bytes, str], make_segment: Any) -> None:
+    signature, body, jwks = observed
+    forged = _with_header(signature, make_segment(_header(signature), signature.split(".")[0]))
+    with pytest.raises(SignatureVerificationError):
+        verify_detached_jws(forged, body, jwks)
+
+
+@pytest.mark.parametrize("shape", ["a.b", "a.b.c", "a..b..c", ""])
+def test_anything_but_a_detached_jws_is_refused(observed: tuple[str, bytes, str], shape: str) -> None:
+    _, body, jwks = observed
+    with pytest.raises(SignatureVerificationError):
+        verify_detached_jws(shape, body, jwks)
