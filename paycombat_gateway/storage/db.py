@@ -19,6 +19,7 @@ __all__ = ["Database", "StorageUnavailable", "prepare_sqlite_path"]
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
+CONNECT_TIMEOUT = 5  # seconds, PostgreSQL
 
 
 def prepare_sqlite_path(url: str) -> None:
@@ -81,8 +82,16 @@ class Database:
             event.listen(engine, "connect", _sqlite_pragmas)
             event.listen(engine, "begin", _sqlite_begin)
         else:
+            # A database host that drops packets must fail a request in seconds, not after the kernel's
+            # two-minute TCP give-up; a connect_timeout in the URL wins.
+            connect_args = {} if "connect_timeout" in parsed.query else {"connect_timeout": CONNECT_TIMEOUT}
             engine = create_engine(
-                parsed, pool_pre_ping=True, pool_size=pool_size, max_overflow=pool_size, pool_recycle=1800
+                parsed,
+                connect_args=connect_args,
+                pool_pre_ping=True,
+                pool_size=pool_size,
+                max_overflow=pool_size,
+                pool_recycle=1800,
             )
         return cls(engine)
 
