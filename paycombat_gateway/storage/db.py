@@ -33,6 +33,21 @@ class StorageUnavailable(RuntimeError):
     """The database did not answer after a few quick retries."""
 
 
+def _is_unavailable(exc: BaseException) -> bool:
+    """Connection trouble (unreachable, refused, killed, timed out, locked), not a bad statement."""
+    return isinstance(exc, OperationalError) or (
+        isinstance(exc, DBAPIError) and bool(exc.connection_invalidated)
+    )
+
+
+def _quiet_rollback(session: Session) -> None:
+    """Roll back; on a connection that is already gone that can fail too, and must not hide why."""
+    try:
+        session.rollback()
+    except DBAPIError:
+        logger.debug("rollback failed on a lost connection", exc_info=True)
+
+
 def _sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")  # readers never block the writer
@@ -99,7 +114,9 @@ class Database:
     def session(self, *, readonly: bool = False) -> Iterator[Session]:
         """One transaction: committed when the block ends, rolled back if it raises.
 
-        ``readonly`` sessions never take SQLite's write lock; use them for lookups.
+        ``readonly`` sessions never take SQLite's write lock; use them for lookups. A database that
+        cannot be reached (or a connection lost mid-transaction) raises ``StorageUnavailable``, which
+        every route answers with a 503 its caller retries, instead of an unexplained 500.
         """
         lock = self._write_lock if self._write_lock is not None and not readonly else nullcontext()
         with lock:
@@ -107,8 +124,10 @@ class Database:
             try:
                 yield session
                 session.commit()
-            except BaseException:
-                session.rollback()
+            except BaseException as exc:
+                _quiet_rollback(session)
+                if _is_unavailable(exc):
+                    raise StorageUnavailable("the database did not answer") from exc
                 raise
             finally:
                 session.close()
@@ -119,13 +138,8 @@ class Database:
             try:
                 with self.session() as session:
                     return work(session)
-            except (OperationalError, DBAPIError) as exc:
-                transient = isinstance(exc, OperationalError) or bool(
-                    getattr(exc, "connection_invalidated", False)
-                )
-                if not transient or attempt == attempts:
-                    if transient:
-                        raise StorageUnavailable("the database did not answer") from exc
+            except StorageUnavailable:
+                if attempt == attempts:
                     raise
                 logger.warning("database unavailable (attempt %s of %s); retrying", attempt, attempts)
                 time.sleep(backoff * attempt)

@@ -204,3 +204,50 @@ def test_instance_killed_after_acknowledging_a_webhook_loses_nothing(cluster: Cl
     assert [report["type"] for report in cluster.saleor.reports] == [
         "CHARGE_SUCCESS"
     ]  # the survivor reported it
+
+
+def _set_connections_allowed(cluster: Cluster, allowed: bool) -> None:
+    name = cluster.database_url.rsplit("/", 1)[1]
+    with psycopg.connect(POSTGRES_ADMIN_DSN, autocommit=True) as admin:
+        admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS {str(allowed).lower()}')
+        if not allowed:
+            admin.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", (name,)
+            )
+
+
+def test_a_database_outage_is_a_clear_503_and_nothing_is_lost(cluster: Cluster) -> None:
+    checkout_id = _initialize(cluster, cluster.urls[1], initialize_payload(cluster.saleor)).json()[
+        "pspReference"
+    ]
+    cluster.sandbox.settle(checkout_id, "success")
+    (delivery,) = [d for d in cluster.sandbox.store.all("delivery") if d["event"] == "PAYIN_SUCCESS"]
+
+    def deliver() -> requests.Response:
+        return requests.post(
+            f"{cluster.urls[1]}/api/webhooks/paycombat/{cluster.config_id}",
+            data=delivery["payload"].encode(),
+            headers={"X-Signature": delivery["signature"]},
+            timeout=15,
+        )
+
+    cluster.database.dispose()
+    _set_connections_allowed(cluster, False)
+    try:
+        refused = deliver()
+        assert refused.status_code == 503
+        assert refused.json()["error"]["code"] == "STORAGE_UNAVAILABLE"
+        initialize = _initialize(cluster, cluster.urls[1], initialize_payload(cluster.saleor))
+        assert initialize.status_code == 503
+        assert initialize.json()["error"]["code"] == "STORAGE_UNAVAILABLE"
+        assert requests.get(f"{cluster.urls[1]}/readyz", timeout=15).status_code == 503
+    finally:
+        _set_connections_allowed(cluster, True)
+
+    assert deliver().status_code == 200  # PayCombat's retry, once the database is back
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and not cluster.saleor.reports:
+        time.sleep(0.1)
+    assert [report["type"] for report in cluster.saleor.reports] == ["CHARGE_SUCCESS"]
+    answer = _initialize(cluster, cluster.urls[1], initialize_payload(cluster.saleor))
+    assert answer.json()["result"] == "CHARGE_ACTION_REQUIRED"
