@@ -5,6 +5,7 @@
    the same client, same uvicorn settings: requests/s, p50 and p99 at 32 concurrent and one at a time.
 2. PayCombat webhook ingestion (verify, store, dedupe): deliveries/s and p99 on SQLite (one instance)
    and PostgreSQL (two instances), and a check that every delivery was stored exactly once.
+3. For context, not a target: measurement 1 at 32 concurrent with a stub that takes 50 ms to answer.
 """
 
 from __future__ import annotations
@@ -147,15 +148,26 @@ def _line(label: str, result: Result) -> str:
     )
 
 
-def bench_sync_webhook(saleor: SaleorDouble, tmp: str, requests_count: int) -> None:
+def bench_sync_webhook(
+    saleor: SaleorDouble,
+    tmp: str,
+    requests_count: int,
+    *,
+    latency_ms: int = 0,
+    concurrencies: tuple[int, ...] = (32, 1),
+    heading: str = "1.",
+) -> None:
     stub_port, bare_port = _port(), _port()
     stub_url = f"http://127.0.0.1:{stub_port}"
-    print(
-        "\n1. Sync webhook TRANSACTION_INITIALIZE_SESSION vs a bare endpoint (zero-latency PayCombat stub, SQLite)"
-    )
+    stub = "zero-latency PayCombat stub" if not latency_ms else f"PayCombat stub answering in {latency_ms} ms"
+    print(f"\n{heading} Sync webhook TRANSACTION_INITIALIZE_SESSION vs a bare endpoint ({stub}, SQLite)")
     with ExitStack() as stack:
         stack.enter_context(
-            _process([sys.executable, "-m", "benchmarks.servers", "stub", str(stub_port)], _env(), stub_url)
+            _process(
+                [sys.executable, "-m", "benchmarks.servers", "stub", str(stub_port), str(latency_ms)],
+                _env(),
+                stub_url,
+            )
         )
         stack.enter_context(
             _process(
@@ -164,9 +176,10 @@ def bench_sync_webhook(saleor: SaleorDouble, tmp: str, requests_count: int) -> N
                 f"http://127.0.0.1:{bare_port}/",
             )
         )
-        (app_url,) = stack.enter_context(_app(saleor, f"sqlite:///{tmp}/bench-sync.sqlite3", stub_url, tmp))
+        database_url = f"sqlite:///{tmp}/bench-sync-{latency_ms}.sqlite3"
+        (app_url,) = stack.enter_context(_app(saleor, database_url, stub_url, tmp))
         bare_url = f"http://127.0.0.1:{bare_port}"
-        for concurrency in (32, 1):
+        for concurrency in concurrencies:
             count = requests_count if concurrency > 1 else max(requests_count // 4, 50)
             run_load(bare_url, _initialize_requests(saleor, 50, bare=True), concurrency)  # warm up
             run_load(app_url, _initialize_requests(saleor, 50, bare=False), concurrency)
@@ -290,6 +303,10 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp, run_saleor() as saleor:
         bench_sync_webhook(saleor, tmp, args.requests)
         bench_ingestion(saleor, tmp, args.requests)
+        # Not a target of issue 6: the same comparison when PayCombat takes as long as a real API does.
+        bench_sync_webhook(
+            saleor, tmp, args.requests, latency_ms=50, concurrencies=(32,), heading="3. For context:"
+        )
 
 
 if __name__ == "__main__":

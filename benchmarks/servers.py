@@ -1,11 +1,13 @@
 """The servers the benchmarks load: a zero-latency PayCombat stub and a bare endpoint to compare with.
 
-Both run as their own processes (``python -m benchmarks.servers stub|bare PORT``) with the same uvicorn
-settings as the app, so the comparison measures the app's own work, not the load generator's.
+Both run as their own processes (``python -m benchmarks.servers stub PORT [LATENCY_MS]`` or
+``python -m benchmarks.servers bare PORT``) with the same uvicorn settings as the app, so the comparison
+measures the app's own work, not the load generator's.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import secrets
@@ -26,11 +28,13 @@ from paycombat_gateway.paycombat.models import PaymentRequest
 UVICORN_OPTIONS = {"host": "127.0.0.1", "log_level": "warning", "access_log": False}
 
 
-def stub_app() -> Starlette:
-    """Answers Create Payment Request at once, with a fresh checkout each time."""
+def stub_app(latency_ms: int = 0) -> Starlette:
+    """Answers Create Payment Request after ``latency_ms`` (at once by default), a fresh checkout each time."""
 
     async def create(request: Request) -> Response:
         await request.body()
+        if latency_ms:
+            await asyncio.sleep(latency_ms / 1000)
         checkout_id = str(uuid.uuid4())
         token = secrets.token_hex(32)
         data = {
@@ -69,5 +73,9 @@ def bare_app(paycombat_url: str) -> Starlette:
 
 if __name__ == "__main__":
     kind, port = sys.argv[1], int(sys.argv[2])
-    app = stub_app() if kind == "stub" else bare_app(os.environ["PAYCOMBAT_API_URL"])
+    app = (
+        stub_app(int(sys.argv[3]) if len(sys.argv) > 3 else 0)
+        if kind == "stub"
+        else bare_app(os.environ["PAYCOMBAT_API_URL"])
+    )
     uvicorn.run(app, port=port, **UVICORN_OPTIONS)  # type: ignore[arg-type]
