@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 import requests
 
 from paycombat_gateway.saleor.webhooks import SyncEvent
+from paycombat_gateway.storage import configs
+from paycombat_gateway.storage.db import StorageUnavailable
 from paycombat_gateway.storage.models import OutboxReport, PaycombatConfig
 from tests.support.saleor_double import SigningKey, initialize_payload
 from tests.support.stack import ACCOUNT, Stack
@@ -185,3 +188,29 @@ def test_activity_and_retrying_a_failed_report(stack: Stack) -> None:
     stack.wait_until(stack.outbox_settled)
     with stack.ctx.database.session() as session:
         assert session.query(OutboxReport).one().state == "delivered"
+
+
+def test_internal_failures_are_masked_and_outages_named(
+    stack: Stack, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    query = "{ configurations { id } }"
+
+    def broken(*args: Any) -> list[PaycombatConfig]:
+        raise RuntimeError(
+            "SELECT x_token_encrypted FROM paycombat_configs WHERE secret = 'gAAAA-ciphertext'"
+        )
+
+    monkeypatch.setattr(configs, "list_configs", broken)
+    (masked,) = _post(stack, query).json()["errors"]
+    assert masked["message"] == "Unexpected error in the app; its log has the details."
+    assert "RuntimeError" in caplog.text  # the details are in the app's log, not in the answer
+
+    def unavailable(*args: Any) -> list[PaycombatConfig]:
+        raise StorageUnavailable("the database did not answer")
+
+    monkeypatch.setattr(configs, "list_configs", unavailable)
+    (named,) = _post(stack, query).json()["errors"]
+    assert named["message"] == "the database did not answer"
+
+    (syntax,) = _post(stack, "{ configurations { nosuchfield } }").json()["errors"]
+    assert "nosuchfield" in syntax["message"]

@@ -13,15 +13,18 @@ from decimal import Decimal
 from typing import Annotated, Any, TypeVar
 
 import strawberry
+from graphql import GraphQLError
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
+from strawberry.extensions import MaskErrors
 from strawberry.types import Info
 
 from paycombat_gateway.gateway.context import GatewayContext
 from paycombat_gateway.paycombat import errors
 from paycombat_gateway.paycombat.client import PaycombatClient
 from paycombat_gateway.storage import configs, inbox, outbox, sessions
+from paycombat_gateway.storage.db import StorageUnavailable
 from paycombat_gateway.storage.models import OutboxReport, PaycombatConfig
 from paycombat_gateway.web.config_api.auth import DashboardIdentity
 from paycombat_gateway.web.config_api.validation import KNOWN_METHODS, FieldProblem, check_configuration
@@ -420,4 +423,20 @@ class Mutation:
         return await run_in_threadpool(retry)
 
 
-schema = strawberry.Schema(query=Query, mutation=Mutation)
+def _is_internal(error: GraphQLError) -> bool:
+    """Mask what a bug or the database raised (its text can carry SQL); keep GraphQL's own errors
+    (a bad query) and a storage outage, whose message is meant for the merchant."""
+    original = error.original_error
+    return original is not None and not isinstance(original, StorageUnavailable)
+
+
+schema = strawberry.Schema(
+    query=Query,
+    mutation=Mutation,
+    extensions=[
+        lambda: MaskErrors(
+            should_mask_error=_is_internal,
+            error_message="Unexpected error in the app; its log has the details.",
+        )
+    ],
+)
