@@ -2,14 +2,18 @@
 
 The redirect itself proves nothing. A payin PayCombat reported as paid gives ``CHARGE_SUCCESS`` with
 PayCombat's amount (the webhook's report of the same event is deduplicated by Saleor); a failed,
-expired or cancelled checkout gives ``CHARGE_FAILURE``; anything else is a pending ``CHARGE_REQUEST``.
+expired or cancelled checkout gives ``CHARGE_FAILURE``; a payin PayCombat reported as pending gives
+``CHARGE_REQUEST``. While PayCombat has told us of no payin at all, the answer stays
+``CHARGE_ACTION_REQUIRED`` with the hosted page: Saleor counts a ``CHARGE_REQUEST`` as covering the
+checkout, so answering it for a shopper who never paid would let ``checkoutComplete`` make an unpaid
+order, and Saleor would not ask this app again. The payin's webhook settles it either way.
 """
 
 from __future__ import annotations
 
 from paycombat_gateway.gateway.context import GatewayContext
 from paycombat_gateway.gateway.errors import ErrorCode, PaymentError
-from paycombat_gateway.gateway.initialize import failure
+from paycombat_gateway.gateway.initialize import action_required, failure
 from paycombat_gateway.gateway.results import SessionResult
 from paycombat_gateway.gateway.settlement import ACTIONS_WHEN_PAID, ACTIONS_WHEN_PENDING, SessionState
 from paycombat_gateway.gateway.snapshots import SessionSnapshot, snapshot
@@ -55,13 +59,16 @@ def process_session(
             message=f"The PayCombat checkout {found.state.value}.",
             data={"status": found.state.value, "checkout_id": found.checkout_id},
         )
-    if found.checkout_id is None:
+    if found.checkout_id is None:  # the hosted checkout was never created
         return failure(
             PaymentError(
                 ErrorCode.PAYCOMBAT_UNAVAILABLE, found.last_error or "The hosted checkout was never created."
             ),
             found.amount,
         )
+    if found.state is not SessionState.PENDING:  # no payin yet: the shopper has not paid
+        config = ctx.configs.by_id(found.config_id)
+        return action_required(found, config.environment if config is not None else "unknown")
     return SessionResult(
         result="CHARGE_REQUEST",
         psp_reference=found.checkout_id,

@@ -82,13 +82,16 @@ def test_full_card_flow_to_charge_success(stack: Stack) -> None:
     assert stack.saleor.invalid_documents == []
 
 
-def test_process_before_payment_is_pending_and_never_trusts_the_redirect(stack: Stack) -> None:
+def test_process_before_payment_never_trusts_the_redirect(stack: Stack) -> None:
+    """No payin yet: still action required (a CHARGE_REQUEST would let Saleor complete an unpaid order)."""
     initialize = initialize_payload(stack.saleor)
-    stack.call(SyncEvent.TRANSACTION_INITIALIZE_SESSION, initialize)
+    started = stack.call(SyncEvent.TRANSACTION_INITIALIZE_SESSION, initialize)
     processed = stack.call(
         SyncEvent.TRANSACTION_PROCESS_SESSION, process_payload(stack.saleor, initialize, {"status": "paid"})
     )
-    assert processed["result"] == "CHARGE_REQUEST"
+    assert processed["result"] == "CHARGE_ACTION_REQUIRED"
+    assert processed["pspReference"] == started["pspReference"]
+    assert processed["data"]["checkout_url"] == started["data"]["checkout_url"]
     assert processed["actions"] == ["CANCEL"]
 
 
@@ -244,3 +247,14 @@ def test_channel_without_configuration_fails_clearly(stack: Stack) -> None:
     answer = stack.call(SyncEvent.TRANSACTION_INITIALIZE_SESSION, initialize)
     assert answer["result"] == "CHARGE_FAILURE"
     assert answer["data"]["errors"][0]["code"] == "CHANNEL_NOT_CONFIGURED"
+
+
+def test_process_with_a_pending_payin_is_a_charge_request(stack: Stack) -> None:
+    initialize = initialize_payload(stack.saleor)
+    started = stack.call(SyncEvent.TRANSACTION_INITIALIZE_SESSION, initialize)
+    with stack.ctx.database.session() as session:  # what a PAYIN PENDING delivery leaves behind
+        row = session.query(PaymentSession).filter_by(checkout_id=started["pspReference"]).one()
+        row.state = "pending"
+    processed = stack.call(SyncEvent.TRANSACTION_PROCESS_SESSION, process_payload(stack.saleor, initialize))
+    assert processed["result"] == "CHARGE_REQUEST"
+    assert processed["pspReference"] == started["pspReference"]
