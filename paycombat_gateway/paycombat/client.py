@@ -136,6 +136,12 @@ class PaycombatClient:
             raise errors.TimeoutError(f"PayCombat did not answer {endpoint.name} in time") from None
         except requests.ConnectionError:
             raise errors.ConnectionFailed(f"could not reach PayCombat for {endpoint.name}") from None
+        except requests.RequestException as exc:
+            # A connection cut mid-body, an undecodable body, a broken header: the call failed in
+            # transit, and whether PayCombat acted on it is unknown, as with a timeout.
+            raise errors.ConnectionFailed(
+                f"the exchange with PayCombat for {endpoint.name} broke off ({type(exc).__name__})"
+            ) from None
         finally:
             elapsed = (time.perf_counter() - started) * 1000
         logger.info(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import socket
+import threading
 import time
 from collections.abc import Iterator
 from decimal import Decimal
@@ -103,3 +105,29 @@ def test_errors_never_contain_secrets(sandbox: RunningSandbox) -> None:
         for secret in (ACCOUNT.x_token, ACCOUNT.signature_key, "snd_wrong_signature_key", "a" * 64):
             assert secret not in text
     assert "snd_" not in repr(wrong)
+
+
+def test_a_body_cut_off_in_transit_is_a_connection_failure() -> None:
+    """A PayCombat answer that breaks off mid-body is a typed error, never a raw requests exception."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(1)
+
+    def answer_half() -> None:
+        connection, _ = listener.accept()
+        connection.recv(65536)
+        connection.sendall(
+            b'HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 500\r\n\r\n{"status": tr'
+        )
+        connection.close()
+
+    server = threading.Thread(target=answer_half, daemon=True)
+    server.start()
+    client = PaycombatClient(
+        ACCOUNT.x_token, ACCOUNT.signature_key, f"http://127.0.0.1:{listener.getsockname()[1]}", retries=0
+    )
+    with pytest.raises(errors.ConnectionFailed, match="broke off") as caught:
+        client.create_payment_request(REQUEST)
+    assert ACCOUNT.x_token not in str(caught.value)
+    server.join(timeout=5)
+    listener.close()
