@@ -12,9 +12,9 @@ import logging
 import time
 import uuid
 from dataclasses import replace
-from decimal import Decimal
 from typing import Any
 
+from paycombat_gateway.gateway.answers import action_required, answer_from_state, failure
 from paycombat_gateway.gateway.context import GatewayContext
 from paycombat_gateway.gateway.country import paycombat_country_code
 from paycombat_gateway.gateway.errors import ErrorCode, PaymentError
@@ -22,8 +22,8 @@ from paycombat_gateway.gateway.methods import allowed_methods, source_countries
 from paycombat_gateway.gateway.order_lines import OrderLines, SourceLine, build_order_lines
 from paycombat_gateway.gateway.paycombat_errors import public_error
 from paycombat_gateway.gateway.results import SessionResult
-from paycombat_gateway.gateway.settlement import ACTIONS_WHEN_PENDING, SessionState
-from paycombat_gateway.gateway.snapshots import SessionSnapshot, snapshot
+from paycombat_gateway.gateway.settlement import SessionState
+from paycombat_gateway.gateway.snapshots import snapshot
 from paycombat_gateway.gateway.storefront_data import InitializeData, parse_initialize_data
 from paycombat_gateway.money import Money, MoneyError
 from paycombat_gateway.paycombat import errors
@@ -34,38 +34,10 @@ from paycombat_gateway.saleor.payloads import TransactionInitializeSession
 from paycombat_gateway.storage.models import PaycombatConfig, PaymentSession
 from paycombat_gateway.storage.sessions import claim_payment_session, record_checkout
 
-__all__ = ["action_required", "failure", "initialize_session"]
+__all__ = ["initialize_session"]
 
 logger = logging.getLogger(__name__)
 WAIT_FOR_OTHER_INSTANCE = 12.0  # seconds; inside Saleor's 18 s read timeout
-
-
-def failure(error: PaymentError, amount: Decimal | None = None) -> SessionResult:
-    return SessionResult(result="CHARGE_FAILURE", amount=amount, message=error.message, data=error.as_data())
-
-
-def action_required(
-    session: SessionSnapshot, environment: str, warnings: list[str] | None = None
-) -> SessionResult:
-    data: dict[str, Any] = {
-        "checkout_url": session.checkout_url,
-        "checkout_token": session.checkout_token,
-        "checkout_id": session.checkout_id,
-        "expires_at": session.expires_at,
-        "environment": environment,
-        "payin_method": session.payin_method_name,
-        "virtual_account": session.virtual_account,
-    }
-    if warnings:
-        data["warnings"] = warnings
-    return SessionResult(
-        result="CHARGE_ACTION_REQUIRED",
-        psp_reference=session.checkout_id,
-        amount=session.amount,
-        message="Redirect the shopper to PayCombat's hosted checkout.",
-        actions=ACTIONS_WHEN_PENDING,
-        data=data,
-    )
 
 
 def _validated(
@@ -164,8 +136,8 @@ def _await_other_instance(ctx: GatewayContext, session_id: int, environment: str
             current = snapshot(row) if row is not None else None
         if current is None:
             break
-        if current.checkout_id:
-            return action_required(current, environment)
+        if current.checkout_id:  # the same answer a transactionProcess would get now
+            return answer_from_state(current, environment)
         if current.last_error:
             return failure(PaymentError(ErrorCode.PAYCOMBAT_UNAVAILABLE, current.last_error), current.amount)
         if time.monotonic() > deadline:

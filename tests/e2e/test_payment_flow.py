@@ -258,3 +258,16 @@ def test_process_with_a_pending_payin_is_a_charge_request(stack: Stack) -> None:
     processed = stack.call(SyncEvent.TRANSACTION_PROCESS_SESSION, process_payload(stack.saleor, initialize))
     assert processed["result"] == "CHARGE_REQUEST"
     assert processed["pspReference"] == started["pspReference"]
+
+
+def test_initialize_retried_after_payment_answers_paid_not_the_hosted_page(stack: Stack) -> None:
+    initialize = initialize_payload(stack.saleor, idempotency_key="paid-then-retried")
+    checkout_id = stack.call(SyncEvent.TRANSACTION_INITIALIZE_SESSION, initialize)["pspReference"]
+    stack.sandbox.settle(checkout_id, "success")
+    stack.wait_until(lambda: bool(stack.reports("CHARGE_SUCCESS")))
+
+    retried = stack.call(SyncEvent.TRANSACTION_INITIALIZE_SESSION, initialize)
+
+    assert retried["result"] == "CHARGE_SUCCESS" and retried["pspReference"] == checkout_id
+    assert "checkout_url" not in retried["data"]
+    assert stack.sandbox.store.count("checkout") == 1
