@@ -64,15 +64,7 @@ def cancel_requested(
             "Refund it in the PayCombat dashboard (Transaction > Payin > Refund Request).",
             actions=ACTIONS_WHEN_PAID,
         )
-    if (
-        found.state is SessionState.CANCELLED
-        or found.checkout_token is None
-        or found.state
-        in {
-            SessionState.FAILED,
-            SessionState.EXPIRED,
-        }
-    ):
+    if found.state is SessionState.CANCELLED or found.checkout_token is None:
         return ActionResult(
             "CANCEL_SUCCESS",
             reference,
@@ -85,8 +77,25 @@ def cancel_requested(
         return ActionResult(
             "CANCEL_FAILURE", reference, amount, "The PayCombat configuration of this payment was deleted."
         )
+    # A failed or expired payin does not prove the hosted page is closed (a shopper may try another
+    # method there), so PayCombat is asked to cancel in every unpaid state; when it answers that the
+    # checkout is already over, nothing can be charged on it any more.
+    closed_before = found.state in {SessionState.FAILED, SessionState.EXPIRED}
     try:
         ctx.paycombat.for_config(config).cancel_checkout(found.checkout_token)
+    except errors.InvalidRequestError as exc:
+        if not closed_before:
+            logger.warning("cancel checkout refused: %s", exc)
+            return ActionResult(
+                "CANCEL_FAILURE", reference, amount, public_error(exc, "cancelling the checkout").message
+            )
+        return ActionResult(
+            "CANCEL_SUCCESS",
+            reference,
+            amount,
+            f"PayCombat reports this checkout already {found.state.value}; nothing can be charged on it.",
+            actions=(),
+        )
     except errors.PaycombatError as exc:
         logger.warning("cancel checkout failed: %s", exc)
         return ActionResult(

@@ -271,3 +271,26 @@ def test_initialize_retried_after_payment_answers_paid_not_the_hosted_page(stack
     assert retried["result"] == "CHARGE_SUCCESS" and retried["pspReference"] == checkout_id
     assert "checkout_url" not in retried["data"]
     assert stack.sandbox.store.count("checkout") == 1
+
+
+def test_cancel_after_a_failed_payin_closes_the_checkout_at_paycombat(stack: Stack) -> None:
+    still_open = initialize_payload(stack.saleor)
+    open_id = stack.call(SyncEvent.TRANSACTION_INITIALIZE_SESSION, still_open)["pspReference"]
+    with stack.ctx.database.session() as session:  # a payin failed; the hosted page stays open
+        session.query(PaymentSession).filter_by(checkout_id=open_id).one().state = "failed"
+    cancelled = stack.call(
+        SyncEvent.TRANSACTION_CANCELATION_REQUESTED,
+        action_payload(stack.saleor, "TransactionCancelationRequested", still_open),
+    )
+    assert cancelled["result"] == "CANCEL_SUCCESS"
+    assert stack.sandbox.store.get("checkout", open_id)["_status"] == "CANCELLED"  # type: ignore[index]
+
+    closed = initialize_payload(stack.saleor)
+    closed_id = stack.call(SyncEvent.TRANSACTION_INITIALIZE_SESSION, closed)["pspReference"]
+    stack.sandbox.settle(closed_id, "failed")
+    stack.wait_until(lambda: bool(stack.reports("CHARGE_FAILURE")))
+    already = stack.call(
+        SyncEvent.TRANSACTION_CANCELATION_REQUESTED,
+        action_payload(stack.saleor, "TransactionCancelationRequested", closed),
+    )
+    assert already["result"] == "CANCEL_SUCCESS" and "already failed" in already["message"]
