@@ -75,7 +75,10 @@ def quantize(amount: Decimal, currency: str, *, exact: bool = True) -> Decimal:
     """
     exponent = currency_exponent(currency)
     step = Decimal(1).scaleb(-exponent)
-    quantized = amount.quantize(step, rounding=ROUND_HALF_UP)
+    try:
+        quantized = amount.quantize(step, rounding=ROUND_HALF_UP)
+    except InvalidOperation:  # more digits than the decimal context holds, or not finite
+        raise MoneyError(f"{amount} {currency.upper()} is not an amount") from None
     if exact and quantized != amount:
         raise MoneyError(f"{amount} {currency.upper()} has more than {exponent} decimal place(s)")
     return quantized

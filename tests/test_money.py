@@ -49,3 +49,8 @@ def test_invalid_amounts(bad: object) -> None:
 def test_invalid_currency_codes() -> None:
     with pytest.raises(MoneyError):
         currency_exponent("US")
+
+
+def test_an_amount_beyond_any_currency_is_a_money_error() -> None:
+    with pytest.raises(MoneyError, match="not an amount"):
+        quantize(Decimal("1E+30"), "USD")

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from paycombat_gateway.gateway.context import GatewayContext
 from paycombat_gateway.gateway.settlement import PayinNotice, SessionState, Transition, apply_notice
 from paycombat_gateway.gateway.snapshots import snapshot
-from paycombat_gateway.money import quantize
+from paycombat_gateway.money import MoneyError, quantize
 from paycombat_gateway.paycombat import errors
 from paycombat_gateway.paycombat.contract import WebhookKind
 from paycombat_gateway.paycombat.webhooks import PaycombatWebhook, parse_webhook, verify_and_parse
@@ -119,9 +119,7 @@ def _decide(row: PaymentSession, event: PaycombatWebhook) -> _Decision:
         PayinNotice(
             kind=kind,
             payin_id=event.object_id,
-            amount=quantize(event.amount, current.currency, exact=False)
-            if event.amount is not None
-            else None,
+            amount=quantize(event.amount, current.currency) if event.amount is not None else None,
             currency=event.currency,
             payment_method=event.payment_method,
         ),
@@ -182,8 +180,14 @@ def receive_paycombat_webhook(
     with ctx.database.session() as session:
         row = _match(session, event, config.id)
         if row is not None:
-            decision = _decide(row, event)
-            match_state = "matched"
+            try:
+                decision = _decide(row, event)
+                match_state = "matched"
+            except MoneyError as exc:
+                # Never round money behind anyone's back: keep the delivery, report nothing, show it
+                # among the deliveries that need a person.
+                decision = _Decision(note=f"held for review, the amount cannot be reported exactly: {exc}")
+                match_state = "unmatched"
         else:
             decision = _Decision(
                 note="no payment of this app carries these references: " + ", ".join(event.references)[:200]

@@ -294,3 +294,38 @@ def test_cancel_after_a_failed_payin_closes_the_checkout_at_paycombat(stack: Sta
         action_payload(stack.saleor, "TransactionCancelationRequested", closed),
     )
     assert already["result"] == "CANCEL_SUCCESS" and "already failed" in already["message"]
+
+
+def test_an_amount_finer_than_the_currency_is_held_not_rounded(stack: Stack) -> None:
+    from paycombat_gateway.paycombat.signing import compute_signature
+    from tests.support.stack import ACCOUNT
+
+    template_source = initialize_payload(stack.saleor)
+    template_id = stack.call(SyncEvent.TRANSACTION_INITIALIZE_SESSION, template_source)["pspReference"]
+    stack.sandbox.settle(template_id, "success")
+    stack.wait_until(lambda: bool(stack.reports("CHARGE_SUCCESS")))
+    (template,) = [d for d in stack.sandbox.store.all("delivery") if d["event"] == "PAYIN_SUCCESS"]
+    target = initialize_payload(stack.saleor)
+    target_id = stack.call(SyncEvent.TRANSACTION_INITIALIZE_SESSION, target)["pspReference"]
+    with stack.ctx.database.session() as session:
+        references = {row.checkout_id: row.merchant_reference for row in session.query(PaymentSession).all()}
+    body = re.sub(
+        r'"amount":[^,}]+',
+        '"amount":90.995',
+        template["payload"]
+        .replace(references[template_id], references[target_id])
+        .replace(template["payload"][7:43], "5b0c7e8e-0000-4000-8000-0000000000aa"),
+    )
+    answer = requests.post(
+        f"{stack.app_url}/api/webhooks/paycombat/{stack.config_id}",
+        data=body.encode(),
+        headers={"X-Signature": compute_signature(body.encode(), ACCOUNT.signature_key)},
+        timeout=5,
+    )
+
+    assert answer.status_code == 200  # stored: PayCombat must not retry it forever
+    with stack.ctx.database.session() as session:
+        held = session.query(PaycombatDelivery).filter(PaycombatDelivery.match_state == "unmatched").one()
+        assert "held for review" in (held.note or "")
+        assert session.query(PaymentSession).filter_by(checkout_id=target_id).one().state == "action_required"
+    assert len(stack.reports("CHARGE_SUCCESS")) == 1  # only the template's
