@@ -106,7 +106,8 @@ def _success(session: SessionView, notice: PayinNotice) -> Transition:
             note=f"payin {notice.payin_id} is in {notice.currency}, not {session.currency}: held for review",
         )
     if session.state.is_paid:
-        if notice.payin_id is None or notice.payin_id == session.payin_id:
+        # A first success that named no payin cannot be told apart from this one: same payin, not a second.
+        if notice.payin_id is None or session.payin_id is None or notice.payin_id == session.payin_id:
             return Transition(state=session.state, report=None, note="success already recorded")
         return Transition(
             state=session.state,

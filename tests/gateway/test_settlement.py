@@ -110,3 +110,14 @@ def test_non_payin_kinds_change_nothing() -> None:
         transition = apply_notice(_session(), _notice(kind))
         assert transition.report is None
         assert transition.state is SessionState.ACTION_REQUIRED
+
+
+def test_a_success_after_a_first_success_without_payin_id_is_not_a_second_payment() -> None:
+    paid_without_id = _session(SessionState.SUCCEEDED, payin_id=None, paid_amount=Decimal("49.99"))
+    again = apply_notice(paid_without_id, _notice(WebhookKind.PAYIN_SUCCESS, payin="payin-1"))
+    assert again.report is None and again.note == "success already recorded"
+    second = apply_notice(
+        _session(SessionState.SUCCEEDED, payin_id="payin-1", paid_amount=Decimal("49.99")),
+        _notice(WebhookKind.PAYIN_SUCCESS, payin="payin-2"),
+    )
+    assert second.report is not None and second.report.event_type == "CHARGE_SUCCESS"
