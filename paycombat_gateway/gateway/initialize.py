@@ -38,6 +38,9 @@ __all__ = ["initialize_session"]
 
 logger = logging.getLogger(__name__)
 WAIT_FOR_OTHER_INSTANCE = 12.0  # seconds; inside Saleor's 18 s read timeout
+# Pre-selecting a method or opening a virtual account costs one or two more PayCombat calls; skip them
+# when creating the checkout alone took this long, so the answer still reaches Saleor in time.
+PRESELECT_IF_WITHIN = 4.0  # seconds
 
 
 def _validated(
@@ -224,6 +227,7 @@ def initialize_session(
         return _await_other_instance(ctx, claimed.id, config.environment)
     client = ctx.paycombat.for_config(config)
     request = _payment_request(ctx, payload, config, claimed.merchant_reference, money, data, country, lines)
+    started = time.monotonic()
     try:
         checkout = client.create_payment_request(request)
     except errors.PaycombatError as exc:
@@ -234,7 +238,11 @@ def initialize_session(
             if stored is not None:
                 stored.last_error = error.message
         return failure(error, money.amount)
-    method, account, warnings = _preselect(client, data, checkout.checkout_token or "")
+    if time.monotonic() - started < PRESELECT_IF_WITHIN:
+        method, account, warnings = _preselect(client, data, checkout.checkout_token or "")
+    else:  # a slow PayCombat: answer Saleor inside its 18 s with the checkout, let the page offer the choice
+        method, account = None, None
+        warnings = ["PayCombat answered slowly; the shopper chooses the method on PayCombat's page."]
     recorded: dict[str, Any] = {
         "checkout_id": checkout.id,
         "checkout_token": checkout.checkout_token,

@@ -27,7 +27,7 @@ __all__ = [
     "record_checkout",
 ]
 
-STALE_CLAIM = timedelta(seconds=60)
+STALE_CLAIM = timedelta(seconds=120)  # longer than the slowest initialize (three PayCombat calls with retries)
 
 
 def _by_key(session: Session, installation_id: int, idempotency_key: str) -> PaymentSession | None:

@@ -5,8 +5,10 @@ from __future__ import annotations
 import re
 from decimal import Decimal
 
+import pytest
 import requests
 
+from paycombat_gateway.gateway import initialize as initialize_module
 from paycombat_gateway.saleor.webhooks import SyncEvent
 from paycombat_gateway.storage.models import OutboxReport, PaycombatDelivery, PaymentSession
 from tests.support.saleor_double import (
@@ -329,3 +331,22 @@ def test_an_amount_finer_than_the_currency_is_held_not_rounded(stack: Stack) -> 
         assert "held for review" in (held.note or "")
         assert session.query(PaymentSession).filter_by(checkout_id=target_id).one().state == "action_required"
     assert len(stack.reports("CHARGE_SUCCESS")) == 1  # only the template's
+
+
+def test_a_slow_paycombat_skips_preselection_to_answer_saleor_in_time(
+    stack: Stack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data = {"return_url": "https://shop.example.com/return", "payin_method": "card"}
+    quick = stack.call(
+        SyncEvent.TRANSACTION_INITIALIZE_SESSION, initialize_payload(stack.saleor, currency="AUD", data=data)
+    )
+    assert quick["result"] == "CHARGE_ACTION_REQUIRED" and quick["data"]["payin_method"] == "card"
+
+    monkeypatch.setattr(
+        initialize_module, "PRESELECT_IF_WITHIN", 0.0
+    )  # as if creating the checkout took long
+    slow = stack.call(
+        SyncEvent.TRANSACTION_INITIALIZE_SESSION, initialize_payload(stack.saleor, currency="AUD", data=data)
+    )
+    assert slow["result"] == "CHARGE_ACTION_REQUIRED" and slow["data"]["payin_method"] is None
+    assert "slowly" in slow["data"]["warnings"][0]
