@@ -27,7 +27,8 @@ __all__ = [
     "record_checkout",
 ]
 
-STALE_CLAIM = timedelta(seconds=120)  # longer than the slowest initialize (three PayCombat calls with retries)
+# Longer than the slowest initialize (three PayCombat calls with their retries).
+STALE_CLAIM = timedelta(seconds=120)
 
 
 def _by_key(session: Session, installation_id: int, idempotency_key: str) -> PaymentSession | None:
