@@ -60,6 +60,9 @@ def answer_from_state(found: SessionSnapshot, environment: str) -> SessionResult
     if found.state in {SessionState.FAILED, SessionState.EXPIRED, SessionState.CANCELLED}:
         return SessionResult(
             result="CHARGE_FAILURE",
+            # When the failure happened, not now: Saleor lets the newer of a success and a failure on
+            # one pspReference win, and a success webhook may land between our read and this answer.
+            time=found.updated_at,
             psp_reference=reference,
             amount=found.amount,
             message=f"The PayCombat checkout {found.state.value}.",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -30,6 +31,7 @@ class SessionSnapshot:
     payin_id: str | None
     paid_amount: Decimal | None
     last_error: str | None
+    updated_at: datetime
 
     def view(self) -> SessionView:
         return SessionView(
@@ -61,4 +63,5 @@ def snapshot(row: PaymentSession) -> SessionSnapshot:
         if row.paid_amount is not None
         else None,
         last_error=row.last_error,
+        updated_at=row.updated_at,
     )

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import time
+from datetime import datetime
 from decimal import Decimal
 
 import pytest
@@ -350,3 +352,18 @@ def test_a_slow_paycombat_skips_preselection_to_answer_saleor_in_time(
     )
     assert slow["result"] == "CHARGE_ACTION_REQUIRED" and slow["data"]["payin_method"] is None
     assert "slowly" in slow["data"]["warnings"][0]
+
+
+def test_a_failure_answer_carries_the_time_of_the_failure(stack: Stack) -> None:
+    initialize = initialize_payload(stack.saleor)
+    checkout_id = stack.call(SyncEvent.TRANSACTION_INITIALIZE_SESSION, initialize)["pspReference"]
+    stack.sandbox.settle(checkout_id, "failed")
+    stack.wait_until(lambda: bool(stack.reports("CHARGE_FAILURE")))
+    time.sleep(0.05)  # the answer comes later than the failure it reports
+
+    processed = stack.call(SyncEvent.TRANSACTION_PROCESS_SESSION, process_payload(stack.saleor, initialize))
+
+    with stack.ctx.database.session() as session:
+        failed_at = session.query(PaymentSession).filter_by(checkout_id=checkout_id).one().updated_at
+    assert processed["result"] == "CHARGE_FAILURE"
+    assert datetime.fromisoformat(processed["time"]) == failed_at
