@@ -5,22 +5,11 @@ from __future__ import annotations
 import json
 
 import pytest
-import requests
 
-from paycombat_gateway.paycombat.signing import compute_signature
 from paycombat_gateway.saleor.webhooks import SyncEvent
 from paycombat_gateway.storage.models import PaycombatDelivery, PaymentSession
 from tests.support.saleor_double import initialize_payload
-from tests.support.stack import ACCOUNT, PATHS, Stack
-
-
-def _signed_post(stack: Stack, body: bytes) -> requests.Response:
-    return requests.post(
-        f"{stack.app_url}/api/webhooks/paycombat/{stack.config_id}",
-        data=body,
-        headers={"X-Signature": compute_signature(body, ACCOUNT.signature_key)},
-        timeout=10,
-    )
+from tests.support.stack import PATHS, Stack
 
 
 @pytest.mark.parametrize(
@@ -35,7 +24,7 @@ def _signed_post(stack: Stack, body: bytes) -> requests.Response:
     ],
 )
 def test_authentic_but_unusable_paycombat_bodies_are_refused(stack: Stack, body: bytes, status: int) -> None:
-    response = _signed_post(stack, body)
+    response = stack.deliver_signed(body)
     assert response.status_code == status
     assert response.json()["error"]["code"] == "CANT_BE_PARSED"
     with stack.ctx.database.session() as session:
@@ -44,7 +33,7 @@ def test_authentic_but_unusable_paycombat_bodies_are_refused(stack: Stack, body:
 
 def test_huge_paycombat_body_is_413(stack: Stack) -> None:
     body = json.dumps({"id": "x", "padding": "a" * 2_000_000}).encode()
-    assert _signed_post(stack, body).status_code == 413
+    assert stack.deliver_signed(body).status_code == 413
 
 
 def test_deep_or_broken_saleor_bodies_are_refused_before_any_work(stack: Stack) -> None:
@@ -76,7 +65,7 @@ def test_success_arriving_after_expired_still_charges(stack: Stack) -> None:
     (expired,) = [d for d in stack.sandbox.store.all("delivery") if d["event"] == "PAYIN_EXPIRED"]
     late_success = json.loads(expired["payload"])
     late_success.update(status="SUCCESS", id="7d0e6c9a-0000-4000-8000-00000000beef")
-    assert _signed_post(stack, json.dumps(late_success).encode()).status_code == 200
+    assert stack.deliver_signed(json.dumps(late_success).encode()).status_code == 200
     stack.wait_until(lambda: bool(stack.reports("CHARGE_SUCCESS")))
     assert [event[1] for event in stack.saleor.accepted_events()] == ["CHARGE_FAILURE", "CHARGE_SUCCESS"]
     with stack.ctx.database.session() as session:

@@ -134,16 +134,7 @@ def test_duplicate_and_out_of_order_webhooks_report_one_event(stack: Stack) -> N
         .replace('"status":"SUCCESS"', '"status":"EXPIRED"')
         .replace(delivery["payload"][7:43], "5b0c7e8e-0000-4000-8000-000000000001")
     )
-    from paycombat_gateway.paycombat.signing import compute_signature
-    from tests.support.stack import ACCOUNT
-
-    response = requests.post(
-        url,
-        data=late_expired.encode(),
-        headers={"X-Signature": compute_signature(late_expired.encode(), ACCOUNT.signature_key)},
-        timeout=5,
-    )
-    assert response.status_code == 200
+    assert stack.deliver_signed(late_expired.encode()).status_code == 200
     stack.wait_until(
         lambda: stack.ctx.outbox_idle() if hasattr(stack.ctx, "outbox_idle") else True, timeout=1
     )
@@ -301,9 +292,6 @@ def test_cancel_after_a_failed_payin_closes_the_checkout_at_paycombat(stack: Sta
 
 
 def test_an_amount_finer_than_the_currency_is_held_not_rounded(stack: Stack) -> None:
-    from paycombat_gateway.paycombat.signing import compute_signature
-    from tests.support.stack import ACCOUNT
-
     template_source = initialize_payload(stack.saleor)
     template_id = stack.call(SyncEvent.TRANSACTION_INITIALIZE_SESSION, template_source)["pspReference"]
     stack.sandbox.settle(template_id, "success")
@@ -320,12 +308,7 @@ def test_an_amount_finer_than_the_currency_is_held_not_rounded(stack: Stack) -> 
         .replace(references[template_id], references[target_id])
         .replace(template["payload"][7:43], "5b0c7e8e-0000-4000-8000-0000000000aa"),
     )
-    answer = requests.post(
-        f"{stack.app_url}/api/webhooks/paycombat/{stack.config_id}",
-        data=body.encode(),
-        headers={"X-Signature": compute_signature(body.encode(), ACCOUNT.signature_key)},
-        timeout=5,
-    )
+    answer = stack.deliver_signed(body.encode())
 
     assert answer.status_code == 200  # stored: PayCombat must not retry it forever
     with stack.ctx.database.session() as session:

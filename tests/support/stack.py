@@ -14,6 +14,7 @@ from starlette.applications import Starlette
 
 from paycombat_gateway.background_server import bind_loopback, serve_in_thread
 from paycombat_gateway.gateway.context import GatewayContext
+from paycombat_gateway.paycombat.signing import compute_signature
 from paycombat_gateway.saleor.webhooks import SyncEvent
 from paycombat_gateway.sandbox.server import RunningSandbox, SandboxAccount, run_sandbox
 from paycombat_gateway.settings import Settings
@@ -62,6 +63,15 @@ class Stack:
         """No report is still waiting to be delivered."""
         with self.ctx.database.session() as session:
             return session.query(OutboxReport).filter(OutboxReport.state == "pending").count() == 0
+
+    def deliver_signed(self, body: bytes) -> requests.Response:
+        """POST ``body`` to this configuration's PayCombat webhook route, signed as PayCombat would."""
+        return requests.post(
+            f"{self.app_url}/api/webhooks/paycombat/{self.config_id}",
+            data=body,
+            headers={"X-Signature": compute_signature(body, ACCOUNT.signature_key)},
+            timeout=10,
+        )
 
     def reports(self, event_type: str | None = None) -> list[dict[str, Any]]:
         return [r for r in self.saleor.reports if event_type is None or r["type"] == event_type]
