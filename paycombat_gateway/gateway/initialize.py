@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from dataclasses import replace
 from typing import Any
 
 from paycombat_gateway.gateway.answers import action_required, answer_from_state, failure
@@ -23,7 +22,7 @@ from paycombat_gateway.gateway.order_lines import OrderLines, SourceLine, build_
 from paycombat_gateway.gateway.paycombat_errors import public_error
 from paycombat_gateway.gateway.results import SessionResult
 from paycombat_gateway.gateway.settlement import SessionState
-from paycombat_gateway.gateway.snapshots import snapshot
+from paycombat_gateway.gateway.snapshots import SessionSnapshot, snapshot
 from paycombat_gateway.gateway.storefront_data import InitializeData, parse_initialize_data
 from paycombat_gateway.money import Money, MoneyError
 from paycombat_gateway.paycombat import errors
@@ -31,7 +30,7 @@ from paycombat_gateway.paycombat.client import PaycombatClient
 from paycombat_gateway.paycombat.contract import KRW_BANKS, PAYIN_METHODS_BY_CURRENCY
 from paycombat_gateway.paycombat.models import AdvancedRedirectUrl, OrderFee, OrderItem, PaymentRequest
 from paycombat_gateway.saleor.payloads import TransactionInitializeSession
-from paycombat_gateway.storage.models import PaycombatConfig, PaymentSession
+from paycombat_gateway.storage.models import PaycombatConfig, PaymentSession, utcnow
 from paycombat_gateway.storage.sessions import claim_payment_session, record_checkout
 
 __all__ = ["initialize_session"]
@@ -206,27 +205,25 @@ def initialize_session(
         error = exc if isinstance(exc, PaymentError) else PaymentError(ErrorCode.INVALID_AMOUNT, str(exc))
         return failure(error)
     reference = "SALEOR-" + (payload.transaction.token or uuid.uuid4().hex)
-    with ctx.database.session() as session:
-        row, created = claim_payment_session(
-            session,
-            installation_id=installation_id,
-            idempotency_key=payload.idempotency_key,
-            config_id=config.id,
-            saleor_transaction_id=payload.transaction.id,
-            saleor_transaction_token=payload.transaction.token,
-            merchant_reference=reference,
-            source_type=source.typename,
-            source_id=source.id,
-            channel_slug=source.channel.slug,
-            currency=money.currency,
-            amount=money.amount,
-            action_type=payload.action.action_type,
-        )
-        claimed = snapshot(row)
-    if not created:
-        return _await_other_instance(ctx, claimed.id, config.environment)
+    claim = claim_payment_session(
+        ctx.database,
+        installation_id=installation_id,
+        idempotency_key=payload.idempotency_key,
+        config_id=config.id,
+        saleor_transaction_id=payload.transaction.id,
+        saleor_transaction_token=payload.transaction.token,
+        merchant_reference=reference,
+        source_type=source.typename,
+        source_id=source.id,
+        channel_slug=source.channel.slug,
+        currency=money.currency,
+        amount=money.amount,
+        action_type=payload.action.action_type,
+    )
+    if not claim.must_create:
+        return _await_other_instance(ctx, claim.session_id, config.environment)
     client = ctx.paycombat.for_config(config)
-    request = _payment_request(ctx, payload, config, claimed.merchant_reference, money, data, country, lines)
+    request = _payment_request(ctx, payload, config, claim.merchant_reference, money, data, country, lines)
     started = time.monotonic()
     try:
         checkout = client.create_payment_request(request)
@@ -234,7 +231,7 @@ def initialize_session(
         logger.warning("create payment request failed: %s", exc, extra={"ctx_config_id": config.id})
         error = public_error(exc, "creating the hosted checkout")
         with ctx.database.session() as session:
-            stored = session.get(PaymentSession, claimed.id)
+            stored = session.get(PaymentSession, claim.session_id)
             if stored is not None:
                 stored.last_error = error.message
         return failure(error, money.amount)
@@ -252,11 +249,24 @@ def initialize_session(
         "virtual_account": account,
         "last_error": None,
     }
-    with ctx.database.session() as session:
-        state = record_checkout(session, claimed.id, **recorded)
+    state = record_checkout(ctx.database, claim.session_id, **recorded)
     if state is None:  # deleted under our feet: report it rather than answer with a checkout we lost
         return failure(
             PaymentError(ErrorCode.PAYMENT_NOT_FOUND, "The payment record disappeared."), money.amount
         )
-    final = replace(claimed, state=SessionState(state), **recorded)
-    return action_required(final, config.environment, warnings)
+    return action_required(
+        SessionSnapshot(
+            id=claim.session_id,
+            config_id=config.id,
+            state=SessionState(state),
+            merchant_reference=claim.merchant_reference,
+            currency=money.currency,
+            amount=money.amount,
+            payin_id=None,
+            paid_amount=None,
+            updated_at=utcnow(),
+            **recorded,
+        ),
+        config.environment,
+        warnings,
+    )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any, TypeVar
@@ -14,6 +14,9 @@ from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.sql.dml import UpdateBase
+
+from paycombat_gateway.storage.single_statement import SingleStatement
 
 __all__ = ["Database", "StorageUnavailable", "prepare_sqlite_path"]
 
@@ -76,6 +79,7 @@ class Database:
         # SQLite has one writer at a time. Queueing this process's writers on a lock wakes the next one
         # at once, where SQLite's busy handler would poll with sleeps of up to 100 ms.
         self._write_lock: threading.RLock | None = threading.RLock() if self.is_sqlite else None
+        self._single_statements: dict[tuple[UpdateBase, tuple[str, ...]], SingleStatement] = {}
 
     @property
     def url(self) -> str:
@@ -131,6 +135,24 @@ class Database:
                 raise
             finally:
                 session.close()
+
+    def write_single(self, statement: UpdateBase, values: Mapping[str, Any]) -> tuple[Any, ...] | None:
+        """Run one self-contained write (``INSERT … RETURNING``, ``UPDATE … RETURNING``) in autocommit,
+        outside any session: its first returned row, or None. For the hot path only; see
+        ``single_statement``. Raises ``StorageUnavailable`` like ``session()``."""
+        key = (statement, tuple(values))
+        compiled = self._single_statements.get(key)
+        if compiled is None:
+            compiled = SingleStatement.compile(statement, self.engine.dialect, key[1])
+            self._single_statements[key] = compiled
+        lock = self._write_lock if self._write_lock is not None else nullcontext()
+        try:
+            with lock:
+                return compiled.run(self.engine, values)
+        except DBAPIError as exc:
+            if _is_unavailable(exc):
+                raise StorageUnavailable("the database did not answer") from exc
+            raise
 
     def run(self, work: Callable[[Session], T], *, attempts: int = 3, backoff: float = 0.2) -> T:
         """Run ``work`` in one transaction, retrying a few times when the database is briefly unreachable."""

@@ -7,18 +7,21 @@ everyone else waits for that checkout. A claim whose creator failed (``last_erro
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any, cast
 
 from sqlalchemy import Table, bindparam, case, or_, select, update
-from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy.orm import Session
 from sqlalchemy.sql.dml import Update
 
+from paycombat_gateway.storage.db import Database
 from paycombat_gateway.storage.models import PaymentSession, utcnow
-from paycombat_gateway.storage.upsert import insert_unless_exists
+from paycombat_gateway.storage.upsert import unless_exists_statement
 
 __all__ = [
+    "Claim",
     "claim_payment_session",
     "find_by_checkout_id",
     "find_by_merchant_reference",
@@ -29,6 +32,8 @@ __all__ = [
 
 # Longer than the slowest initialize (three PayCombat calls with their retries).
 STALE_CLAIM = timedelta(seconds=120)
+# A claim writes every column, NULL where it has nothing yet, so one compiled statement serves all claims.
+_CLAIM_COLUMNS = tuple(column.key for column in PaymentSession.__table__.columns if column.key != "id")
 
 
 def _by_key(session: Session, installation_id: int, idempotency_key: str) -> PaymentSession | None:
@@ -53,23 +58,27 @@ def _take_over(session: Session, row: PaymentSession, now: datetime) -> bool:
         .values(claimed_at=now, last_error=None)
         .execution_options(synchronize_session=False)
     )
-    won = bool(getattr(result, "rowcount", 0))
-    if won:
-        session.refresh(row)
-    return won
+    return bool(getattr(result, "rowcount", 0))
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    """Who holds an idempotency key after a claim."""
+
+    session_id: int
+    merchant_reference: str  # the stored one: a take-over keeps the first claimant's
+    must_create: bool  # this caller creates the PayCombat checkout; everyone else waits for it
 
 
 def claim_payment_session(
-    session: Session, *, installation_id: int, idempotency_key: str, **fields: Any
-) -> tuple[PaymentSession, bool]:
-    """The session for this key and whether this caller must create the PayCombat checkout.
+    database: Database, *, installation_id: int, idempotency_key: str, **fields: Any
+) -> Claim:
+    """Claim ``idempotency_key`` for a new payment session, or learn who holds it.
 
-    Commit right after a winning claim, before calling PayCombat, so other instances see it.
+    The winning insert is committed as it runs, before PayCombat is called, so other instances see it.
     """
     now = utcnow()
-    values: dict[str, Any] = {
-        column.key: None for column in PaymentSession.__table__.columns if column.key != "id"
-    }
+    values: dict[str, Any] = dict.fromkeys(_CLAIM_COLUMNS)
     values.update(
         installation_id=installation_id,
         idempotency_key=idempotency_key,
@@ -80,22 +89,22 @@ def claim_payment_session(
         amount_mismatch=False,
         **fields,
     )
-    # Racing claims share both the idempotency key and the merchant reference: any unique key decides.
-    new_id = insert_unless_exists(session, PaymentSession, None, **values)
-    if new_id is not None:
-        # Every column was just written with these values: attach the row without reading it back.
-        row = PaymentSession(id=new_id, **values)
-        make_transient_to_detached(row)
-        session.add(row)
-        return row, True
-    existing = _by_key(session, installation_id, idempotency_key)
-    if existing is None:
-        # Not this key's row: another idempotency key already holds the merchant reference.
-        raise RuntimeError(
-            "payment session claim conflicts with another session's merchant reference "
-            f"{values['merchant_reference']!r}"
-        )
-    return existing, _take_over(session, existing, now)
+    # Racing claims share the key and the merchant reference: every unique key arbitrates (None).
+    statement = unless_exists_statement(
+        cast(Table, PaymentSession.__table__), database.engine.dialect.name, None
+    )
+    inserted = database.write_single(statement, values)
+    if inserted is not None:
+        return Claim(int(inserted[0]), values["merchant_reference"], must_create=True)
+    with database.session() as session:
+        existing = _by_key(session, installation_id, idempotency_key)
+        if existing is None:
+            # Not this key's row: another idempotency key already holds the merchant reference.
+            raise RuntimeError(
+                "payment session claim conflicts with another session's merchant reference "
+                f"{values['merchant_reference']!r}"
+            )
+        return Claim(existing.id, existing.merchant_reference, _take_over(session, existing, now))
 
 
 @lru_cache(maxsize=1)
@@ -111,16 +120,17 @@ def _record_checkout_statement() -> Update:
     )
 
 
-def record_checkout(session: Session, session_id: int, **checkout: Any) -> str | None:
+def record_checkout(database: Database, session_id: int, **checkout: Any) -> str | None:
     """Store the PayCombat checkout of a claimed session in one statement; its state afterwards.
 
     The state moves from "initializing" to "action_required", unless a webhook has already moved it
-    on; ``updated_at`` follows by the column's own ``onupdate``. None when the session no longer exists.
+    on. None when the session no longer exists.
     """
-    result = session.execute(
-        _record_checkout_statement(), {**checkout, "recorded_session_id": session_id}
-    ).scalar()
-    return str(result) if result is not None else None
+    row = database.write_single(
+        _record_checkout_statement(),
+        {**checkout, "updated_at": utcnow(), "recorded_session_id": session_id},
+    )
+    return str(row[0]) if row is not None else None
 
 
 def find_by_transaction(

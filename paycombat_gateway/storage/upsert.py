@@ -21,11 +21,12 @@ from sqlalchemy.sql.dml import Insert
 
 from paycombat_gateway.storage.models import Base
 
-__all__ = ["insert_unless_exists"]
+__all__ = ["insert_unless_exists", "unless_exists_statement"]
 
 
 @lru_cache(maxsize=32)
-def _statement(table: Table, dialect: str, conflict_columns: tuple[str, ...] | None) -> Insert:
+def unless_exists_statement(table: Table, dialect: str, conflict_columns: tuple[str, ...] | None) -> Insert:
+    """The statement, returning the new row's ``id``; rows travel as bound parameters."""
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     return (
         insert(table)
@@ -46,5 +47,5 @@ def insert_unless_exists(
     """
     dialect = session.get_bind().dialect.name
     target = tuple(conflict_columns) if conflict_columns else None
-    statement = _statement(cast(Table, model.__table__), dialect, target)
+    statement = unless_exists_statement(cast(Table, model.__table__), dialect, target)
     return session.execute(statement, values).scalar()

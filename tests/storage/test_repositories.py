@@ -122,14 +122,12 @@ def test_one_claim_wins_per_idempotency_key(database: Database, box: SecretBox) 
         def claim(
             index: int, key: str = f"key-{round_number}", reference: str = f"SALEOR-{round_number}"
         ) -> bool:
-            with database.session() as session:
-                _, created = sessions.claim_payment_session(
-                    session,
-                    installation_id=installation_id,
-                    idempotency_key=key,
-                    **_session_fields(config_id, reference=reference),
-                )
-                return created
+            return sessions.claim_payment_session(
+                database,
+                installation_id=installation_id,
+                idempotency_key=key,
+                **_session_fields(config_id, reference=reference),
+            ).must_create
 
         results = _race(racers, claim)
         assert results.count(True) == 1
@@ -139,13 +137,12 @@ def test_one_claim_wins_per_idempotency_key(database: Database, box: SecretBox) 
 
 def test_a_reference_held_by_another_key_is_a_clear_error(database: Database, box: SecretBox) -> None:
     installation_id, config_id = _setup(database, box)
-    with database.session() as session:
+    sessions.claim_payment_session(
+        database, installation_id=installation_id, idempotency_key="first", **_session_fields(config_id)
+    )
+    with pytest.raises(RuntimeError, match="merchant reference 'SALEOR-1'"):
         sessions.claim_payment_session(
-            session, installation_id=installation_id, idempotency_key="first", **_session_fields(config_id)
-        )
-    with pytest.raises(RuntimeError, match="merchant reference 'SALEOR-1'"), database.session() as session:
-        sessions.claim_payment_session(
-            session, installation_id=installation_id, idempotency_key="second", **_session_fields(config_id)
+            database, installation_id=installation_id, idempotency_key="second", **_session_fields(config_id)
         )
     with database.session() as session:
         assert session.scalar(select(func.count()).select_from(PaymentSession)) == 1
@@ -153,22 +150,22 @@ def test_a_reference_held_by_another_key_is_a_clear_error(database: Database, bo
 
 def test_failed_claim_can_be_taken_over_once(database: Database, box: SecretBox) -> None:
     installation_id, config_id = _setup(database, box)
+    first = sessions.claim_payment_session(
+        database, installation_id=installation_id, idempotency_key="k", **_session_fields(config_id)
+    )
+    assert first.must_create
     with database.session() as session:
-        row, created = sessions.claim_payment_session(
-            session, installation_id=installation_id, idempotency_key="k", **_session_fields(config_id)
-        )
-        assert created
+        row = session.get(PaymentSession, first.session_id)
+        assert row is not None
         row.last_error = "PayCombat timed out"
-    with database.session() as session:
-        _, again = sessions.claim_payment_session(
-            session, installation_id=installation_id, idempotency_key="k", **_session_fields(config_id)
-        )
-        assert again
-    with database.session() as session:
-        _, third = sessions.claim_payment_session(
-            session, installation_id=installation_id, idempotency_key="k", **_session_fields(config_id)
-        )
-        assert not third
+    again = sessions.claim_payment_session(
+        database, installation_id=installation_id, idempotency_key="k", **_session_fields(config_id)
+    )
+    assert again.must_create and again.session_id == first.session_id
+    third = sessions.claim_payment_session(
+        database, installation_id=installation_id, idempotency_key="k", **_session_fields(config_id)
+    )
+    assert not third.must_create
 
 
 def test_duplicate_deliveries_store_one_row_under_a_race(database: Database, box: SecretBox) -> None:
@@ -199,15 +196,15 @@ def test_duplicate_deliveries_store_one_row_under_a_race(database: Database, box
 
 def _enqueue_many(database: Database, box: SecretBox, count: int) -> None:
     installation_id, config_id = _setup(database, box)
+    claim = sessions.claim_payment_session(
+        database, installation_id=installation_id, idempotency_key="k", **_session_fields(config_id)
+    )
     with database.session() as session:
-        row, _ = sessions.claim_payment_session(
-            session, installation_id=installation_id, idempotency_key="k", **_session_fields(config_id)
-        )
         for index in range(count):
             _, created = outbox.enqueue_report(
                 session,
                 installation_id=installation_id,
-                payment_session_id=row.id,
+                payment_session_id=claim.session_id,
                 event_type="CHARGE_SUCCESS",
                 psp_reference=f"psp-{index}",
                 amount=Decimal("1.00"),
@@ -218,7 +215,7 @@ def _enqueue_many(database: Database, box: SecretBox, count: int) -> None:
         _, again = outbox.enqueue_report(
             session,
             installation_id=installation_id,
-            payment_session_id=row.id,
+            payment_session_id=claim.session_id,
             event_type="CHARGE_SUCCESS",
             psp_reference="psp-0",
             amount=Decimal("1.00"),
