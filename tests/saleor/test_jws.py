@@ -8,6 +8,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric import ec
+from jwt.algorithms import ECAlgorithm
 
 from paycombat_gateway.saleor.jws import SignatureVerificationError, verify_detached_jws
 
@@ -81,3 +83,32 @@ def test_anything_but_a_detached_jws_is_refused(observed: tuple[str, bytes, str]
     _, body, jwks = observed
     with pytest.raises(SignatureVerificationError):
         verify_detached_jws(shape, body, jwks)
+
+
+@pytest.mark.parametrize("junk", ["!", "+", "/", "=", " "])
+def test_a_signature_segment_outside_base64url_is_refused(
+    observed: tuple[str, bytes, str], junk: str
+) -> None:
+    """Lenient base64 would skip the junk and still verify: the same signature in another spelling."""
+    signature, body, jwks = observed
+    head, _, tail = signature.split(".")
+    with pytest.raises(SignatureVerificationError, match="not base64url"):
+        verify_detached_jws(f"{head}..{tail[:10]}{junk}{tail[10:]}", body, jwks)
+
+
+def test_a_critical_extension_we_do_not_apply_is_refused(observed: tuple[str, bytes, str]) -> None:
+    signature, body, jwks = observed
+    header = _header(signature)
+    segment = _b64(json.dumps({**header, "crit": ["b64", "exp"]}).encode())
+    with pytest.raises(SignatureVerificationError, match="critical extension"):
+        verify_detached_jws(_with_header(signature, segment), body, jwks)
+
+
+def test_a_key_that_is_not_rsa_is_refused(observed: tuple[str, bytes, str]) -> None:
+    """Even if Saleor's JWKS published another kind of key under the signature's kid."""
+    signature, body, _ = observed
+    ec_key = ec.generate_private_key(ec.SECP256R1()).public_key()
+    jwk = json.loads(ECAlgorithm.to_jwk(ec_key))
+    jwk["kid"] = _header(signature)["kid"]
+    with pytest.raises(SignatureVerificationError, match="not an RSA public key"):
+        verify_detached_jws(signature, body, json.dumps({"keys": [jwk]}))
