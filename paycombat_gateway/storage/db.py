@@ -79,6 +79,7 @@ class Database:
         # SQLite has one writer at a time. Queueing this process's writers on a lock wakes the next one
         # at once, where SQLite's busy handler would poll with sleeps of up to 100 ms.
         self._write_lock: threading.RLock | None = threading.RLock() if self.is_sqlite else None
+        self._writing = threading.local()  # this thread's open write sessions, see write_single
         self._single_statements: dict[tuple[UpdateBase, tuple[str, ...]], SingleStatement] = {}
 
     @property
@@ -125,6 +126,8 @@ class Database:
         lock = self._write_lock if self._write_lock is not None and not readonly else nullcontext()
         with lock:
             session = (self._read_sessions if readonly else self._sessions)()
+            depth = getattr(self._writing, "depth", 0)
+            self._writing.depth = depth + (0 if readonly else 1)
             try:
                 yield session
                 session.commit()
@@ -134,12 +137,19 @@ class Database:
                     raise StorageUnavailable("the database did not answer") from exc
                 raise
             finally:
+                self._writing.depth = depth
                 session.close()
 
     def write_single(self, statement: UpdateBase, values: Mapping[str, Any]) -> tuple[Any, ...] | None:
         """Run one self-contained write (``INSERT … RETURNING``, ``UPDATE … RETURNING``) in autocommit,
         outside any session: its first returned row, or None. For the hot path only; see
-        ``single_statement``. Raises ``StorageUnavailable`` like ``session()``."""
+        ``single_statement``. Raises ``StorageUnavailable`` like ``session()``.
+
+        Never inside this thread's open write session: on SQLite that session holds the database's write
+        lock, and this statement, on another connection, would wait for it until the busy timeout.
+        """
+        if getattr(self._writing, "depth", 0):
+            raise RuntimeError("write_single inside an open write session would wait for that session")
         key = (statement, tuple(values))
         compiled = self._single_statements.get(key)
         if compiled is None:

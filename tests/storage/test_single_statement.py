@@ -156,3 +156,14 @@ def test_parameters_pass_through_the_column_types() -> None:
     assert parameters[0].startswith("2026-11-25 12:00:00")
     assert parameters[1] == '{"bank": "KB"}'
     assert parameters[3] == 7
+
+
+def test_a_single_write_inside_an_open_write_session_is_refused_at_once(
+    database: Database, box: SecretBox
+) -> None:
+    """On SQLite it would otherwise wait ten seconds for the session's own lock and then fail."""
+    installation_id, config_id = _setup(database, box)
+    with pytest.raises(RuntimeError, match="inside an open write session"), database.session():
+        _claim(database, config_id, installation_id)
+    with database.session(readonly=True):  # a read-only session holds no lock: allowed
+        assert _claim(database, config_id, installation_id).must_create
