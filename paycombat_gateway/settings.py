@@ -6,6 +6,7 @@ production (``APP_ENV=production``) refuses to start without the ones that must 
 
 from __future__ import annotations
 
+import math
 import os
 import re
 from collections.abc import Mapping
@@ -34,6 +35,19 @@ def _positive_int(env: Mapping[str, str], name: str, default: int) -> int:
     if not raw.isdigit() or int(raw) < 1:
         raise SettingsError(f"{name} must be a whole number of at least 1, not {raw!r}")
     return int(raw)
+
+
+def _positive_seconds(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value) or value <= 0:
+        raise SettingsError(f"{name} must be a number of seconds above 0, not {raw!r}")
+    return value
 
 
 @dataclass(frozen=True)
@@ -95,23 +109,27 @@ class Settings:
         if not app_url:
             if app_env == "production":
                 raise SettingsError("APP_URL is required in production (the public base URL Saleor calls)")
-            app_url = "http://127.0.0.1:8000"
+            app_url = cls.app_url
         return cls(
             app_url=app_url,
             app_env=app_env,
-            data_dir=Path(env.get("DATA_DIR", "data")),
+            data_dir=Path(env.get("DATA_DIR", "").strip() or cls.data_dir),
             database_url=env.get("DATABASE_URL", "").strip(),
             app_secret_key=secret,
             allowed_saleor_urls=allowed,
             paycombat_api_url=(env.get("PAYCOMBAT_API_URL", "").strip() or DEFAULT_PAYCOMBAT_API_URL).rstrip(
                 "/"
             ),
-            log_level=env.get("LOG_LEVEL", "INFO").strip().upper() or "INFO",
-            log_format=env.get("LOG_FORMAT", "json").strip().lower() or "json",
-            max_body_bytes=int(env.get("MAX_BODY_BYTES", "1048576")),
-            outbox_poll_seconds=float(env.get("OUTBOX_POLL_SECONDS", "1.0")),
-            paycombat_connect_timeout=float(env.get("PAYCOMBAT_CONNECT_TIMEOUT", "3")),
-            paycombat_read_timeout=float(env.get("PAYCOMBAT_READ_TIMEOUT", "10")),
-            run_outbox_worker=_bool(env.get("RUN_OUTBOX_WORKER"), True),
-            webhook_concurrency=_positive_int(env, "WEBHOOK_CONCURRENCY", 4),
+            log_level=env.get("LOG_LEVEL", "").strip().upper() or cls.log_level,
+            log_format=env.get("LOG_FORMAT", "").strip().lower() or cls.log_format,
+            max_body_bytes=_positive_int(env, "MAX_BODY_BYTES", cls.max_body_bytes),
+            outbox_poll_seconds=_positive_seconds(env, "OUTBOX_POLL_SECONDS", cls.outbox_poll_seconds),
+            paycombat_connect_timeout=_positive_seconds(
+                env, "PAYCOMBAT_CONNECT_TIMEOUT", cls.paycombat_connect_timeout
+            ),
+            paycombat_read_timeout=_positive_seconds(
+                env, "PAYCOMBAT_READ_TIMEOUT", cls.paycombat_read_timeout
+            ),
+            run_outbox_worker=_bool(env.get("RUN_OUTBOX_WORKER"), cls.run_outbox_worker),
+            webhook_concurrency=_positive_int(env, "WEBHOOK_CONCURRENCY", cls.webhook_concurrency),
         )

@@ -20,6 +20,18 @@ def test_development_needs_nothing() -> None:
     assert settings.saleor_url_allowed("https://anything.example/graphql/")
     assert settings.resolved_database_url.startswith("sqlite:///")
     assert settings.webhook_concurrency == 4
+    assert settings == Settings(), "from_env's defaults are the dataclass's own"
+
+
+def test_numbers_are_read() -> None:
+    settings = Settings.from_env(
+        {"PAYCOMBAT_READ_TIMEOUT": "2.5", "OUTBOX_POLL_SECONDS": "0.2", "MAX_BODY_BYTES": "2048"}
+    )
+    assert (settings.paycombat_read_timeout, settings.outbox_poll_seconds, settings.max_body_bytes) == (
+        2.5,
+        0.2,
+        2048,
+    )
 
 
 def test_production_with_everything() -> None:
@@ -45,6 +57,11 @@ def test_production_refuses_to_start_without(missing: str) -> None:
         ("ALLOWED_SALEOR_URLS", "https://(unclosed"),
         ("WEBHOOK_CONCURRENCY", "0"),
         ("WEBHOOK_CONCURRENCY", "four"),
+        ("MAX_BODY_BYTES", "1MB"),
+        ("OUTBOX_POLL_SECONDS", "-1"),
+        ("PAYCOMBAT_CONNECT_TIMEOUT", "three"),
+        ("PAYCOMBAT_READ_TIMEOUT", "0"),
+        ("PAYCOMBAT_READ_TIMEOUT", "inf"),
     ],
 )
 def test_bad_values_are_named(name: str, value: str) -> None:
