@@ -13,6 +13,7 @@ import sys
 from collections.abc import Sequence
 
 from paycombat_gateway import __version__, commands
+from paycombat_gateway.settings import SettingsError
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -31,7 +32,11 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    result: int = args.handler(args)
+    try:
+        result: int = args.handler(args)
+    except SettingsError as exc:  # every command reads the environment: one clear line, no traceback
+        print(f"paycombat-gateway: {exc}", file=sys.stderr)
+        return 2
     return result
 
 

@@ -15,13 +15,9 @@ def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from paycombat_gateway.observability import configure_logging
-    from paycombat_gateway.settings import Settings, SettingsError
+    from paycombat_gateway.settings import Settings
 
-    try:
-        settings = Settings.from_env()
-    except SettingsError as exc:
-        print(f"paycombat-gateway: {exc}")
-        return 2
+    settings = Settings.from_env()  # a SettingsError becomes one line and exit status 2 (cli.main)
     configure_logging(settings.log_level, settings.log_format)
     from paycombat_gateway.web.app import create_app
 

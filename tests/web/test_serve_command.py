@@ -56,4 +56,16 @@ def test_production_refuses_to_start_without_its_settings(tmp_path: Path) -> Non
         timeout=60, check=False,
     )  # fmt: skip
     assert result.returncode == 2
-    assert "required in production" in result.stdout
+    assert "required in production" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_every_command_names_a_bad_setting_in_one_line(tmp_path: Path) -> None:
+    env = {**os.environ, "DATA_DIR": str(tmp_path), "PAYCOMBAT_READ_TIMEOUT": "ten"}
+    result = subprocess.run(
+        [sys.executable, "-m", "paycombat_gateway", "manifest"], env=env, capture_output=True, text=True,
+        timeout=60, check=False,
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert result.stderr.strip() == (
+        "paycombat-gateway: PAYCOMBAT_READ_TIMEOUT must be a number of seconds above 0, not 'ten'"
+    )
