@@ -58,11 +58,8 @@ def test_paycombat_answer_without_status_is_a_failure_not_a_checkout(stack: Stac
 
 
 def test_success_arriving_after_expired_still_charges(stack: Stack) -> None:
-    initialize = initialize_payload(stack.saleor)
-    checkout_id = stack.call(SyncEvent.TRANSACTION_INITIALIZE_SESSION, initialize)["pspReference"]
-    stack.sandbox.settle(checkout_id, "expired")
-    stack.wait_until(lambda: bool(stack.reports("CHARGE_FAILURE")))
-    (expired,) = [d for d in stack.sandbox.store.all("delivery") if d["event"] == "PAYIN_EXPIRED"]
+    stack.settled_checkout("expired")
+    expired = stack.delivery("PAYIN_EXPIRED")
     late_success = json.loads(expired["payload"])
     late_success.update(status="SUCCESS", id="7d0e6c9a-0000-4000-8000-00000000beef")
     assert stack.deliver_signed(json.dumps(late_success).encode()).status_code == 200

@@ -118,11 +118,8 @@ def test_krw_virtual_account_flow(stack: Stack) -> None:
 
 
 def test_duplicate_and_out_of_order_webhooks_report_one_event(stack: Stack) -> None:
-    initialize = initialize_payload(stack.saleor)
-    checkout_id = stack.call(SyncEvent.TRANSACTION_INITIALIZE_SESSION, initialize)["pspReference"]
-    stack.sandbox.settle(checkout_id, "success")
-    stack.wait_until(lambda: bool(stack.reports("CHARGE_SUCCESS")))
-    (delivery,) = [d for d in stack.sandbox.store.all("delivery") if d["event"] == "PAYIN_SUCCESS"]
+    stack.settled_checkout("success")
+    delivery = stack.delivery("PAYIN_SUCCESS")
     url = f"{stack.app_url}/api/webhooks/paycombat/{stack.config_id}"
     for _ in range(2):
         again = requests.post(
@@ -212,10 +209,7 @@ def test_cancel_before_and_after_payment(stack: Stack) -> None:
     )
     assert cancelled["result"] == "CANCEL_SUCCESS" and cancelled["pspReference"] == unpaid_id
     assert stack.sandbox.store.get("checkout", unpaid_id)["_status"] == "CANCELLED"  # type: ignore[index]
-    paid = initialize_payload(stack.saleor)
-    paid_id = stack.call(SyncEvent.TRANSACTION_INITIALIZE_SESSION, paid)["pspReference"]
-    stack.sandbox.settle(paid_id, "success")
-    stack.wait_until(lambda: bool(stack.reports("CHARGE_SUCCESS")))
+    paid, _ = stack.settled_checkout("success")
     refused = stack.call(
         SyncEvent.TRANSACTION_CANCELATION_REQUESTED,
         action_payload(stack.saleor, "TransactionCancelationRequested", paid, with_order=True),
@@ -224,10 +218,7 @@ def test_cancel_before_and_after_payment(stack: Stack) -> None:
 
 
 def test_refund_request_says_how_to_refund(stack: Stack) -> None:
-    initialize = initialize_payload(stack.saleor)
-    checkout_id = stack.call(SyncEvent.TRANSACTION_INITIALIZE_SESSION, initialize)["pspReference"]
-    stack.sandbox.settle(checkout_id, "success")
-    stack.wait_until(lambda: bool(stack.reports("CHARGE_SUCCESS")))
+    initialize, _ = stack.settled_checkout("success")
     refund = stack.call(
         SyncEvent.TRANSACTION_REFUND_REQUESTED,
         action_payload(stack.saleor, "TransactionRefundRequested", initialize),
@@ -256,10 +247,7 @@ def test_process_with_a_pending_payin_is_a_charge_request(stack: Stack) -> None:
 
 
 def test_initialize_retried_after_payment_answers_paid_not_the_hosted_page(stack: Stack) -> None:
-    initialize = initialize_payload(stack.saleor, idempotency_key="paid-then-retried")
-    checkout_id = stack.call(SyncEvent.TRANSACTION_INITIALIZE_SESSION, initialize)["pspReference"]
-    stack.sandbox.settle(checkout_id, "success")
-    stack.wait_until(lambda: bool(stack.reports("CHARGE_SUCCESS")))
+    initialize, checkout_id = stack.settled_checkout("success", idempotency_key="paid-then-retried")
 
     retried = stack.call(SyncEvent.TRANSACTION_INITIALIZE_SESSION, initialize)
 
@@ -280,10 +268,7 @@ def test_cancel_after_a_failed_payin_closes_the_checkout_at_paycombat(stack: Sta
     assert cancelled["result"] == "CANCEL_SUCCESS"
     assert stack.sandbox.store.get("checkout", open_id)["_status"] == "CANCELLED"  # type: ignore[index]
 
-    closed = initialize_payload(stack.saleor)
-    closed_id = stack.call(SyncEvent.TRANSACTION_INITIALIZE_SESSION, closed)["pspReference"]
-    stack.sandbox.settle(closed_id, "failed")
-    stack.wait_until(lambda: bool(stack.reports("CHARGE_FAILURE")))
+    closed, _ = stack.settled_checkout("failed")
     already = stack.call(
         SyncEvent.TRANSACTION_CANCELATION_REQUESTED,
         action_payload(stack.saleor, "TransactionCancelationRequested", closed),
@@ -292,11 +277,8 @@ def test_cancel_after_a_failed_payin_closes_the_checkout_at_paycombat(stack: Sta
 
 
 def test_an_amount_finer_than_the_currency_is_held_not_rounded(stack: Stack) -> None:
-    template_source = initialize_payload(stack.saleor)
-    template_id = stack.call(SyncEvent.TRANSACTION_INITIALIZE_SESSION, template_source)["pspReference"]
-    stack.sandbox.settle(template_id, "success")
-    stack.wait_until(lambda: bool(stack.reports("CHARGE_SUCCESS")))
-    (template,) = [d for d in stack.sandbox.store.all("delivery") if d["event"] == "PAYIN_SUCCESS"]
+    _, template_id = stack.settled_checkout("success")
+    template = stack.delivery("PAYIN_SUCCESS")
     target = initialize_payload(stack.saleor)
     target_id = stack.call(SyncEvent.TRANSACTION_INITIALIZE_SESSION, target)["pspReference"]
     with stack.ctx.database.session() as session:
@@ -338,10 +320,7 @@ def test_a_slow_paycombat_skips_preselection_to_answer_saleor_in_time(
 
 
 def test_a_failure_answer_carries_the_time_of_the_failure(stack: Stack) -> None:
-    initialize = initialize_payload(stack.saleor)
-    checkout_id = stack.call(SyncEvent.TRANSACTION_INITIALIZE_SESSION, initialize)["pspReference"]
-    stack.sandbox.settle(checkout_id, "failed")
-    stack.wait_until(lambda: bool(stack.reports("CHARGE_FAILURE")))
+    initialize, checkout_id = stack.settled_checkout("failed")
     time.sleep(0.05)  # the answer comes later than the failure it reports
 
     processed = stack.call(SyncEvent.TRANSACTION_PROCESS_SESSION, process_payload(stack.saleor, initialize))

@@ -16,7 +16,7 @@ def test_saleor_unavailable_when_the_webhook_arrives(stack: Stack) -> None:
     stack.saleor.mode = "down"
     stack.sandbox.settle(checkout_id, "success")
     assert stack.sandbox.wait_for_webhooks()
-    (delivery,) = [d for d in stack.sandbox.store.all("delivery") if d["event"] == "PAYIN_SUCCESS"]
+    delivery = stack.delivery("PAYIN_SUCCESS")
     assert delivery["delivered"] is True  # the app acknowledged PayCombat at once: it stored the delivery
 
     def attempted_and_waiting() -> bool:

@@ -22,9 +22,10 @@ from paycombat_gateway.storage.configs import create_config, map_channels
 from paycombat_gateway.storage.installations import get_installation
 from paycombat_gateway.storage.models import OutboxReport
 from paycombat_gateway.web.app import create_app
-from tests.support.saleor_double import SaleorDouble, run_saleor
+from tests.support.saleor_double import SaleorDouble, initialize_payload, run_saleor
 
 ACCOUNT = SandboxAccount(x_token="snd_e2e_xtoken_4f1c2a", signature_key="snd_e2e_sigkey_9b7d3e", name="e2e")
+REPORT_OF_OUTCOME = {"success": "CHARGE_SUCCESS", "failed": "CHARGE_FAILURE", "expired": "CHARGE_FAILURE"}
 PATHS = {event: "/api/webhooks/saleor/" + event.value.lower().replace("_", "-") for event in SyncEvent}
 
 
@@ -75,6 +76,21 @@ class Stack:
 
     def reports(self, event_type: str | None = None) -> list[dict[str, Any]]:
         return [r for r in self.saleor.reports if event_type is None or r["type"] == event_type]
+
+    def settled_checkout(self, outcome: str, **payload_options: Any) -> tuple[dict[str, Any], str]:
+        """Start a hosted checkout through transactionInitialize, let the shopper's payin end with
+        ``outcome`` at PayCombat, and wait until Saleor has the report: the initialize payload and the
+        checkout id (the pspReference)."""
+        initialize = initialize_payload(self.saleor, **payload_options)
+        checkout_id: str = self.call(SyncEvent.TRANSACTION_INITIALIZE_SESSION, initialize)["pspReference"]
+        self.sandbox.settle(checkout_id, outcome)
+        self.wait_until(lambda: bool(self.reports(REPORT_OF_OUTCOME[outcome])))
+        return initialize, checkout_id
+
+    def delivery(self, event: str) -> dict[str, Any]:
+        """The one delivery of ``event`` (e.g. PAYIN_SUCCESS) the sandbox has sent."""
+        (delivery,) = [d for d in self.sandbox.store.all("delivery") if d["event"] == event]
+        return delivery
 
 
 def make_settings(tmp_path: Path, app_url: str, sandbox_url: str, **overrides: Any) -> Settings:
