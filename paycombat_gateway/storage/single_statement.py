@@ -15,7 +15,7 @@ is invalidated rather than handed back to the pool.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, MutableMapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -24,6 +24,7 @@ from sqlalchemy import Engine
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.pool import PoolProxiedConnection
+from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.dml import UpdateBase
 
 __all__ = ["SingleStatement"]
@@ -33,10 +34,13 @@ __all__ = ["SingleStatement"]
 class SingleStatement:
     """A DML statement compiled for one dialect and one set of value keys."""
 
-    sql: str
+    compiled: SQLCompiler
     positional_names: tuple[str, ...] | None  # None: the driver takes named parameters
     processors: Mapping[str, Callable[[Any], Any]]
-    construct: Callable[[Mapping[str, Any]], MutableMapping[str, Any]]
+
+    @property
+    def sql(self) -> str:
+        return self.compiled.string
 
     @classmethod
     def compile(cls, statement: UpdateBase, dialect: Dialect, keys: Sequence[str]) -> SingleStatement:
@@ -60,15 +64,14 @@ class SingleStatement:
             if processor is not None:
                 processors[name] = processor
         return cls(
-            sql=compiled.string,
+            compiled=compiled,
             positional_names=tuple(compiled.positiontup or ()) if compiled.positional else None,
             processors=processors,
-            construct=lambda values: compiled.construct_params(dict(values)),
         )
 
     def parameters(self, values: Mapping[str, Any]) -> Sequence[Any] | Mapping[str, Any]:
         """The driver's parameters for ``values``: every bind filled and converted, in the driver's style."""
-        params = self.construct(values)
+        params = self.compiled.construct_params(dict(values))
         for name, processor in self.processors.items():
             if name in params:
                 params[name] = processor(params[name])
