@@ -21,6 +21,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import requests
@@ -46,6 +47,12 @@ TIS_PATH = "/api/webhooks/saleor/transaction-initialize-session"
 ROUNDS = 6
 
 
+@dataclass(frozen=True)
+class Server:
+    url: str
+    pid: int
+
+
 def _port() -> int:
     sock = bind_loopback()
     port = int(sock.getsockname()[1])
@@ -54,7 +61,8 @@ def _port() -> int:
 
 
 @contextmanager
-def _process(args: list[str], env: dict[str, str], ready_url: str) -> Iterator[None]:
+def _process(args: list[str], env: dict[str, str], ready_url: str) -> Iterator[int]:
+    """Start a server process, wait until ``ready_url`` answers; its pid."""
     process = subprocess.Popen(args, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 30
@@ -68,7 +76,7 @@ def _process(args: list[str], env: dict[str, str], ready_url: str) -> Iterator[N
                 if time.monotonic() > deadline:
                     raise
                 time.sleep(0.1)
-        yield
+        yield process.pid
     finally:
         process.terminate()
         process.wait(timeout=15)
@@ -88,9 +96,9 @@ def _env(**extra: str) -> dict[str, str]:
 @contextmanager
 def _app(
     saleor: SaleorDouble, database_url: str, paycombat_url: str, data_dir: str, count: int = 1
-) -> Iterator[list[str]]:
+) -> Iterator[list[Server]]:
     migrate(database_url)
-    urls: list[str] = []
+    servers: list[Server] = []
     with ExitStack() as stack:
         for _ in range(count):
             port = _port()
@@ -98,19 +106,19 @@ def _app(
             env = _env(
                 DATABASE_URL=database_url,
                 PAYCOMBAT_API_URL=paycombat_url,
-                APP_URL=urls[0] if urls else url,
+                APP_URL=servers[0].url if servers else url,
                 DATA_DIR=data_dir,
                 RUN_OUTBOX_WORKER="false",
             )
-            stack.enter_context(
+            pid = stack.enter_context(
                 _process(
                     [sys.executable, "-m", "paycombat_gateway", "serve", "--port", str(port)],
                     env,
                     f"{url}/healthz",
                 )
             )
-            urls.append(url)
-        assert saleor.register(urls[0]).status_code == 200
+            servers.append(Server(url, pid))
+        assert saleor.register(servers[0].url).status_code == 200
         database = Database.from_url(database_url)
         with database.session() as session:
             installation = get_installation(session, saleor.api_url)
@@ -125,7 +133,7 @@ def _app(
             )
             map_channels(session, installation.id, config.id, ["default-channel"])
             stack.callback(database.dispose)
-        yield urls
+        yield servers
 
 
 def _initialize_requests(saleor: SaleorDouble, count: int, bare: bool) -> list[Request]:
@@ -169,7 +177,7 @@ def bench_sync_webhook(
                 stub_url,
             )
         )
-        stack.enter_context(
+        bare_pid = stack.enter_context(
             _process(
                 [sys.executable, "-m", "benchmarks.servers", "bare", str(bare_port)],
                 _env(PAYCOMBAT_API_URL=stub_url),
@@ -177,38 +185,76 @@ def bench_sync_webhook(
             )
         )
         database_url = f"sqlite:///{tmp}/bench-sync-{latency_ms}.sqlite3"
-        (app_url,) = stack.enter_context(_app(saleor, database_url, stub_url, tmp))
-        bare_url = f"http://127.0.0.1:{bare_port}"
+        (app,) = stack.enter_context(_app(saleor, database_url, stub_url, tmp))
+        bare = Server(f"http://127.0.0.1:{bare_port}", bare_pid)
         for concurrency in concurrencies:
             count = requests_count if concurrency > 1 else max(requests_count // 4, 50)
-            run_load(bare_url, _initialize_requests(saleor, 50, bare=True), concurrency)  # warm up
-            run_load(app_url, _initialize_requests(saleor, 50, bare=False), concurrency)
-            bare, app, ratios = _interleaved(saleor, bare_url, app_url, count, concurrency)
+            run_load(bare.url, _initialize_requests(saleor, 50, bare=True), concurrency)  # warm up
+            run_load(app.url, _initialize_requests(saleor, 50, bare=False), concurrency)
+            sides = _interleaved(saleor, bare, app, count, concurrency)
             print(f" concurrency {concurrency}:")
-            print(_line("bare endpoint (same outbound call)", bare))
-            print(_line("verified TIS (JWS + storage + PayCombat call)", app))
+            print(_line("bare endpoint (same outbound call)", sides.bare))
+            print(_line("verified TIS (JWS + storage + PayCombat call)", sides.app))
             print(
-                f"  throughput ratio app/bare: {app.per_second / bare.per_second:.2f} "
-                f"(rounds {min(ratios):.2f}-{max(ratios):.2f})   "
-                f"median latency difference: {app.p50 - bare.p50:+.2f} ms"
+                f"  throughput ratio app/bare: {sides.app.per_second / sides.bare.per_second:.2f} "
+                f"(rounds {min(sides.ratios):.2f}-{max(sides.ratios):.2f})   "
+                f"median latency difference: {sides.app.p50 - sides.bare.p50:+.2f} ms"
             )
+            if sides.bare_cpu_ms is not None and sides.app_cpu_ms is not None:
+                print(
+                    f"  server CPU per request: bare {sides.bare_cpu_ms:.2f} ms, app {sides.app_cpu_ms:.2f} ms"
+                )
 
 
-def _interleaved(
-    saleor: SaleorDouble, bare_url: str, app_url: str, count: int, concurrency: int
-) -> tuple[Result, Result, list[float]]:
+@dataclass(frozen=True)
+class Sides:
+    bare: Result
+    app: Result
+    ratios: list[float]  # app/bare throughput, round by round
+    bare_cpu_ms: float | None  # CPU time the server process spent per request; None off Linux
+    app_cpu_ms: float | None
+
+
+def _cpu_seconds(pid: int) -> float | None:
+    """User + system CPU time of a process so far, from /proc (Linux); None where there is no /proc."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _interleaved(saleor: SaleorDouble, bare: Server, app: Server, count: int, concurrency: int) -> Sides:
     """Bare and app in alternating short rounds, so a machine that speeds up or slows down during the
-    run (a shared VM does) weighs on both sides alike; totals and latencies are merged per side."""
+    run (a shared VM does) weighs on both sides alike; totals and latencies are merged per side. The
+    measured server's CPU time is taken around each round: with both servers CPU-bound, the ratio of
+    throughputs is the inverse ratio of CPU time per request, and this shows where it comes from."""
     per_round = max(count // ROUNDS, 1)
-    sides: dict[bool, list[Result]] = {True: [], False: []}
+    results: dict[bool, list[Result]] = {True: [], False: []}
+    cpu: dict[bool, float | None] = {True: 0.0, False: 0.0}
     ratios = []
     for round_number in range(ROUNDS):
         order = (True, False) if round_number % 2 == 0 else (False, True)
-        for bare in order:
-            url = bare_url if bare else app_url
-            sides[bare].append(run_load(url, _initialize_requests(saleor, per_round, bare=bare), concurrency))
-        ratios.append(sides[False][-1].per_second / sides[True][-1].per_second)
-    return _merged(sides[True]), _merged(sides[False]), ratios
+        for is_bare in order:
+            server = bare if is_bare else app
+            batch = _initialize_requests(saleor, per_round, bare=is_bare)
+            before = _cpu_seconds(server.pid)
+            results[is_bare].append(run_load(server.url, batch, concurrency))
+            after = _cpu_seconds(server.pid)
+            spent = cpu[is_bare]
+            cpu[is_bare] = (
+                None if spent is None or before is None or after is None else spent + after - before
+            )
+        ratios.append(results[False][-1].per_second / results[True][-1].per_second)
+    bare_result, app_result = _merged(results[True]), _merged(results[False])
+    bare_cpu, app_cpu = cpu[True], cpu[False]
+    return Sides(
+        bare_result,
+        app_result,
+        ratios,
+        1000 * bare_cpu / bare_result.requests if bare_cpu is not None else None,
+        1000 * app_cpu / app_result.requests if app_cpu is not None else None,
+    )
 
 
 def _merged(results: list[Result]) -> Result:
@@ -260,7 +306,10 @@ def bench_ingestion(saleor: SaleorDouble, tmp: str, count: int) -> None:
                 if database_context is None
                 else stack.enter_context(database_context())
             )
-            urls = stack.enter_context(_app(saleor, url, "http://127.0.0.1:9", tmp, instances))
+            urls = [
+                server.url
+                for server in stack.enter_context(_app(saleor, url, "http://127.0.0.1:9", tmp, instances))
+            ]
             database = Database.from_url(url)
             stack.callback(database.dispose)
             with database.session() as session:
