@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 __all__ = [
+    "AMOUNT_LIMIT",
     "CURRENCY_EXPONENTS",
     "Money",
     "MoneyError",
@@ -31,6 +32,12 @@ CURRENCY_EXPONENTS: dict[str, int] = {
 }  # fmt: skip
 
 DEFAULT_EXPONENT = 2
+
+# Every amount the app handles is below this (in major units). SQLite, the default store, has no decimal
+# type: amounts are kept as doubles, exact to 15 significant digits, and the amount columns keep 4
+# decimal places, which leaves 11 digits before the point. A larger amount would come back altered, so
+# it is refused where it enters, with the same limit on PostgreSQL so a payment is valid on either store.
+AMOUNT_LIMIT = Decimal(10) ** 11
 
 
 class MoneyError(ValueError):
@@ -71,7 +78,8 @@ def quantize(amount: Decimal, currency: str, *, exact: bool = True) -> Decimal:
     """Express ``amount`` with exactly ``currency``'s number of decimals.
 
     With ``exact`` (the default) an amount finer than the minor unit raises ``MoneyError``; money is
-    never rounded behind anyone's back. ``exact=False`` rounds half up, for display only.
+    never rounded behind anyone's back. ``exact=False`` rounds half up, for display only. Amounts from
+    ``AMOUNT_LIMIT`` up raise ``MoneyError`` either way.
     """
     exponent = currency_exponent(currency)
     step = Decimal(1).scaleb(-exponent)
@@ -81,6 +89,10 @@ def quantize(amount: Decimal, currency: str, *, exact: bool = True) -> Decimal:
         raise MoneyError(f"{amount} {currency.upper()} is not an amount") from None
     if exact and quantized != amount:
         raise MoneyError(f"{amount} {currency.upper()} has more than {exponent} decimal place(s)")
+    if abs(quantized) >= AMOUNT_LIMIT:
+        raise MoneyError(
+            f"{amount} {currency.upper()} is above the largest amount the app accepts ({AMOUNT_LIMIT:,})"
+        )
     return quantized
 
 

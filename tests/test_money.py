@@ -54,3 +54,13 @@ def test_invalid_currency_codes() -> None:
 def test_an_amount_beyond_any_currency_is_a_money_error() -> None:
     with pytest.raises(MoneyError, match="not an amount"):
         quantize(Decimal("1E+30"), "USD")
+
+
+def test_amounts_stop_below_what_every_store_keeps_exactly() -> None:
+    assert Money.of("99999999999.99", "USD").amount == Decimal("99999999999.99")
+    assert Money.of("99999999999", "KRW").minor_units == 99_999_999_999
+    for too_large in ("100000000000", "-100000000000.00", "123456789012345"):
+        with pytest.raises(MoneyError, match="largest amount the app accepts"):
+            quantize(Decimal(too_large), "KRW")
+    with pytest.raises(MoneyError, match="largest amount"):
+        Money.of(10**11, "JPY")

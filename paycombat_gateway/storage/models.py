@@ -1,4 +1,5 @@
-"""The tables. Amounts are ``Numeric`` (read back as ``Decimal``); times are timezone-aware UTC."""
+"""The tables. Amounts are ``Numeric`` (read back as ``Decimal``, refused when not storable exactly);
+times are timezone-aware UTC."""
 
 from __future__ import annotations
 
@@ -23,6 +24,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
+
+from paycombat_gateway.money import AMOUNT_LIMIT, MoneyError
 
 __all__ = [
     "Base",
@@ -59,7 +62,31 @@ class UtcDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-MONEY = Numeric(20, 4, asdecimal=True)
+_STORED_STEP = Decimal("0.0001")  # the scale of the amount columns
+
+
+class ExactAmount(TypeDecorator[Decimal]):
+    """``NUMERIC(20, 4)`` that refuses an amount it would not give back unchanged.
+
+    SQLite has no decimal type, so SQLAlchemy keeps the value as a double there, exact to 15
+    significant digits: a larger or finer amount would be read back altered. Amounts are checked where
+    they enter (``money.quantize``); this keeps any other path from storing one silently changed.
+    """
+
+    impl = Numeric(20, 4, asdecimal=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: Decimal | None, dialect: Any) -> Decimal | None:
+        if value is None:
+            return None
+        if not isinstance(value, Decimal) or not value.is_finite() or abs(value) >= AMOUNT_LIMIT:
+            raise MoneyError(f"{value!r} cannot be stored exactly as an amount")
+        if value != value.quantize(_STORED_STEP):
+            raise MoneyError(f"{value} has more decimal places than an amount column keeps")
+        return value
+
+
+MONEY = ExactAmount()
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",

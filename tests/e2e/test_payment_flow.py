@@ -300,6 +300,18 @@ def test_an_amount_finer_than_the_currency_is_held_not_rounded(stack: Stack) -> 
     assert len(stack.reports("CHARGE_SUCCESS")) == 1  # only the template's
 
 
+def test_an_amount_no_store_keeps_exactly_is_refused_before_anything_is_written(stack: Stack) -> None:
+    answer = stack.call(
+        SyncEvent.TRANSACTION_INITIALIZE_SESSION, initialize_payload(stack.saleor, amount="100000000000.00")
+    )
+    assert answer["result"] == "CHARGE_FAILURE"
+    assert answer["data"]["errors"][0]["code"] == "INVALID_AMOUNT"
+    assert "largest amount" in answer["message"]
+    assert stack.sandbox.store.count("checkout") == 0
+    with stack.ctx.database.session() as session:
+        assert session.query(PaymentSession).count() == 0
+
+
 def test_a_slow_paycombat_skips_preselection_to_answer_saleor_in_time(
     stack: Stack, monkeypatch: pytest.MonkeyPatch
 ) -> None:
