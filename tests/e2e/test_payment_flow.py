@@ -276,7 +276,8 @@ def test_cancel_after_a_failed_payin_closes_the_checkout_at_paycombat(stack: Sta
     assert already["result"] == "CANCEL_SUCCESS" and "already failed" in already["message"]
 
 
-def test_an_amount_finer_than_the_currency_is_held_not_rounded(stack: Stack) -> None:
+@pytest.mark.parametrize("amount", ["90.995", "100000000000"])  # finer than a cent; beyond the limit
+def test_an_amount_that_cannot_be_reported_exactly_is_held_not_rounded(stack: Stack, amount: str) -> None:
     _, template_id = stack.settled_checkout("success")
     template = stack.delivery("PAYIN_SUCCESS")
     target = initialize_payload(stack.saleor)
@@ -285,7 +286,7 @@ def test_an_amount_finer_than_the_currency_is_held_not_rounded(stack: Stack) -> 
         references = {row.checkout_id: row.merchant_reference for row in session.query(PaymentSession).all()}
     body = re.sub(
         r'"amount":[^,}]+',
-        '"amount":90.995',
+        f'"amount":{amount}',
         template["payload"]
         .replace(references[template_id], references[target_id])
         .replace(template["payload"][7:43], "5b0c7e8e-0000-4000-8000-0000000000aa"),
