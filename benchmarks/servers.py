@@ -1,8 +1,9 @@
-"""The servers the benchmarks load: a zero-latency PayCombat stub and a bare endpoint to compare with.
+"""The servers the benchmarks load: a zero-latency PayCombat stub, a bare endpoint to compare with, and
+the floor: the bare endpoint plus only the JWS check and the two writes issue 6 requires.
 
-Both run as their own processes (``python -m benchmarks.servers stub PORT [LATENCY_MS]`` or
-``python -m benchmarks.servers bare PORT``) with the same uvicorn settings as the app, so the comparison
-measures the app's own work, not the load generator's.
+Each runs as its own process (``python -m benchmarks.servers stub PORT [LATENCY_MS]``,
+``python -m benchmarks.servers bare PORT``, ``python -m benchmarks.servers floor PORT``) with the same
+uvicorn settings as the app, so the comparison measures the app's own work, not the load generator's.
 """
 
 from __future__ import annotations
@@ -24,6 +25,13 @@ from starlette.routing import Route
 
 from paycombat_gateway.paycombat.client import PaycombatClient
 from paycombat_gateway.paycombat.models import PaymentRequest
+from paycombat_gateway.saleor.jws import verify_detached_jws
+from paycombat_gateway.storage.configs import create_config
+from paycombat_gateway.storage.db import Database
+from paycombat_gateway.storage.installations import upsert_installation
+from paycombat_gateway.storage.migrate import migrate
+from paycombat_gateway.storage.secrets import SecretBox
+from paycombat_gateway.storage.sessions import claim_payment_session, record_checkout
 
 UVICORN_OPTIONS = {"host": "127.0.0.1", "log_level": "warning", "access_log": False}
 
@@ -71,11 +79,82 @@ def bare_app(paycombat_url: str) -> Starlette:
     return Starlette(routes=[Route("/bare", bare, methods=["POST"])])
 
 
+def floor_app(paycombat_url: str, database_url: str, jwks: str) -> Starlette:
+    """The bare endpoint plus what issue 6 requires of a verified initialize, and nothing else.
+
+    Saleor's JWS is checked with the app's verifier, and the app's two durable writes run as the app runs
+    them: the idempotency claim before PayCombat is called, the checkout after. No routing beyond one
+    route, no middleware, no payload validation, order lines or error handling. Its throughput relative
+    to the bare endpoint is what is left once verification and this storage are paid for: the app's own
+    ratio can approach it, not pass it.
+    """
+    migrate(database_url)
+    database = Database.from_url(database_url)
+    box = SecretBox(["benchmark-floor-secret-key-long-enough"])
+    with database.session() as session:
+        installation = upsert_installation(
+            session, box, saleor_api_url="http://saleor.bench/graphql/", app_id="app", token="t", jwks=jwks
+        )
+        config = create_config(
+            session, box, installation_id=installation.id, name="Floor",
+            x_token="snd_bench_xtoken", signature_key="snd_bench_signature_key",
+        )  # fmt: skip
+        installation_id, config_id = installation.id, config.id
+    client = PaycombatClient("snd_bench_xtoken", "snd_bench_signature_key", paycombat_url)
+
+    def initialize(signature: str, raw_body: bytes) -> dict[str, str]:
+        verify_detached_jws(signature, raw_body, jwks)
+        body = json.loads(raw_body, parse_float=Decimal)
+        action, transaction = body["action"], body["transaction"]
+        claim = claim_payment_session(
+            database,
+            installation_id=installation_id,
+            idempotency_key=body["idempotencyKey"],
+            config_id=config_id,
+            saleor_transaction_id=transaction["id"],
+            saleor_transaction_token=transaction["token"],
+            merchant_reference="SALEOR-" + transaction["token"],
+            source_type="Checkout",
+            source_id=body["sourceObject"]["id"],
+            channel_slug="default-channel",
+            currency=action["currency"],
+            amount=action["amount"],
+            action_type="CHARGE",
+        )
+        checkout = client.create_payment_request(
+            PaymentRequest(
+                amount=action["amount"],
+                currency=action["currency"],
+                country_code="US",
+                description=claim.merchant_reference,
+            )
+        )
+        record_checkout(
+            database, claim.session_id, checkout_id=checkout.id, checkout_token=checkout.checkout_token,
+            checkout_url=checkout.checkout_url, expires_at=checkout.expire_at, payin_method_name=None,
+            virtual_account=None, last_error=None,
+        )  # fmt: skip
+        return {"result": "CHARGE_ACTION_REQUIRED", "pspReference": checkout.id}
+
+    async def floor(request: Request) -> Response:
+        raw_body = await request.body()
+        signature = request.headers.get("saleor-signature", "")
+        return JSONResponse(await run_in_threadpool(initialize, signature, raw_body))
+
+    return Starlette(routes=[Route(FLOOR_PATH, floor, methods=["POST"])])
+
+
+FLOOR_PATH = "/api/webhooks/saleor/transaction-initialize-session"  # the app's path: the same requests
+
+
 if __name__ == "__main__":
     kind, port = sys.argv[1], int(sys.argv[2])
-    app = (
-        stub_app(int(sys.argv[3]) if len(sys.argv) > 3 else 0)
-        if kind == "stub"
-        else bare_app(os.environ["PAYCOMBAT_API_URL"])
-    )
+    if kind == "stub":
+        app = stub_app(int(sys.argv[3]) if len(sys.argv) > 3 else 0)
+    elif kind == "floor":
+        app = floor_app(
+            os.environ["PAYCOMBAT_API_URL"], os.environ["DATABASE_URL"], os.environ["SALEOR_JWKS"]
+        )
+    else:
+        app = bare_app(os.environ["PAYCOMBAT_API_URL"])
     uvicorn.run(app, port=port, **UVICORN_OPTIONS)  # type: ignore[arg-type]
