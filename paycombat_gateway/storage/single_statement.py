@@ -3,9 +3,8 @@
 Every ``transactionInitialize`` writes twice: the idempotency claim before PayCombat is called and the
 checkout once it exists. Each is a single statement that is atomic on its own (``INSERT … ON CONFLICT
 DO NOTHING RETURNING``, ``UPDATE … RETURNING``), so it needs no BEGIN and COMMIT around it: in autocommit
-the database commits it as it runs. Measured on SQLite for the pair: about 0.6 ms of CPU through an ORM
-session, 0.4 ms through a Core connection, 0.12 ms here, most of it SQLite's own work; the difference was
-a third of the app's own cost per payment (docs/benchmarks.md).
+the database commits it as it runs. Measured on SQLite for the pair, in an isolated loop: about 0.6 ms
+of CPU through an ORM session, 0.4 ms through a Core connection, 0.12 ms here (docs/benchmarks.md).
 
 The statement is still written with SQLAlchemy Core and compiled once per dialect; values pass through
 each column type's own bind processor, so the stored row is the one the ORM would store. A database
