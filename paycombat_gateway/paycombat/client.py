@@ -155,14 +155,18 @@ class PaycombatClient:
         return self._data(endpoint.name, response)
 
     def _data(self, name: str, response: requests.Response) -> Any:
-        text = errors.scrub(response.text[:4000], self._secrets())
         try:
             envelope = json.loads(response.content, parse_float=Decimal)
         except (ValueError, UnicodeDecodeError):
             envelope = None
+        status = response.status_code
+        if status < 400 and isinstance(envelope, dict) and envelope.get("status") is True:
+            return envelope.get("data")
+        # A failure: keep what PayCombat said, scrubbed. Decoding the body as text means guessing its
+        # charset and the scrub runs regular expressions over it, so neither is paid on success.
+        text = errors.scrub(response.text[:4000], self._secrets())
         said = envelope.get("message") if isinstance(envelope, dict) else None
         said = errors.scrub(str(said)[:300], self._secrets()) if said is not None else None
-        status = response.status_code
         if status >= 400:
             kind: type[errors.PaycombatError]
             if status in (401, 403):
@@ -182,11 +186,9 @@ class PaycombatClient:
                 http_status=status,
                 body=text,
             )
-        if envelope["status"] is not True:
-            raise errors.InvalidRequestError(
-                f"PayCombat declined {name}", http_status=status, paycombat_message=said, body=text
-            )
-        return envelope.get("data")
+        raise errors.InvalidRequestError(
+            f"PayCombat declined {name}", http_status=status, paycombat_message=said, body=text
+        )
 
     def _model(self, model: Any, data: Any, name: str) -> Any:
         if not isinstance(data, dict):
