@@ -14,6 +14,7 @@ from starlette.staticfiles import StaticFiles
 from paycombat_gateway.gateway.context import GatewayContext
 from paycombat_gateway.gateway.outbox_worker import OutboxWorker
 from paycombat_gateway.settings import Settings
+from paycombat_gateway.storage.checkpoints import WalCheckpointer
 from paycombat_gateway.storage.migrate import migrate, readiness_problem
 from paycombat_gateway.web.dashboard.routes import dashboard_routes
 from paycombat_gateway.web.health import health_routes
@@ -34,15 +35,18 @@ def create_app(
         migrate(settings.resolved_database_url)
     ctx = context or GatewayContext.create(settings)
     worker = OutboxWorker(ctx, poll_seconds=settings.outbox_poll_seconds)
+    checkpointer = WalCheckpointer(ctx.database)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        checkpointer.start()  # SQLite only
         if settings.run_outbox_worker:
             worker.start()
         try:
             yield
         finally:
             worker.stop()
+            checkpointer.stop()
             ctx.close()
 
     routes: list[BaseRoute] = [
@@ -62,4 +66,5 @@ def create_app(
     )
     app.state.context = ctx
     app.state.outbox = worker
+    app.state.checkpointer = checkpointer
     return app

@@ -13,7 +13,7 @@ from paycombat_gateway.saleor.webhooks import SyncEvent
 from paycombat_gateway.storage.installations import get_installation, list_installations
 from paycombat_gateway.storage.models import PaymentSession
 from tests.support.saleor_double import SigningKey, initialize_payload, run_saleor
-from tests.support.stack import PATHS, Stack, make_settings, serve_app
+from tests.support.stack import PATHS, Stack, make_settings, run_stack, serve_app
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -165,6 +165,13 @@ def test_health_and_readiness(stack: Stack) -> None:
     assert health.status_code == 200 and health.json()["status"] == "ok"
     assert "x-request-id" in health.headers
     assert requests.get(f"{stack.app_url}/readyz", timeout=5).json() == {"status": "ready"}
+
+
+def test_the_app_checkpoints_sqlite_while_it_serves(tmp_path: Path) -> None:
+    with run_stack(tmp_path) as running:
+        checkpointer = running.app.state.checkpointer
+        assert checkpointer.running
+    assert not checkpointer.running
 
 
 def test_a_bug_answers_json_without_a_trace(stack: Stack, monkeypatch: pytest.MonkeyPatch) -> None:

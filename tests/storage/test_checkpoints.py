@@ -1,0 +1,89 @@
+"""SQLite's write-ahead log is checkpointed by the app's own thread, not inside a request's commit."""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+import time
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from paycombat_gateway.storage.checkpoints import WalCheckpointer
+from paycombat_gateway.storage.db import INLINE_CHECKPOINT_PAGES, Database
+from paycombat_gateway.storage.secrets import SecretBox
+from tests.storage.test_repositories import _setup
+from tests.support.databases import migrated_database
+
+
+def _installations_in_main_file(database_file: Path, tmp_path: Path) -> int:
+    """Rows the database file itself holds, without its log: what a checkpoint has copied back."""
+    copy = tmp_path / "main-file-only.sqlite3"
+    shutil.copyfile(database_file, copy)
+    with sqlite3.connect(copy) as connection:
+        return int(connection.execute("SELECT count(*) FROM installations").fetchone()[0])
+
+
+def _database_file(database: Database) -> Path:
+    assert database.engine.url.database is not None
+    return Path(database.engine.url.database)
+
+
+def test_connections_leave_checkpoints_to_the_thread(tmp_path: Path) -> None:
+    with migrated_database("sqlite", tmp_path) as database, database.engine.connect() as connection:
+        pages = connection.execute(text("PRAGMA wal_autocheckpoint")).scalar()
+        assert pages == INLINE_CHECKPOINT_PAGES
+
+
+def test_a_checkpoint_copies_the_log_into_the_database_file(tmp_path: Path) -> None:
+    with migrated_database("sqlite", tmp_path) as database:
+        WalCheckpointer(database).checkpoint()  # the migrations' pages
+        _setup(database, SecretBox(["a-test-passphrase-that-is-long-enough"]))
+        assert _installations_in_main_file(_database_file(database), tmp_path) == 0  # only in the log
+
+        result = WalCheckpointer(database).checkpoint()
+
+        assert not result.busy and result.log_frames > 0
+        assert result.checkpointed_frames == result.log_frames
+        assert _installations_in_main_file(_database_file(database), tmp_path) == 1
+
+
+def test_the_thread_checkpoints_unasked_and_stops(tmp_path: Path) -> None:
+    with migrated_database("sqlite", tmp_path) as database:
+        checkpointer = WalCheckpointer(database, interval_seconds=0.05)
+        checkpointer.checkpoint()
+        checkpointer.start()
+        assert checkpointer.running
+        _setup(database, SecretBox(["a-test-passphrase-that-is-long-enough"]))
+        deadline = time.monotonic() + 5
+        while _installations_in_main_file(_database_file(database), tmp_path) == 0:
+            assert time.monotonic() < deadline, "the thread never checkpointed"
+            time.sleep(0.05)
+        checkpointer.stop()
+        assert not checkpointer.running
+
+
+def test_the_thread_survives_a_failed_checkpoint(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    with migrated_database("sqlite", tmp_path) as database:
+        checkpointer = WalCheckpointer(database, interval_seconds=0.02)
+        checkpointer.start()
+        database.engine.dispose()
+        _database_file(database).unlink()  # the file is gone: every checkpoint now fails
+        _database_file(database).mkdir()  # and cannot be recreated
+        deadline = time.monotonic() + 5
+        while "sqlite checkpoint failed" not in caplog.text:
+            assert time.monotonic() < deadline, "no checkpoint failed"
+            time.sleep(0.02)
+        time.sleep(0.1)  # more attempts, still failing
+        assert checkpointer.running
+        _database_file(database).rmdir()
+        checkpointer.stop()
+
+
+def test_postgresql_needs_no_thread(tmp_path: Path) -> None:
+    with migrated_database("postgresql", tmp_path) as database:
+        checkpointer = WalCheckpointer(database)
+        checkpointer.start()
+        assert not checkpointer.running
+        checkpointer.stop()
