@@ -26,6 +26,7 @@ from starlette.routing import Route
 from paycombat_gateway.paycombat.client import PaycombatClient
 from paycombat_gateway.paycombat.models import PaymentRequest
 from paycombat_gateway.saleor.jws import verify_detached_jws
+from paycombat_gateway.storage.checkpoints import WalCheckpointer
 from paycombat_gateway.storage.configs import create_config
 from paycombat_gateway.storage.db import Database
 from paycombat_gateway.storage.installations import upsert_installation
@@ -101,6 +102,7 @@ def floor_app(paycombat_url: str, database_url: str, jwks: str) -> Starlette:
         )  # fmt: skip
         installation_id, config_id = installation.id, config.id
     client = PaycombatClient("snd_bench_xtoken", "snd_bench_signature_key", paycombat_url)
+    WalCheckpointer(database).start()  # as the app does: no request waits for a checkpoint
 
     def initialize(signature: str, raw_body: bytes) -> dict[str, str]:
         verify_detached_jws(signature, raw_body, jwks)
