@@ -23,9 +23,6 @@ __all__ = ["Database", "StorageUnavailable", "prepare_sqlite_path"]
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
 CONNECT_TIMEOUT = 5  # seconds, PostgreSQL
-# SQLite checkpoints its write-ahead log inside a commit only past this many pages (~40 MB; SQLite's
-# default is 1,000): the app's own thread does it without holding up a request (storage.checkpoints).
-INLINE_CHECKPOINT_PAGES = 10_000
 
 
 def prepare_sqlite_path(url: str) -> None:
@@ -59,8 +56,6 @@ def _sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")  # readers never block the writer
     cursor.execute("PRAGMA synchronous=NORMAL")  # durable across app crashes with WAL
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute(f"PRAGMA wal_autocheckpoint={INLINE_CHECKPOINT_PAGES}")
-    cursor.execute(f"PRAGMA journal_size_limit={64 * 1024 * 1024}")  # a log once grown is cut back
     cursor.execute("PRAGMA busy_timeout=10000")
     cursor.close()
 

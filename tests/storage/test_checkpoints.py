@@ -8,10 +8,9 @@ import time
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
 
 from paycombat_gateway.storage.checkpoints import WalCheckpointer
-from paycombat_gateway.storage.db import INLINE_CHECKPOINT_PAGES, Database
+from paycombat_gateway.storage.db import Database
 from paycombat_gateway.storage.secrets import SecretBox
 from tests.storage.test_repositories import _setup
 from tests.support.databases import migrated_database
@@ -28,12 +27,6 @@ def _installations_in_main_file(database_file: Path, tmp_path: Path) -> int:
 def _database_file(database: Database) -> Path:
     assert database.engine.url.database is not None
     return Path(database.engine.url.database)
-
-
-def test_connections_leave_checkpoints_to_the_thread(tmp_path: Path) -> None:
-    with migrated_database("sqlite", tmp_path) as database, database.engine.connect() as connection:
-        pages = connection.execute(text("PRAGMA wal_autocheckpoint")).scalar()
-        assert pages == INLINE_CHECKPOINT_PAGES
 
 
 def test_a_checkpoint_copies_the_log_into_the_database_file(tmp_path: Path) -> None:
