@@ -76,9 +76,11 @@ class ExactAmount(TypeDecorator[Decimal]):
     impl = Numeric(20, 4, asdecimal=True)
     cache_ok = True
 
-    def process_bind_param(self, value: Decimal | None, dialect: Any) -> Decimal | None:
+    def process_bind_param(self, value: Decimal | int | None, dialect: Any) -> Decimal | None:
         if value is None:
             return None
+        if isinstance(value, int) and not isinstance(value, bool):
+            value = Decimal(value)
         if not isinstance(value, Decimal) or not value.is_finite() or abs(value) >= AMOUNT_LIMIT:
             raise MoneyError(f"{value!r} cannot be stored exactly as an amount")
         if value != value.quantize(_STORED_STEP):

@@ -68,3 +68,26 @@ def test_the_orm_refuses_one_too(database: Database, box: SecretBox) -> None:
     with database.session(readonly=True) as session:
         row = session.get(PaymentSession, claim.session_id)
         assert row is not None and row.paid_amount is None
+
+
+@pytest.mark.parametrize("value", [0.1, True, "49.99"])
+def test_an_amount_that_is_not_a_decimal_or_an_integer_is_refused(
+    database: Database, box: SecretBox, value: object
+) -> None:
+    claim = _claim(database, box, Decimal("10.00"), key="types")
+    with pytest.raises(StatementError) as refused, database.session() as session:
+        row = session.get(PaymentSession, claim.session_id)
+        assert row is not None
+        row.paid_amount = value  # type: ignore[assignment]
+    assert isinstance(refused.value.orig, MoneyError)
+
+
+def test_an_integer_amount_is_stored_as_its_decimal(database: Database, box: SecretBox) -> None:
+    claim = _claim(database, box, Decimal("10.00"), key="integer")
+    with database.session() as session:
+        row = session.get(PaymentSession, claim.session_id)
+        assert row is not None
+        row.paid_amount = 10  # type: ignore[assignment]
+    with database.session(readonly=True) as session:
+        row = session.get(PaymentSession, claim.session_id)
+        assert row is not None and row.paid_amount == Decimal(10) and isinstance(row.paid_amount, Decimal)
