@@ -13,6 +13,7 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 __all__ = [
     "AMOUNT_LIMIT",
     "CURRENCY_EXPONENTS",
+    "AmountTooLarge",
     "Money",
     "MoneyError",
     "currency_exponent",
@@ -42,6 +43,10 @@ AMOUNT_LIMIT = Decimal(10) ** 11
 
 class MoneyError(ValueError):
     """An amount that is not valid money in its currency (negative, not a number, too precise)."""
+
+
+class AmountTooLarge(MoneyError):
+    """An amount from ``AMOUNT_LIMIT`` up: valid money, but more than the app can store exactly."""
 
 
 def currency_exponent(currency: str) -> int:
@@ -78,8 +83,8 @@ def quantize(amount: Decimal, currency: str, *, exact: bool = True) -> Decimal:
     """Express ``amount`` with exactly ``currency``'s number of decimals.
 
     With ``exact`` (the default) an amount finer than the minor unit raises ``MoneyError``; money is
-    never rounded behind anyone's back. ``exact=False`` rounds half up, for display only. Amounts from
-    ``AMOUNT_LIMIT`` up raise ``MoneyError`` either way.
+    never rounded behind anyone's back, and an amount from ``AMOUNT_LIMIT`` up raises ``AmountTooLarge``.
+    ``exact=False`` rounds half up, for display and for amounts already stored: it refuses neither.
     """
     exponent = currency_exponent(currency)
     step = Decimal(1).scaleb(-exponent)
@@ -89,8 +94,8 @@ def quantize(amount: Decimal, currency: str, *, exact: bool = True) -> Decimal:
         raise MoneyError(f"{amount} {currency.upper()} is not an amount") from None
     if exact and quantized != amount:
         raise MoneyError(f"{amount} {currency.upper()} has more than {exponent} decimal place(s)")
-    if abs(quantized) >= AMOUNT_LIMIT:
-        raise MoneyError(
+    if exact and abs(quantized) >= AMOUNT_LIMIT:
+        raise AmountTooLarge(
             f"{amount} {currency.upper()} is above the largest amount the app accepts ({AMOUNT_LIMIT:,})"
         )
     return quantized

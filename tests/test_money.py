@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from paycombat_gateway.money import Money, MoneyError, currency_exponent, quantize, to_decimal
+from paycombat_gateway.money import AmountTooLarge, Money, MoneyError, currency_exponent, quantize, to_decimal
 
 
 @pytest.mark.parametrize(
@@ -60,7 +60,9 @@ def test_amounts_stop_below_what_every_store_keeps_exactly() -> None:
     assert Money.of("99999999999.99", "USD").amount == Decimal("99999999999.99")
     assert Money.of("99999999999", "KRW").minor_units == 99_999_999_999
     for too_large in ("100000000000", "-100000000000.00", "123456789012345"):
-        with pytest.raises(MoneyError, match="largest amount the app accepts"):
+        with pytest.raises(AmountTooLarge, match="largest amount the app accepts"):
             quantize(Decimal(too_large), "KRW")
+        # an amount already stored (before the limit) is still read and shown
+        assert quantize(Decimal(too_large), "KRW", exact=False) == Decimal(too_large)
     with pytest.raises(MoneyError, match="largest amount"):
         Money.of(10**11, "JPY")

@@ -15,7 +15,14 @@ from decimal import Decimal
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
-from paycombat_gateway.money import MoneyError, currency_exponent, quantize, to_decimal
+from paycombat_gateway.money import (
+    AMOUNT_LIMIT,
+    AmountTooLarge,
+    MoneyError,
+    currency_exponent,
+    quantize,
+    to_decimal,
+)
 from paycombat_gateway.paycombat.contract import KRW_BANKS, PAYIN_METHODS_BY_CURRENCY
 from paycombat_gateway.sandbox.errors import SandboxError
 
@@ -66,6 +73,8 @@ def money_amount(value: Any, currency: str, *, allow_zero: bool = False, allow_t
         raise ValueError("must be a number, not a string")
     try:
         amount = quantize(to_decimal(value), currency)
+    except AmountTooLarge:
+        raise ValueError(f"must be below {AMOUNT_LIMIT:,}") from None
     except MoneyError:
         places = currency_exponent(currency)
         raise ValueError(

@@ -70,7 +70,9 @@ class ExactAmount(TypeDecorator[Decimal]):
 
     SQLite has no decimal type, so SQLAlchemy keeps the value as a double there, exact to 15
     significant digits: a larger or finer amount would be read back altered. Amounts are checked where
-    they enter (``money.quantize``); this keeps any other path from storing one silently changed.
+    they enter (``money.quantize``); this keeps any other path from storing one silently changed. The
+    refusal is a ``MoneyError``: raised as it is by ``Database.write_single``, wrapped in SQLAlchemy's
+    ``StatementError`` when an ORM session flushes.
     """
 
     impl = Numeric(20, 4, asdecimal=True)

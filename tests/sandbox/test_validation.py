@@ -10,6 +10,7 @@ import requests
 
 from paycombat_gateway.paycombat.signing import compute_signature
 from paycombat_gateway.sandbox.server import RunningSandbox
+from paycombat_gateway.sandbox.validation import money_amount
 from tests.sandbox.conftest import ACCOUNT, Api, counts, krw_request, parse, payment_request
 
 NO_ITEMS: dict[str, Any] = {"order_items": [], "order_fees": []}
@@ -148,3 +149,10 @@ def test_codes_are_normalised_to_upper_case(api: Api) -> None:
         "AU",
         "AUSTRALIA",
     )
+
+
+def test_an_amount_beyond_the_limit_is_refused_for_that_reason() -> None:
+    with pytest.raises(ValueError, match="must be below 100,000,000,000"):
+        money_amount(Decimal("100000000000"), "KRW")
+    with pytest.raises(ValueError, match="at most 2 decimal place"):
+        money_amount(Decimal("10.005"), "USD")
