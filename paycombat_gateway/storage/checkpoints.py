@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.exc import DBAPIError
 
-from paycombat_gateway.storage.db import Database
+from paycombat_gateway.storage.db import Database, sqlite_file
 
 __all__ = ["Checkpoint", "WalCheckpointer"]
 
@@ -52,20 +52,25 @@ class WalCheckpointer:
         return self._thread is not None and self._thread.is_alive()
 
     def start(self) -> None:
-        if not self._database.is_sqlite or self._database.engine.url.database in (None, "", ":memory:"):
+        """Start checkpointing a SQLite file; for in-memory SQLite, PostgreSQL or when running, nothing."""
+        if self.running or sqlite_file(self._database.engine.url) is None:
             return
         self._stop.clear()
         self._thread = threading.Thread(target=self._loop, name="sqlite-checkpointer", daemon=True)
         self._thread.start()
 
     def stop(self) -> None:
-        """Stop the thread, then checkpoint once more so the log is short for the next start."""
+        """Stop the thread, then checkpoint once more so the log is short for the next start. Call it
+        before disposing of the database: a checkpoint after that would open a new pool."""
         if self._thread is None:
             return
         self._stop.set()
         self._thread.join(timeout=10)
         self._thread = None
-        self._checkpoint_quietly()
+        try:
+            self._checkpoint_quietly()
+        except Exception:  # shutting down: whatever went wrong, the caller must go on closing
+            logger.exception("sqlite checkpointer: the last checkpoint failed")
 
     def checkpoint(self) -> Checkpoint:
         """One PASSIVE checkpoint: copy what the log holds into the database file without waiting."""
@@ -83,9 +88,12 @@ class WalCheckpointer:
 
     def _checkpoint_quietly(self) -> None:
         try:
-            self.checkpoint()
+            result = self.checkpoint()
         except (DBAPIError, sqlite3.Error):  # opening a connection (wrapped) or the statement itself
             logger.warning("sqlite checkpoint failed; the next one will catch up", exc_info=True)
+            return
+        if result.busy:  # another process's checkpointer was at it: its work counts as well
+            logger.debug("sqlite checkpoint skipped: another checkpoint was running")
 
     def _loop(self) -> None:
         while not self._stop.wait(self.interval_seconds):

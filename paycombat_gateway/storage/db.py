@@ -11,25 +11,35 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from sqlalchemy import Engine, create_engine, event, text
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.sql.dml import UpdateBase
 
 from paycombat_gateway.storage.single_statement import SingleStatement
 
-__all__ = ["Database", "StorageUnavailable", "prepare_sqlite_path"]
+__all__ = ["Database", "StorageUnavailable", "prepare_sqlite_path", "sqlite_file"]
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
 CONNECT_TIMEOUT = 5  # seconds, PostgreSQL
 
 
+def sqlite_file(url: str | URL) -> Path | None:
+    """The file of a SQLite URL; None for other databases and in-memory SQLite."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or not parsed.database or parsed.database == ":memory:":
+        return None
+    if parsed.query.get("mode") == "memory":  # sqlite:///file:name?mode=memory&uri=true
+        return None
+    return Path(parsed.database)
+
+
 def prepare_sqlite_path(url: str) -> None:
     """Create the folder of a SQLite file, so a fresh machine needs no set-up."""
-    parsed = make_url(url)
-    if parsed.get_backend_name() == "sqlite" and parsed.database and parsed.database != ":memory:":
-        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+    path = sqlite_file(url)
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
 
 
 class StorageUnavailable(RuntimeError):

@@ -39,14 +39,14 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        checkpointer.start()  # SQLite only
-        if settings.run_outbox_worker:
-            worker.start()
         try:
+            checkpointer.start()  # SQLite only
+            if settings.run_outbox_worker:
+                worker.start()
             yield
         finally:
             worker.stop()
-            checkpointer.stop()
+            checkpointer.stop()  # before ctx.close() disposes of the database
             ctx.close()
 
     routes: list[BaseRoute] = [

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import shutil
 import sqlite3
+import threading
 import time
 from pathlib import Path
 
 import pytest
 
 from paycombat_gateway.storage.checkpoints import WalCheckpointer
-from paycombat_gateway.storage.db import Database
+from paycombat_gateway.storage.db import Database, sqlite_file
 from paycombat_gateway.storage.secrets import SecretBox
 from tests.storage.test_repositories import _setup
 from tests.support.databases import migrated_database
@@ -80,3 +81,37 @@ def test_postgresql_needs_no_thread(tmp_path: Path) -> None:
         checkpointer.start()
         assert not checkpointer.running
         checkpointer.stop()
+
+
+def _checkpointer_threads() -> int:
+    return sum(1 for thread in threading.enumerate() if thread.name == "sqlite-checkpointer")
+
+
+def test_starting_twice_runs_one_thread(tmp_path: Path) -> None:
+    with migrated_database("sqlite", tmp_path) as database:
+        before = _checkpointer_threads()
+        checkpointer = WalCheckpointer(database)
+        checkpointer.start()
+        checkpointer.start()
+        assert _checkpointer_threads() == before + 1
+        checkpointer.stop()
+        checkpointer.stop()
+        assert _checkpointer_threads() == before
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("sqlite:///data/app.sqlite3", Path("data/app.sqlite3")),
+        ("sqlite://", None),
+        ("sqlite:///:memory:", None),
+        ("sqlite:///file:shared?mode=memory&uri=true", None),
+        ("postgresql+psycopg://localhost/test", None),
+    ],
+)
+def test_only_a_sqlite_file_is_checkpointed(url: str, expected: Path | None) -> None:
+    assert sqlite_file(url) == expected
+    if url in ("sqlite://", "sqlite:///:memory:"):  # start() asks sqlite_file, as for the others
+        checkpointer = WalCheckpointer(Database.from_url(url))
+        checkpointer.start()
+        assert not checkpointer.running
