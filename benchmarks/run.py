@@ -29,6 +29,7 @@ import requests
 from sqlalchemy import func, select
 
 from benchmarks.load import Request, Result, run_load
+from benchmarks.servers import TIS_PATH
 from paycombat_gateway.background_server import bind_loopback
 from paycombat_gateway.paycombat.signing import compute_signature
 from paycombat_gateway.sandbox.server import SandboxAccount
@@ -44,7 +45,6 @@ from tests.support.saleor_double import SaleorDouble, initialize_payload, run_sa
 ROOT = Path(__file__).resolve().parent.parent
 SECRET = "benchmark-secret-key-long-enough"
 ACCOUNT = SandboxAccount(x_token="snd_bench_xtoken", signature_key="snd_bench_signature_key")
-TIS_PATH = "/api/webhooks/saleor/transaction-initialize-session"
 ROUNDS = 6
 
 
