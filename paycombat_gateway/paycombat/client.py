@@ -162,8 +162,9 @@ class PaycombatClient:
         status = response.status_code
         if status < 400 and isinstance(envelope, dict) and envelope.get("status") is True:
             return envelope.get("data")
-        # A failure: keep what PayCombat said, scrubbed. Decoding the body as text means guessing its
-        # charset and the scrub runs regular expressions over it, so neither is paid on success.
+        # A failure, classified below: keep what PayCombat said, scrubbed. Decoding the body as text
+        # means guessing its charset and the scrub runs regular expressions over it, so neither is paid
+        # on the success answered just above.
         text = errors.scrub(response.text[:4000], self._secrets())
         said = envelope.get("message") if isinstance(envelope, dict) else None
         said = errors.scrub(str(said)[:300], self._secrets()) if said is not None else None
