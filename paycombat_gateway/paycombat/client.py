@@ -160,14 +160,6 @@ class PaycombatClient:
         except (ValueError, UnicodeDecodeError):
             envelope = None
         status = response.status_code
-        if status < 400 and isinstance(envelope, dict) and envelope.get("status") is True:
-            return envelope.get("data")
-        # A failure, classified below: keep what PayCombat said, scrubbed. Decoding the body as text
-        # means guessing its charset and the scrub runs regular expressions over it, so neither is paid
-        # on the success answered just above.
-        text = errors.scrub(response.text[:4000], self._secrets())
-        said = envelope.get("message") if isinstance(envelope, dict) else None
-        said = errors.scrub(str(said)[:300], self._secrets()) if said is not None else None
         if status >= 400:
             kind: type[errors.PaycombatError]
             if status in (401, 403):
@@ -180,16 +172,36 @@ class PaycombatClient:
                 kind = errors.ServerError
             else:
                 kind = errors.InvalidRequestError
-            raise kind(f"PayCombat refused {name}", http_status=status, paycombat_message=said, body=text)
+            raise kind(
+                f"PayCombat refused {name}",
+                http_status=status,
+                paycombat_message=self._said(envelope),
+                body=self._scrubbed_body(response),
+            )
         if not isinstance(envelope, dict) or "status" not in envelope:
             raise errors.MalformedResponseError(
                 f"PayCombat answered {name} with something other than its JSON envelope",
                 http_status=status,
-                body=text,
+                body=self._scrubbed_body(response),
             )
-        raise errors.InvalidRequestError(
-            f"PayCombat declined {name}", http_status=status, paycombat_message=said, body=text
-        )
+        if envelope["status"] is not True:
+            raise errors.InvalidRequestError(
+                f"PayCombat declined {name}",
+                http_status=status,
+                paycombat_message=self._said(envelope),
+                body=self._scrubbed_body(response),
+            )
+        return envelope.get("data")
+
+    def _scrubbed_body(self, response: requests.Response) -> str:
+        """The body an error keeps, secrets removed. Only errors pay for it: decoding the body as text
+        means guessing its charset, and the scrub runs regular expressions over it."""
+        return errors.scrub(response.text[:4000], self._secrets())
+
+    def _said(self, envelope: Any) -> str | None:
+        """PayCombat's ``message``, secrets removed."""
+        said = envelope.get("message") if isinstance(envelope, dict) else None
+        return errors.scrub(str(said)[:300], self._secrets()) if said is not None else None
 
     def _model(self, model: Any, data: Any, name: str) -> Any:
         if not isinstance(data, dict):
