@@ -67,10 +67,7 @@ class WalCheckpointer:
         self._stop.set()
         self._thread.join(timeout=10)
         self._thread = None
-        try:
-            self._checkpoint_quietly()
-        except Exception:  # shutting down: whatever went wrong, the caller must go on closing
-            logger.exception("sqlite checkpointer: the last checkpoint failed")
+        self._checkpoint_quietly()
 
     def checkpoint(self) -> Checkpoint:
         """One PASSIVE checkpoint: copy what the log holds into the database file without waiting."""
@@ -87,17 +84,19 @@ class WalCheckpointer:
         return Checkpoint(bool(busy), int(log_frames), int(checkpointed))
 
     def _checkpoint_quietly(self) -> None:
+        """A checkpoint whose failure is logged, never raised: the thread must outlive anything (a dead
+        checkpointer grows the log), and a shutdown must go on closing."""
         try:
             result = self.checkpoint()
         except (DBAPIError, sqlite3.Error):  # opening a connection (wrapped) or the statement itself
             logger.warning("sqlite checkpoint failed; the next one will catch up", exc_info=True)
+            return
+        except Exception:
+            logger.exception("sqlite checkpointer: unexpected error")
             return
         if result.busy:  # another process's checkpointer was at it: its work counts as well
             logger.debug("sqlite checkpoint skipped: another checkpoint was running")
 
     def _loop(self) -> None:
         while not self._stop.wait(self.interval_seconds):
-            try:
-                self._checkpoint_quietly()
-            except Exception:  # the thread must outlive anything: a dead checkpointer grows the log
-                logger.exception("sqlite checkpointer: unexpected error")
+            self._checkpoint_quietly()

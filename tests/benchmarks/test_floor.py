@@ -7,7 +7,6 @@ be too high, and the comparison would mislead.
 from __future__ import annotations
 
 import json
-import threading
 from pathlib import Path
 
 import requests
@@ -16,12 +15,13 @@ from benchmarks.servers import TIS_PATH, floor_app, stub_app
 from paycombat_gateway.background_server import serve_in_thread
 from paycombat_gateway.storage.db import Database
 from paycombat_gateway.storage.models import PaymentSession
+from tests.storage.test_checkpoints import checkpointer_threads
 from tests.support.saleor_double import initialize_payload, run_saleor
 
 
 def test_the_floor_verifies_claims_calls_and_records(tmp_path: Path) -> None:
     database_url = f"sqlite:///{tmp_path}/floor.sqlite3"
-    checkpointers = sum(1 for thread in threading.enumerate() if thread.name == "sqlite-checkpointer")
+    checkpointers = checkpointer_threads()
     with run_saleor() as saleor, serve_in_thread(stub_app()) as paycombat_url:
         floor = floor_app(paycombat_url, database_url, json.dumps(saleor.jwks()))
         with serve_in_thread(floor) as floor_url:
@@ -36,7 +36,7 @@ def test_the_floor_verifies_claims_calls_and_records(tmp_path: Path) -> None:
             assert refused.status_code == 500  # SignatureVerificationError, unhandled: a bench server
 
     # the floor's checkpointer stopped with it
-    assert sum(1 for thread in threading.enumerate() if thread.name == "sqlite-checkpointer") == checkpointers
+    assert checkpointer_threads() == checkpointers
     database = Database.from_url(database_url)
     with database.session(readonly=True) as session:
         (row,) = session.query(PaymentSession).all()  # the tampered request wrote nothing

@@ -83,20 +83,20 @@ def test_postgresql_needs_no_thread(tmp_path: Path) -> None:
         checkpointer.stop()
 
 
-def _checkpointer_threads() -> int:
+def checkpointer_threads() -> int:
     return sum(1 for thread in threading.enumerate() if thread.name == "sqlite-checkpointer")
 
 
 def test_starting_twice_runs_one_thread(tmp_path: Path) -> None:
     with migrated_database("sqlite", tmp_path) as database:
-        before = _checkpointer_threads()
+        before = checkpointer_threads()
         checkpointer = WalCheckpointer(database)
         checkpointer.start()
         checkpointer.start()
-        assert _checkpointer_threads() == before + 1
+        assert checkpointer_threads() == before + 1
         checkpointer.stop()
         checkpointer.stop()
-        assert _checkpointer_threads() == before
+        assert checkpointer_threads() == before
 
 
 @pytest.mark.parametrize(
