@@ -83,6 +83,17 @@ def _process(args: list[str], env: dict[str, str], ready_url: str) -> Iterator[i
         process.wait(timeout=15)
 
 
+@contextmanager
+def _bench_server(kind: str, env: dict[str, str], *args: str) -> Iterator[Server]:
+    """One of ``benchmarks/servers.py``'s servers (stub, bare or floor) in its own process."""
+    port = _port()
+    url = f"http://127.0.0.1:{port}"
+    with _process(
+        [sys.executable, "-m", "benchmarks.servers", kind, str(port), *args], env, f"{url}/"
+    ) as pid:
+        yield Server(url, pid)
+
+
 def _env(**extra: str) -> dict[str, str]:
     return {
         **os.environ,
@@ -167,28 +178,13 @@ def bench_sync_webhook(
     heading: str = "1.",
     with_floor: bool = True,
 ) -> None:
-    stub_port, bare_port = _port(), _port()
-    stub_url = f"http://127.0.0.1:{stub_port}"
     stub = "zero-latency PayCombat stub" if not latency_ms else f"PayCombat stub answering in {latency_ms} ms"
     print(f"\n{heading} Sync webhook TRANSACTION_INITIALIZE_SESSION vs a bare endpoint ({stub}, SQLite)")
     with ExitStack() as stack:
-        stack.enter_context(
-            _process(
-                [sys.executable, "-m", "benchmarks.servers", "stub", str(stub_port), str(latency_ms)],
-                _env(),
-                stub_url,
-            )
-        )
-        bare_pid = stack.enter_context(
-            _process(
-                [sys.executable, "-m", "benchmarks.servers", "bare", str(bare_port)],
-                _env(PAYCOMBAT_API_URL=stub_url),
-                f"http://127.0.0.1:{bare_port}/",
-            )
-        )
+        paycombat = stack.enter_context(_bench_server("stub", _env(), str(latency_ms)))
+        bare = stack.enter_context(_bench_server("bare", _env(PAYCOMBAT_API_URL=paycombat.url)))
         database_url = f"sqlite:///{tmp}/bench-sync-{latency_ms}.sqlite3"
-        (app,) = stack.enter_context(_app(saleor, database_url, stub_url, tmp))
-        bare = Server(f"http://127.0.0.1:{bare_port}", bare_pid)
+        (app,) = stack.enter_context(_app(saleor, database_url, paycombat.url, tmp))
         for concurrency in concurrencies:
             count = requests_count if concurrency > 1 else max(requests_count // 4, 50)
             run_load(bare.url, _initialize_requests(saleor, 50, bare=True), concurrency)  # warm up
@@ -200,19 +196,16 @@ def bench_sync_webhook(
                 "app",
             )
         if with_floor:
-            floor_port = _port()
-            floor_pid = stack.enter_context(
-                _process(
-                    [sys.executable, "-m", "benchmarks.servers", "floor", str(floor_port)],
+            floor = stack.enter_context(
+                _bench_server(
+                    "floor",
                     _env(
-                        PAYCOMBAT_API_URL=stub_url,
+                        PAYCOMBAT_API_URL=paycombat.url,
                         DATABASE_URL=f"sqlite:///{tmp}/bench-floor-{latency_ms}.sqlite3",
                         SALEOR_JWKS=json.dumps(saleor.jwks()),
                     ),
-                    f"http://127.0.0.1:{floor_port}/",
                 )
             )
-            floor = Server(f"http://127.0.0.1:{floor_port}", floor_pid)
             run_load(floor.url, _initialize_requests(saleor, 50, bare=False), 32)  # warm up
             print(
                 " the floor, concurrency 32: the bare endpoint plus Saleor's JWS check and the app's two"
