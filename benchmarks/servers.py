@@ -152,7 +152,7 @@ def floor_app(paycombat_url: str, database_url: str, jwks: str) -> Starlette:
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        checkpointer.start()  # as the app does: no request waits for a checkpoint
+        checkpointer.start()  # as the app does, so both pay for storage alike
         try:
             yield
         finally:
