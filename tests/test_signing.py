@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 
@@ -14,17 +13,18 @@ from paycombat_gateway.paycombat.signing import (
     sign_body,
     verify_webhook_signature,
 )
+from tests.support.fixtures import fixture_text
 
 
-def _vectors(shared_dir: Path) -> list[dict[str, str]]:
-    data = json.loads((shared_dir / "paycombat-signature-vector.json").read_text(encoding="utf-8"))
+def _vectors() -> list[dict[str, str]]:
+    data = json.loads(fixture_text("paycombat-signature-vector.json"))
     vectors: list[dict[str, str]] = data["vectors"]
     assert vectors, "the vector file holds no vectors"
     return vectors
 
 
-def test_every_node_vector_round_trips(shared_dir: Path) -> None:
-    for vector in _vectors(shared_dir):
+def test_every_node_vector_round_trips() -> None:
+    for vector in _vectors():
         body = json.loads(vector["body_js_stringify"])
         assert js_stringify(body) == vector["body_js_stringify"]
         signed = sign_body(body, vector["signature_key"])
@@ -32,8 +32,8 @@ def test_every_node_vector_round_trips(shared_dir: Path) -> None:
         assert signed.signature == vector["signature"]
 
 
-def test_vectors_parsed_with_decimal_still_match(shared_dir: Path) -> None:
-    for vector in _vectors(shared_dir):
+def test_vectors_parsed_with_decimal_still_match() -> None:
+    for vector in _vectors():
         body = json.loads(vector["body_js_stringify"], parse_float=Decimal)
         assert sign_body(body, vector["signature_key"]).signature == vector["signature"]
 

@@ -10,14 +10,11 @@ from pathlib import Path
 import pytest
 
 from paycombat_gateway.cli import main
+from tests.support.fixtures import fixture_text
 
 
-def test_sign_matches_node_vectors(
-    shared_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    vectors = json.loads((shared_dir / "paycombat-signature-vector.json").read_text(encoding="utf-8"))[
-        "vectors"
-    ]
+def test_sign_matches_node_vectors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    vectors = json.loads(fixture_text("paycombat-signature-vector.json"))["vectors"]
     for index, vector in enumerate(vectors):
         body = tmp_path / f"{index}.json"
         body.write_text(vector["body_js_stringify"], encoding="utf-8")

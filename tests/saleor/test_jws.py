@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -12,6 +11,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from jwt.algorithms import ECAlgorithm
 
 from paycombat_gateway.saleor.jws import SignatureVerificationError, verify_detached_jws
+from tests.support.fixtures import fixture_text
 
 
 def _b64(data: bytes) -> str:
@@ -19,10 +19,8 @@ def _b64(data: bytes) -> str:
 
 
 @pytest.fixture
-def observed(shared_dir: Path) -> tuple[str, bytes, str]:
-    data: dict[str, Any] = json.loads(
-        (shared_dir / "saleor-observed" / "saleor-3.21-webhooks.json").read_text()
-    )
+def observed() -> tuple[str, bytes, str]:
+    data: dict[str, Any] = json.loads(fixture_text("saleor-3.21-webhooks.json"))
     request = next(r for r in data["requests"] if r["request"] != "register")
     return request["headers"]["Saleor-Signature"], request["body_raw"].encode(), json.dumps(data["jwks"])
 

@@ -4,39 +4,37 @@ from __future__ import annotations
 
 import json
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from paycombat_gateway.saleor.jws import SignatureVerificationError, verify_detached_jws
 from paycombat_gateway.saleor.webhooks import SYNC_WEBHOOKS
+from tests.support.fixtures import fixture_text
 
 
-def _observed(shared_dir: Path) -> dict[str, Any]:
-    data: dict[str, Any] = json.loads(
-        (shared_dir / "saleor-observed" / "saleor-3.21-webhooks.json").read_text()
-    )
+def _observed() -> dict[str, Any]:
+    data: dict[str, Any] = json.loads(fixture_text("saleor-3.21-webhooks.json"))
     return data
 
 
-def _webhooks(shared_dir: Path) -> list[dict[str, Any]]:
-    return [r for r in _observed(shared_dir)["requests"] if r["request"] != "register"]
+def _webhooks() -> list[dict[str, Any]]:
+    return [r for r in _observed()["requests"] if r["request"] != "register"]
 
 
-def test_every_observed_signature_verifies(shared_dir: Path) -> None:
-    observed = _observed(shared_dir)
+def test_every_observed_signature_verifies() -> None:
+    observed = _observed()
     jwks = json.dumps(observed["jwks"])
-    webhooks = _webhooks(shared_dir)
+    webhooks = _webhooks()
     assert len(webhooks) == 4
     for request in webhooks:
         verify_detached_jws(request["headers"]["Saleor-Signature"], request["body_raw"].encode(), jwks)
 
 
 @pytest.mark.parametrize("mutation", ["tamper", "resign", "reserialise"])
-def test_observed_signatures_fail_on_any_change(shared_dir: Path, mutation: str) -> None:
-    jwks = json.dumps(_observed(shared_dir)["jwks"])
-    for request in _webhooks(shared_dir):
+def test_observed_signatures_fail_on_any_change(mutation: str) -> None:
+    jwks = json.dumps(_observed()["jwks"])
+    for request in _webhooks():
         signature, body = request["headers"]["Saleor-Signature"], request["body_raw"].encode()
         if mutation == "tamper":
             body = body.replace(b"1.99", b"0.01")
@@ -49,10 +47,10 @@ def test_observed_signatures_fail_on_any_change(shared_dir: Path, mutation: str)
             verify_detached_jws(signature, body, jwks)
 
 
-def test_observed_bodies_parse_with_exact_amounts(shared_dir: Path) -> None:
+def test_observed_bodies_parse_with_exact_amounts() -> None:
     by_event = {webhook.event.header_value: webhook for webhook in SYNC_WEBHOOKS}
     parsed = 0
-    for request in _webhooks(shared_dir):
+    for request in _webhooks():
         webhook = by_event[request["headers"]["Saleor-Event"]]
         body = json.loads(request["body_raw"], parse_float=Decimal)
         if request["request"] == "transaction_process_session":

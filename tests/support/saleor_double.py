@@ -23,7 +23,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import cache
-from pathlib import Path
 from typing import Any
 
 import jwt
@@ -37,13 +36,12 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from paycombat_gateway.background_server import serve_in_thread
-
-SHARED = Path(__file__).resolve().parents[2].parent / "shared"
+from tests.support.fixtures import fixture_text
 
 
 @cache
 def saleor_schema(version: str) -> GraphQLSchema:
-    return build_schema((SHARED / f"saleor-schema-{version}.graphql").read_text(encoding="utf-8"))
+    return build_schema(fixture_text(f"saleor-schema-{version}.graphql"))
 
 
 def _thumbprint(public_jwk: dict[str, Any]) -> str:
