@@ -3,12 +3,14 @@
 PayCombat documents no refund API, so a refund request is answered honestly with how to refund in
 PayCombat's dashboard. Cancelling works for a checkout nobody paid: PayCombat's Cancel Checkout; a
 paid one is refused. Both may arrive for checkouts that never became orders (Saleor's fund release).
+Cancelling is a coroutine: PayCombat is awaited, the database is read and written in a worker thread.
 """
 
 from __future__ import annotations
 
 import logging
 
+from paycombat_gateway.gateway.blocking import in_thread
 from paycombat_gateway.gateway.context import GatewayContext
 from paycombat_gateway.gateway.paycombat_errors import public_error
 from paycombat_gateway.gateway.process import find_session
@@ -45,11 +47,19 @@ def refund_requested(
     )
 
 
-def cancel_requested(
+def _mark_cancelled(ctx: GatewayContext, session_id: int) -> None:
+    with ctx.database.session() as session:
+        row = session.get(PaymentSession, session_id, with_for_update=True)
+        if row is not None and row.state != SessionState.SUCCEEDED.value:
+            row.state = SessionState.CANCELLED.value
+
+
+async def cancel_requested(
     ctx: GatewayContext, installation_id: int, payload: TransactionCancelationRequested
 ) -> ActionResult:
     amount = payload.action.amount
-    found = find_session(ctx, installation_id, payload.transaction.id, payload.transaction.psp_reference)
+    transaction = payload.transaction
+    found = await in_thread(find_session, ctx, installation_id, transaction.id, transaction.psp_reference)
     if found is None:
         return ActionResult(
             "CANCEL_FAILURE", None, amount, "PAYMENT_NOT_FOUND: this app did not start this payment."
@@ -72,7 +82,7 @@ def cancel_requested(
             "Nothing can be charged on this PayCombat checkout.",
             actions=(),
         )
-    config = ctx.configs.by_id(found.config_id)
+    config = await ctx.configs.by_id_async(found.config_id)
     if config is None:
         return ActionResult(
             "CANCEL_FAILURE", reference, amount, "The PayCombat configuration of this payment was deleted."
@@ -82,7 +92,7 @@ def cancel_requested(
     # checkout is already over, nothing can be charged on it any more.
     closed_before = found.state in {SessionState.FAILED, SessionState.EXPIRED}
     try:
-        ctx.paycombat.for_config(config).cancel_checkout(found.checkout_token)
+        await ctx.paycombat.async_for_config(config).cancel_checkout(found.checkout_token)
     except errors.InvalidRequestError as exc:
         if not closed_before:
             logger.warning("cancel checkout refused: %s", exc)
@@ -101,10 +111,7 @@ def cancel_requested(
         return ActionResult(
             "CANCEL_FAILURE", reference, amount, public_error(exc, "cancelling the checkout").message
         )
-    with ctx.database.session() as session:
-        row = session.get(PaymentSession, found.id, with_for_update=True)
-        if row is not None and row.state != SessionState.SUCCEEDED.value:
-            row.state = SessionState.CANCELLED.value
+    await in_thread(_mark_cancelled, ctx, found.id)
     return ActionResult(
         "CANCEL_SUCCESS", reference, amount, "The PayCombat checkout was cancelled.", actions=()
     )

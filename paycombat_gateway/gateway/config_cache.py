@@ -14,6 +14,7 @@ from collections.abc import Callable
 
 from sqlalchemy.orm import Session
 
+from paycombat_gateway.gateway.blocking import in_thread
 from paycombat_gateway.storage.configs import config_for_channel, get_config
 from paycombat_gateway.storage.db import Database
 from paycombat_gateway.storage.models import PaycombatConfig
@@ -29,10 +30,9 @@ class ConfigCache:
         self._lock = threading.Lock()
 
     def _get(self, key: object, load: Callable[[Session], PaycombatConfig | None]) -> PaycombatConfig | None:
-        with self._lock:
-            entry = self._entries.get(key)
-        if entry is not None and entry[0] > time.monotonic():
-            return entry[1]
+        hit, cached = self.cached(key)
+        if hit:
+            return cached
         with self.database.session(readonly=True) as session:
             config = load(session)
         with self._lock:
@@ -47,6 +47,22 @@ class ConfigCache:
 
     def by_id(self, config_id: str) -> PaycombatConfig | None:
         return self._get(("id", config_id), lambda s: get_config(s, config_id))
+
+    def cached(self, key: object) -> tuple[bool, PaycombatConfig | None]:
+        """Whether ``key`` is cached and still fresh, and its configuration: no database involved."""
+        with self._lock:
+            entry = self._entries.get(key)
+        return (True, entry[1]) if entry is not None and entry[0] > time.monotonic() else (False, None)
+
+    async def for_channel_async(self, installation_id: int, channel_slug: str) -> PaycombatConfig | None:
+        """``for_channel`` for the event loop: the database is read in a thread, only on a miss."""
+        hit, config = self.cached(("channel", installation_id, channel_slug))
+        return config if hit else await in_thread(self.for_channel, installation_id, channel_slug)
+
+    async def by_id_async(self, config_id: str) -> PaycombatConfig | None:
+        """``by_id`` for the event loop: the database is read in a thread, only on a miss."""
+        hit, config = self.cached(("id", config_id))
+        return config if hit else await in_thread(self.by_id, config_id)
 
     def invalidate(self) -> None:
         with self._lock:

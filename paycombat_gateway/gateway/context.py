@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from dataclasses import dataclass, field
 from datetime import datetime
 
+import httpx
 import requests
 from requests.adapters import HTTPAdapter
 
 from paycombat_gateway.gateway.config_cache import ConfigCache
-from paycombat_gateway.paycombat.client import PaycombatClient
+from paycombat_gateway.paycombat.client import AsyncPaycombatClient, PaycombatClient
 from paycombat_gateway.saleor.jws import RefetchLimiter
 from paycombat_gateway.settings import Settings
 from paycombat_gateway.storage.configs import ConfigCredentials, credentials
@@ -23,7 +25,10 @@ __all__ = ["GatewayContext", "PaycombatClients"]
 
 class PaycombatClients:
     """One pooled ``PaycombatClient`` and the decrypted keys per configuration, rebuilt when the
-    configuration changes: every webhook and payment call would otherwise decrypt both secrets."""
+    configuration changes: every webhook and payment call would otherwise decrypt both secrets.
+
+    The server's flows use ``async_for_config``: the same client on the event loop's transport, one per
+    configuration and loop (an async client's connections belong to the loop that opened them)."""
 
     def __init__(
         self, box: SecretBox, default_api_url: str, timeouts: tuple[float, float] = (3.0, 10.0)
@@ -33,6 +38,8 @@ class PaycombatClients:
         self._timeouts = timeouts
         self._entries: dict[str, tuple[datetime, ConfigCredentials, PaycombatClient]] = {}
         self._lock = threading.Lock()
+        self._async: dict[str, tuple[datetime, asyncio.AbstractEventLoop, AsyncPaycombatClient]] = {}
+        self._closing: set[asyncio.Task[None]] = set()
 
     def base_url_for(self, config: PaycombatConfig) -> str:
         return (config.api_url or self._default_api_url).rstrip("/")
@@ -64,6 +71,36 @@ class PaycombatClients:
     def credentials_for(self, config: PaycombatConfig) -> ConfigCredentials:
         return self._entry(config)[1]
 
+    def async_for_config(self, config: PaycombatConfig) -> AsyncPaycombatClient:
+        """The async client for ``config``; call it on the event loop that will await the client."""
+        loop = asyncio.get_running_loop()
+        cached = self._async.get(config.id)
+        if cached is not None and cached[0] == config.updated_at and cached[1] is loop:
+            return cached[2]
+        keys = self.credentials_for(config)
+        client = AsyncPaycombatClient(
+            keys.x_token,
+            keys.signature_key,
+            self.base_url_for(config),
+            connect_timeout=self._timeouts[0],
+            read_timeout=self._timeouts[1],
+        )
+        self._async[config.id] = (config.updated_at, loop, client)
+        if cached is not None and cached[1] is loop:  # a client of a finished loop has nothing to close
+            closing = loop.create_task(cached[2].aclose())
+            self._closing.add(closing)
+            closing.add_done_callback(self._closing.discard)
+        return client
+
+    async def aclose(self) -> None:
+        """Close the async clients of the running loop, then the sync ones."""
+        loop = asyncio.get_running_loop()
+        entries, self._async = list(self._async.values()), {}
+        for _, owner, client in entries:
+            if owner is loop:
+                await client.aclose()
+        self.close()
+
     def close(self) -> None:
         with self._lock:
             for _, _, client in self._entries.values():
@@ -88,6 +125,9 @@ class GatewayContext:
     configs: ConfigCache
     saleor_http: requests.Session = field(default_factory=_pooled_session)
     jwks_limiter: RefetchLimiter = field(default_factory=RefetchLimiter)
+    _saleor_async: tuple[asyncio.AbstractEventLoop, httpx.AsyncClient] | None = field(
+        default=None, init=False, repr=False
+    )
 
     @classmethod
     def create(cls, settings: Settings, database: Database | None = None) -> GatewayContext:
@@ -105,6 +145,14 @@ class GatewayContext:
             ),
         )
 
+    def saleor_async_http(self) -> httpx.AsyncClient:
+        """The pooled async HTTP client for calls to Saleor, of the running event loop."""
+        loop = asyncio.get_running_loop()
+        if self._saleor_async is None or self._saleor_async[0] is not loop:
+            limits = httpx.Limits(max_connections=None, max_keepalive_connections=20)
+            self._saleor_async = (loop, httpx.AsyncClient(limits=limits, trust_env=True))
+        return self._saleor_async[1]
+
     def paycombat_webhook_url(self, config_id: str) -> str:
         return f"{self.settings.app_url}/api/webhooks/paycombat/{config_id}"
 
@@ -112,3 +160,11 @@ class GatewayContext:
         self.paycombat.close()
         self.saleor_http.close()
         self.database.dispose()
+
+    async def aclose(self) -> None:
+        """``close`` for the server's lifespan, which also closes the clients of its event loop."""
+        await self.paycombat.aclose()
+        saleor, self._saleor_async = self._saleor_async, None
+        if saleor is not None and saleor[0] is asyncio.get_running_loop():
+            await saleor[1].aclose()
+        self.close()

@@ -4,16 +4,21 @@ The flow: find the channel's configuration; validate money, ``data`` and the cou
 anyone; claim the idempotency key (only the claimant calls PayCombat; any other instance waits for
 its checkout); create the payment request; optionally pre-select a payin method or open a KRW
 virtual account; answer ``CHARGE_ACTION_REQUIRED`` with the checkout id as pspReference.
+
+A coroutine: PayCombat is awaited on the async client, so a request waiting for PayCombat holds no
+thread; the claim and the two records are short database writes, run in a worker thread.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 import uuid
 from typing import Any
 
 from paycombat_gateway.gateway.answers import action_required, answer_from_state, failure
+from paycombat_gateway.gateway.blocking import in_thread
 from paycombat_gateway.gateway.context import GatewayContext
 from paycombat_gateway.gateway.country import paycombat_country_code
 from paycombat_gateway.gateway.errors import ErrorCode, PaymentError
@@ -26,7 +31,7 @@ from paycombat_gateway.gateway.snapshots import SessionSnapshot, snapshot
 from paycombat_gateway.gateway.storefront_data import InitializeData, parse_initialize_data
 from paycombat_gateway.money import Money, MoneyError
 from paycombat_gateway.paycombat import errors
-from paycombat_gateway.paycombat.client import PaycombatClient
+from paycombat_gateway.paycombat.client import AsyncPaycombatClient
 from paycombat_gateway.paycombat.contract import KRW_BANKS, PAYIN_METHODS_BY_CURRENCY
 from paycombat_gateway.paycombat.models import AdvancedRedirectUrl, OrderFee, OrderItem, PaymentRequest
 from paycombat_gateway.saleor.payloads import TransactionInitializeSession
@@ -129,13 +134,24 @@ def _payment_request(
     )
 
 
-def _await_other_instance(ctx: GatewayContext, session_id: int, environment: str) -> SessionResult:
+def _current(ctx: GatewayContext, session_id: int) -> SessionSnapshot | None:
+    with ctx.database.session(readonly=True) as session:
+        row = session.get(PaymentSession, session_id)
+        return snapshot(row) if row is not None else None
+
+
+def _record_error(ctx: GatewayContext, session_id: int, message: str) -> None:
+    with ctx.database.session() as session:
+        stored = session.get(PaymentSession, session_id)
+        if stored is not None:
+            stored.last_error = message
+
+
+async def _await_other_instance(ctx: GatewayContext, session_id: int, environment: str) -> SessionResult:
     """Another request holds this idempotency key: answer with its checkout once it has one."""
     deadline = time.monotonic() + WAIT_FOR_OTHER_INSTANCE
     while True:
-        with ctx.database.session(readonly=True) as session:
-            row = session.get(PaymentSession, session_id)
-            current = snapshot(row) if row is not None else None
+        current = await in_thread(_current, ctx, session_id)
         if current is None:
             break
         if current.checkout_id:  # the same answer a transactionProcess would get now
@@ -144,7 +160,7 @@ def _await_other_instance(ctx: GatewayContext, session_id: int, environment: str
             return failure(PaymentError(ErrorCode.PAYCOMBAT_UNAVAILABLE, current.last_error), current.amount)
         if time.monotonic() > deadline:
             break
-        time.sleep(0.05)
+        await asyncio.sleep(0.05)
     return failure(
         PaymentError(
             ErrorCode.PAYMENT_IN_PROGRESS,
@@ -153,8 +169,8 @@ def _await_other_instance(ctx: GatewayContext, session_id: int, environment: str
     )
 
 
-def _preselect(
-    client: PaycombatClient, data: InitializeData, token: str
+async def _preselect(
+    client: AsyncPaycombatClient, data: InitializeData, token: str
 ) -> tuple[str | None, dict[str, Any] | None, list[str]]:
     """Apply the storefront's optional choices; a failure leaves the choice to the hosted page."""
     method: str | None = None
@@ -162,17 +178,16 @@ def _preselect(
     warnings: list[str] = []
     if data.payin_method:
         try:
-            method = (
-                client.create_new_checkout(token, data.payin_method).payin_method_name or data.payin_method
-            )
+            chosen = await client.create_new_checkout(token, data.payin_method)
+            method = chosen.payin_method_name or data.payin_method
         except errors.PaycombatError:
             warnings.append(
                 "The payin method could not be pre-selected; the shopper chooses it on PayCombat's page."
             )
     if data.bank:
         try:
-            client.create_virtual_account_krw(token, data.bank)
-            info = client.get_va_bank_information_krw(token)
+            await client.create_virtual_account_krw(token, data.bank)
+            info = await client.get_va_bank_information_krw(token)
             method = data.bank
             account = {
                 "bank_name": info.bank_name or data.bank,
@@ -187,11 +202,11 @@ def _preselect(
     return method, account, warnings
 
 
-def initialize_session(
+async def initialize_session(
     ctx: GatewayContext, installation_id: int, payload: TransactionInitializeSession
 ) -> SessionResult:
     source = payload.source_object
-    config = ctx.configs.for_channel(installation_id, source.channel.slug)
+    config = await ctx.configs.for_channel_async(installation_id, source.channel.slug)
     if config is None:
         return failure(
             PaymentError(
@@ -205,7 +220,8 @@ def initialize_session(
         error = exc if isinstance(exc, PaymentError) else PaymentError(ErrorCode.INVALID_AMOUNT, str(exc))
         return failure(error)
     reference = "SALEOR-" + (payload.transaction.token or uuid.uuid4().hex)
-    claim = claim_payment_session(
+    claim = await in_thread(
+        claim_payment_session,
         ctx.database,
         installation_id=installation_id,
         idempotency_key=payload.idempotency_key,
@@ -221,22 +237,19 @@ def initialize_session(
         action_type=payload.action.action_type,
     )
     if not claim.must_create:
-        return _await_other_instance(ctx, claim.session_id, config.environment)
-    client = ctx.paycombat.for_config(config)
+        return await _await_other_instance(ctx, claim.session_id, config.environment)
+    client = ctx.paycombat.async_for_config(config)
     request = _payment_request(ctx, payload, config, claim.merchant_reference, money, data, country, lines)
     started = time.monotonic()
     try:
-        checkout = client.create_payment_request(request)
+        checkout = await client.create_payment_request(request)
     except errors.PaycombatError as exc:
         logger.warning("create payment request failed: %s", exc, extra={"ctx_config_id": config.id})
         error = public_error(exc, "creating the hosted checkout")
-        with ctx.database.session() as session:
-            stored = session.get(PaymentSession, claim.session_id)
-            if stored is not None:
-                stored.last_error = error.message
+        await in_thread(_record_error, ctx, claim.session_id, error.message)
         return failure(error, money.amount)
     if time.monotonic() - started < PRESELECT_IF_WITHIN:
-        method, account, warnings = _preselect(client, data, checkout.checkout_token or "")
+        method, account, warnings = await _preselect(client, data, checkout.checkout_token or "")
     else:  # a slow PayCombat: answer Saleor inside its 18 s with the checkout, let the page offer the choice
         method, account = None, None
         warnings = ["PayCombat answered slowly; the shopper chooses the method on PayCombat's page."]
@@ -249,7 +262,7 @@ def initialize_session(
         "virtual_account": account,
         "last_error": None,
     }
-    state = record_checkout(ctx.database, claim.session_id, **recorded)
+    state = await in_thread(record_checkout, ctx.database, claim.session_id, **recorded)
     if state is None:  # deleted under our feet: report it rather than answer with a checkout we lost
         return failure(
             PaymentError(ErrorCode.PAYMENT_NOT_FOUND, "The payment record disappeared."), money.amount

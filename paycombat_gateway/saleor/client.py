@@ -1,4 +1,9 @@
-"""A small Saleor GraphQL client for the calls this app makes: app id and ``transactionEventReport``."""
+"""A small Saleor GraphQL client for the calls this app makes: app id and ``transactionEventReport``.
+
+Blocking calls go through a ``requests`` session (install, commands); the outbox awaits its reports
+through an ``httpx.AsyncClient`` (``execute_async``), so waiting on Saleor holds no thread. Both build
+the request and read the answer with the same code.
+"""
 
 from __future__ import annotations
 
@@ -7,13 +12,15 @@ import logging
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, NotRequired, TypedDict, Unpack
 
+import httpx
 import requests
 
 from paycombat_gateway.saleor.documents import load_document
 
 __all__ = [
+    "EventReport",
     "EventReportResult",
     "SaleorAuthError",
     "SaleorClient",
@@ -66,35 +73,62 @@ class SaleorClient:
         token: str,
         *,
         session: requests.Session | None = None,
+        http: httpx.AsyncClient | None = None,
         timeout: tuple[float, float] = (3.0, 15.0),
     ) -> None:
         self.api_url = api_url
         self._token = token
-        self._session = session or requests.Session()
+        self._session = session
+        self._http = http
         self.timeout = timeout
 
     def __repr__(self) -> str:
         return f"SaleorClient(api_url={self.api_url!r})"
 
+    def _request(self, document: str, variables: dict[str, Any] | None) -> tuple[bytes, dict[str, str]]:
+        body = json.dumps({"query": document, "variables": variables or {}}, default=str).encode()
+        return body, {"Authorization": f"Bearer {self._token}", "Content-Type": "application/json"}
+
     def execute(self, document: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
+        body, headers = self._request(document, variables)
+        if self._session is None:
+            self._session = requests.Session()
         try:
             response = self._session.post(
-                self.api_url,
-                data=json.dumps({"query": document, "variables": variables or {}}, default=str),
-                headers={"Authorization": f"Bearer {self._token}", "Content-Type": "application/json"},
-                timeout=self.timeout,
-                allow_redirects=False,
+                self.api_url, data=body, headers=headers, timeout=self.timeout, allow_redirects=False
             )
         except requests.RequestException as exc:
             raise SaleorUnavailable(f"could not reach Saleor: {type(exc).__name__}") from None
-        if response.status_code in (401, 403):
-            raise SaleorAuthError(f"Saleor refused the app token (HTTP {response.status_code})")
-        if response.status_code >= 500:
-            raise SaleorUnavailable(f"Saleor answered HTTP {response.status_code}")
+        return self._data(response.status_code, response.content)
+
+    async def execute_async(self, document: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
+        """``execute`` on the event loop, through the ``http`` client given to the constructor."""
+        if self._http is None:
+            raise RuntimeError("SaleorClient.execute_async needs the http= client")
+        body, headers = self._request(document, variables)
+        connect, read = self.timeout
         try:
-            body = response.json()
+            response = await self._http.post(
+                self.api_url,
+                content=body,
+                headers=headers,
+                timeout=httpx.Timeout(connect=connect, read=read, write=connect, pool=connect),
+                follow_redirects=False,
+            )
+        except httpx.RequestError as exc:
+            raise SaleorUnavailable(f"could not reach Saleor: {type(exc).__name__}") from None
+        return self._data(response.status_code, response.content)
+
+    def _data(self, status: int, content: bytes) -> dict[str, Any]:
+        """Saleor's ``data``, or the error its answer amounts to."""
+        if status in (401, 403):
+            raise SaleorAuthError(f"Saleor refused the app token (HTTP {status})")
+        if status >= 500:
+            raise SaleorUnavailable(f"Saleor answered HTTP {status}")
+        try:
+            body = json.loads(content)
         except ValueError:
-            raise SaleorUnavailable(f"Saleor answered HTTP {response.status_code} without JSON") from None
+            raise SaleorUnavailable(f"Saleor answered HTTP {status} without JSON") from None
         if not isinstance(body, dict):
             raise SaleorUnavailable("Saleor answered with something other than a GraphQL response")
         errors = body.get("errors") or []
@@ -122,35 +156,53 @@ class SaleorClient:
             raise SaleorAuthError("the token does not belong to an app")
         return str(app["id"])
 
-    def transaction_event_report(
-        self,
-        *,
-        transaction_id: str,
-        psp_reference: str,
-        event_type: str,
-        amount: Decimal | None,
-        time: datetime | None = None,
-        message: str | None = None,
-        external_url: str | None = None,
-        available_actions: list[str] | None = None,
-    ) -> EventReportResult:
-        variables: dict[str, Any] = {
-            "id": transaction_id,
-            "pspReference": psp_reference,
-            "type": event_type,
-            "amount": format(amount, "f") if amount is not None else None,
-            "time": time.isoformat() if time else None,
-            "externalUrl": external_url,
-            "message": message[:512] if message else None,
-            "availableActions": available_actions,
-        }
-        data = self.execute(load_document("operations/transaction_event_report.graphql"), variables)
-        result = data.get("transactionEventReport")
-        if not isinstance(result, dict):
-            raise SaleorUnavailable("transactionEventReport returned nothing")
-        event = result.get("transactionEvent") or {}
-        return EventReportResult(
-            already_processed=bool(result.get("alreadyProcessed")),
-            transaction_event_id=event.get("id") if isinstance(event, dict) else None,
-            errors=[error for error in result.get("errors") or [] if isinstance(error, dict)],
-        )
+    def transaction_event_report(self, **report: Unpack[EventReport]) -> EventReportResult:
+        data = self.execute(load_document(EVENT_REPORT), _event_report_variables(report))
+        return _event_report_result(data)
+
+    async def transaction_event_report_async(self, **report: Unpack[EventReport]) -> EventReportResult:
+        """``transaction_event_report`` on the event loop."""
+        data = await self.execute_async(load_document(EVENT_REPORT), _event_report_variables(report))
+        return _event_report_result(data)
+
+
+EVENT_REPORT = "operations/transaction_event_report.graphql"
+
+
+class EventReport(TypedDict):
+    """One transaction event to report, as ``transaction_event_report``'s keyword arguments."""
+
+    transaction_id: str
+    psp_reference: str
+    event_type: str
+    amount: Decimal | None
+    time: NotRequired[datetime | None]
+    message: NotRequired[str | None]
+    external_url: NotRequired[str | None]
+    available_actions: NotRequired[list[str] | None]
+
+
+def _event_report_variables(report: EventReport) -> dict[str, Any]:
+    amount, time, message = report["amount"], report.get("time"), report.get("message")
+    return {
+        "id": report["transaction_id"],
+        "pspReference": report["psp_reference"],
+        "type": report["event_type"],
+        "amount": format(amount, "f") if amount is not None else None,
+        "time": time.isoformat() if time else None,
+        "externalUrl": report.get("external_url"),
+        "message": message[:512] if message else None,
+        "availableActions": report.get("available_actions"),
+    }
+
+
+def _event_report_result(data: dict[str, Any]) -> EventReportResult:
+    result = data.get("transactionEventReport")
+    if not isinstance(result, dict):
+        raise SaleorUnavailable("transactionEventReport returned nothing")
+    event = result.get("transactionEvent") or {}
+    return EventReportResult(
+        already_processed=bool(result.get("alreadyProcessed")),
+        transaction_event_id=event.get("id") if isinstance(event, dict) else None,
+        errors=[error for error in result.get("errors") or [] if isinstance(error, dict)],
+    )

@@ -45,9 +45,9 @@ def create_app(
                 worker.start()
             yield
         finally:
-            worker.stop()
-            checkpointer.stop()  # before ctx.close() disposes of the database
-            ctx.close()
+            await worker.stop()
+            checkpointer.stop()  # before ctx.aclose() disposes of the database
+            await ctx.aclose()
 
     routes: list[BaseRoute] = [
         *health_routes(lambda: readiness_problem(ctx.database.engine)),

@@ -1,7 +1,14 @@
-"""Routes Saleor calls: the manifest, the install handshake and the payment sync webhooks."""
+"""Routes Saleor calls: the manifest, the install handshake and the payment sync webhooks.
+
+A sync webhook is handled on the event loop: its signature is checked there when the installation's
+keys are cached (CPU only, the usual case), and the flows that call PayCombat are coroutines. Only
+what blocks runs in a worker thread: verification that needs the database or Saleor's JWKS, and the
+flows that only read the database (process, refund, gateway initialize).
+"""
 
 from __future__ import annotations
 
+import inspect
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -18,6 +25,7 @@ from paycombat_gateway.gateway.methods import gateway_initialize
 from paycombat_gateway.gateway.process import process_session
 from paycombat_gateway.saleor.errors import SaleorProtocolError
 from paycombat_gateway.saleor.jwks import fetch_jwks
+from paycombat_gateway.saleor.jws import RefetchLimiter
 from paycombat_gateway.saleor.manifest import build_manifest
 from paycombat_gateway.saleor.register import register_app
 from paycombat_gateway.saleor.webhook_validation import InstallationKeys, VerifiedWebhook, validate_webhook
@@ -30,15 +38,36 @@ __all__ = ["saleor_routes"]
 
 logger = logging.getLogger(__name__)
 
+# (ctx, installation id, payload) -> a result with ``to_json()``, or the JSON itself. Coroutine
+# functions run on the event loop; the others, which only read the database, in a worker thread.
 Handler = Callable[[GatewayContext, int, Any], Any]
 HANDLERS: dict[SyncEvent, Handler] = {
     SyncEvent.PAYMENT_GATEWAY_INITIALIZE_SESSION: gateway_initialize,
-    SyncEvent.TRANSACTION_INITIALIZE_SESSION: lambda ctx, i, p: initialize_session(ctx, i, p).to_json(),
-    SyncEvent.TRANSACTION_PROCESS_SESSION: lambda ctx, i, p: process_session(ctx, i, p).to_json(),
-    SyncEvent.TRANSACTION_REFUND_REQUESTED: lambda ctx, i, p: refund_requested(ctx, i, p).to_json(),
-    SyncEvent.TRANSACTION_CANCELATION_REQUESTED: lambda ctx, i, p: cancel_requested(ctx, i, p).to_json(),
+    SyncEvent.TRANSACTION_INITIALIZE_SESSION: initialize_session,
+    SyncEvent.TRANSACTION_PROCESS_SESSION: process_session,
+    SyncEvent.TRANSACTION_REFUND_REQUESTED: refund_requested,
+    SyncEvent.TRANSACTION_CANCELATION_REQUESTED: cancel_requested,
 }
 assert set(HANDLERS) == {webhook.event for webhook in SYNC_WEBHOOKS}
+
+
+async def _run_handler(handler: Handler, ctx: GatewayContext, installation_id: int, payload: Any) -> Any:
+    if inspect.iscoroutinefunction(handler):
+        result = await handler(ctx, installation_id, payload)
+    else:
+        result = await run_in_threadpool(handler, ctx, installation_id, payload)
+    return result.to_json() if hasattr(result, "to_json") else result
+
+
+class _NoRefetch(RefetchLimiter):
+    """For the attempt on the event loop: a signature the cached keys do not verify is never refetched
+    there; the attempt in a thread, with the real limiter, may refetch."""
+
+    def allow(self, key: str) -> bool:
+        return False
+
+
+NO_REFETCH = _NoRefetch()
 
 
 def _error(exc: SaleorProtocolError) -> JSONResponse:
@@ -115,20 +144,39 @@ def saleor_routes(ctx: GatewayContext) -> list[Route]:
                 raise
         return attempt(installations.fresh)  # a reinstall or rotation another instance recorded
 
-    def _handle(webhook: SyncWebhook, method: str, headers: dict[str, str], body: bytes) -> Any:
-        verified = _verify(webhook, method, headers, body)
+    async def _verified(
+        webhook: SyncWebhook, method: str, headers: dict[str, str], body: bytes
+    ) -> VerifiedWebhook:
+        """Verified on the event loop when the cached keys verify; otherwise ``_verify`` in a thread."""
+        if installations.is_cached(headers.get("saleor-api-url", "")):
+            try:
+                return validate_webhook(
+                    method=method, headers=headers, raw_body=body, webhook=webhook,
+                    lookup=installations.cached, refetch=refetch, limiter=NO_REFETCH,
+                )  # fmt: skip
+            except SaleorProtocolError as exc:
+                if exc.code not in RETRY_WITH_FRESH_KEYS:
+                    raise
+        return await run_in_threadpool(_verify, webhook, method, headers, body)
+
+    def _save_jwks(verified: VerifiedWebhook, jwks: str) -> None:
+        with ctx.database.session() as session:
+            save_jwks(session, verified.installation.installation_id, jwks)
+        installations.update_jwks(verified.saleor_api_url, jwks)
+
+    async def _handle(webhook: SyncWebhook, method: str, headers: dict[str, str], body: bytes) -> Any:
+        verified = await _verified(webhook, method, headers, body)
         if verified.refreshed_jwks is not None:
-            with ctx.database.session() as session:
-                save_jwks(session, verified.installation.installation_id, verified.refreshed_jwks)
-            installations.update_jwks(verified.saleor_api_url, verified.refreshed_jwks)
-        return HANDLERS[webhook.event](ctx, verified.installation.installation_id, verified.payload)
+            await run_in_threadpool(_save_jwks, verified, verified.refreshed_jwks)
+        handler = HANDLERS[webhook.event]
+        return await _run_handler(handler, ctx, verified.installation.installation_id, verified.payload)
 
     def webhook_route(webhook: SyncWebhook) -> Route:
         async def endpoint(request: Request) -> Response:
             body = await request.body()
             headers = {key.lower(): value for key, value in request.headers.items()}
             try:
-                result = await run_in_threadpool(_handle, webhook, request.method, headers, body)
+                result = await _handle(webhook, request.method, headers, body)
             except SaleorProtocolError as exc:
                 logger.warning("%s refused: %s", webhook.event.value, exc.code)
                 return _error(exc)
