@@ -1,4 +1,9 @@
-"""``paycombat-gateway serve``: migrate the database, then run the app under uvicorn."""
+"""``paycombat-gateway serve``: migrate the database, then run the app under uvicorn.
+
+``--workers N`` runs N processes on one host behind one listening socket (uvicorn's supervisor restarts
+any that dies). The database is migrated once, here, before they start; each process then builds its
+own app, with its own outbox worker and, on SQLite, its own checkpointer, as separate instances do.
+"""
 
 from __future__ import annotations
 
@@ -6,9 +11,23 @@ import argparse
 import logging
 from typing import Any
 
-__all__ = ["register"]
+from starlette.applications import Starlette
+
+__all__ = ["register", "worker_app"]
 
 logger = logging.getLogger(__name__)
+
+
+def worker_app() -> Starlette:
+    """The app of one ``--workers`` process (a uvicorn factory): configured from the environment,
+    the database already migrated by the parent."""
+    from paycombat_gateway.observability import configure_logging
+    from paycombat_gateway.settings import Settings
+    from paycombat_gateway.web.app import create_app
+
+    settings = Settings.from_env()
+    configure_logging(settings.log_level, settings.log_format)
+    return create_app(settings, run_migrations=False)
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -19,9 +38,6 @@ def _serve(args: argparse.Namespace) -> int:
 
     settings = Settings.from_env()  # a SettingsError becomes one line and exit status 2 (cli.main)
     configure_logging(settings.log_level, settings.log_format)
-    from paycombat_gateway.web.app import create_app
-
-    app = create_app(settings)
     options: dict[str, Any] = {
         "host": args.host,
         "port": args.port,
@@ -31,8 +47,29 @@ def _serve(args: argparse.Namespace) -> int:
         "forwarded_allow_ips": args.forwarded_allow_ips,
         "timeout_graceful_shutdown": 10,
     }
-    uvicorn.run(app, **options)
+    if args.workers > 1:
+        from paycombat_gateway.storage.migrate import migrate
+        from paycombat_gateway.storage.secrets import SecretBox
+
+        migrate(settings.resolved_database_url)
+        SecretBox.from_setting(settings.app_secret_key, settings.data_dir)  # a development key, made once
+        logger.info("serving with %d worker processes", args.workers)
+        uvicorn.run(f"{__name__}:worker_app", factory=True, workers=args.workers, **options)
+        return 0
+    from paycombat_gateway.web.app import create_app
+
+    uvicorn.run(create_app(settings), **options)
     return 0
+
+
+def _workers(value: str) -> int:
+    try:
+        count = int(value)
+    except ValueError:
+        count = 0
+    if count < 1:
+        raise argparse.ArgumentTypeError(f"--workers must be a whole number from 1 up, not {value!r}")
+    return count
 
 
 def register(subparsers: Any) -> None:
@@ -43,6 +80,12 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument("--host", default="127.0.0.1", help="interface to listen on (default: 127.0.0.1)")
     parser.add_argument("--port", type=int, default=8000, help="port to listen on (default: 8000)")
+    parser.add_argument(
+        "--workers",
+        type=_workers,
+        default=1,
+        help="processes serving the port, each with its own outbox worker (default: 1)",
+    )
     parser.add_argument(
         "--forwarded-allow-ips",
         default="127.0.0.1",

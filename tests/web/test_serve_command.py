@@ -69,3 +69,55 @@ def test_every_command_names_a_bad_setting_in_one_line(tmp_path: Path) -> None:
     assert result.stderr.strip() == (
         "paycombat-gateway: PAYCOMBAT_READ_TIMEOUT must be a number of seconds above 0, not 'ten'"
     )
+
+
+def _children(pid: int) -> list[int]:
+    """The worker processes of uvicorn's supervisor ``pid`` (not multiprocessing's resource tracker)."""
+    children = [int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    return [child for child in children if b"spawn_main" in Path(f"/proc/{child}/cmdline").read_bytes()]
+
+
+def test_serve_with_workers_runs_that_many_processes_on_one_port(tmp_path: Path) -> None:
+    sock = bind_loopback()
+    port = sock.getsockname()[1]
+    sock.close()
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("DATABASE_URL", "APP_"))}
+    env.update(DATA_DIR=str(tmp_path / "data"), APP_URL=f"http://127.0.0.1:{port}")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "paycombat_gateway", "serve", "--port", str(port), "--workers", "2"],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            assert process.poll() is None, "serve exited"
+            try:
+                ready = requests.get(f"http://127.0.0.1:{port}/readyz", timeout=1)
+                if ready.status_code == 200 and len(_children(process.pid)) >= 2:
+                    break
+            except requests.ConnectionError:
+                pass
+            assert time.monotonic() < deadline, "two workers did not start"
+            time.sleep(0.2)
+        assert ready.json() == {"status": "ready"}
+        workers = _children(process.pid)
+        assert len(workers) == 2 and all(Path(f"/proc/{pid}").exists() for pid in workers)
+        for _ in range(20):  # every answer comes from one of them, whichever takes the connection
+            assert requests.get(f"http://127.0.0.1:{port}/api/manifest", timeout=5).status_code == 200
+        assert (tmp_path / "data" / "secret.key").exists()  # made once, by the parent
+    finally:
+        process.terminate()
+        _, stderr = process.communicate(timeout=30)
+    assert process.returncode == 0
+    assert not any(Path(f"/proc/{pid}").exists() for pid in workers)
+    assert "Traceback" not in stderr.decode()
+
+
+def test_workers_must_be_a_positive_number(tmp_path: Path) -> None:
+    env = {**os.environ, "DATA_DIR": str(tmp_path)}
+    result = subprocess.run(
+        [sys.executable, "-m", "paycombat_gateway", "serve", "--workers", "0"], env=env, capture_output=True,
+        text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert "--workers must be a whole number from 1 up, not '0'" in result.stderr
