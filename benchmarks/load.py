@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import http.client
 import statistics
 import threading
@@ -10,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-__all__ = ["Request", "Result", "run_load"]
+__all__ = ["Request", "Result", "run_load", "run_load_async"]
 
 
 @dataclass(frozen=True)
@@ -86,3 +87,57 @@ def run_load(
     for thread in threads:
         thread.join()
     return Result(len(requests), failures[0], time.perf_counter() - started, latencies)
+
+
+def run_load_async(
+    base_url: str, requests: Sequence[Request], concurrency: int, expect_status: int = 200
+) -> Result:
+    """``run_load`` with coroutines instead of threads, for hundreds or thousands of shoppers at once:
+    a thread per connection would cost the load generator more CPU than the server it measures."""
+    return asyncio.run(_run_load_async(base_url, requests, concurrency, expect_status))
+
+
+async def _run_load_async(
+    base_url: str, requests: Sequence[Request], concurrency: int, expect_status: int
+) -> Result:
+    parts = urlsplit(base_url)
+    host, port = parts.hostname or "127.0.0.1", parts.port or 80
+    cursor = iter(range(len(requests)))
+    latencies: list[float] = []
+    failures = 0
+
+    async def exchange(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, request: Request) -> bool:
+        head = [
+            f"POST {request.path} HTTP/1.1",
+            f"Host: {host}:{port}",
+            f"Content-Length: {len(request.body)}",
+        ]
+        head += [f"{name}: {value}" for name, value in request.headers.items()]
+        writer.write(("\r\n".join(head) + "\r\n\r\n").encode() + request.body)
+        status_line = await reader.readline()
+        length = 0
+        while (line := await reader.readline()) not in (b"\r\n", b""):
+            name, _, value = line.decode("latin-1").partition(":")
+            if name.strip().lower() == "content-length":
+                length = int(value)
+        await reader.readexactly(length)
+        return int(status_line.split()[1]) == expect_status
+
+    async def worker() -> None:
+        nonlocal failures
+        reader, writer = await asyncio.open_connection(host, port)
+        for index in cursor:
+            started = time.perf_counter()
+            try:
+                ok = await asyncio.wait_for(exchange(reader, writer, requests[index]), 30)
+            except (OSError, ValueError, IndexError, asyncio.IncompleteReadError, TimeoutError):
+                writer.close()
+                reader, writer = await asyncio.open_connection(host, port)
+                ok = False
+            latencies.append((time.perf_counter() - started) * 1000)
+            failures += not ok
+        writer.close()
+
+    started = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    return Result(len(requests), failures, time.perf_counter() - started, latencies)

@@ -1,12 +1,16 @@
-"""``scripts/bench``: the benchmark figures issue 6 asks for, printed, with ratios.
+"""``scripts/bench``: the benchmark figures issues 6 and 16 ask for, printed, with ratios and goals.
 
 1. Sync webhook: a fully verified TRANSACTION_INITIALIZE_SESSION (JWS check, storage, PayCombat call
    to a zero-latency local stub) against a bare Starlette endpoint making the same outbound call with
-   the same client, same uvicorn settings: requests/s, p50 and p99 at 32 concurrent and one at a time;
-   then the floor (the bare endpoint plus only the JWS check and the two writes) against the same baseline.
+   the same client and concurrency model (async client on the event loop), same uvicorn settings:
+   requests/s, p50, p99 and server CPU per request at 32 concurrent and one at a time; then the floor
+   (the bare endpoint plus only the JWS check and the two writes) against the same baseline.
 2. PayCombat webhook ingestion (verify, store, dedupe): deliveries/s and p99 on SQLite (one instance)
    and PostgreSQL (two instances), and a check that every delivery was stored exactly once.
-3. For context, not a target: measurement 1 at 32 concurrent with a stub that takes 50 ms to answer.
+3. PayCombat answering in 1 s: 200 concurrent initializations against a latency-only reference (an
+   endpoint that only waits 1 s) and the bare endpoint; then 1,000 concurrent: every answer in time?
+   p99, and the processes' peak memory.
+4. ``serve --workers 2`` against one process, zero-latency PayCombat, 32 concurrent.
 """
 
 from __future__ import annotations
@@ -28,7 +32,7 @@ from pathlib import Path
 import requests
 from sqlalchemy import func, select
 
-from benchmarks.load import Request, Result, run_load
+from benchmarks.load import Request, Result, run_load, run_load_async
 from benchmarks.servers import TIS_PATH
 from paycombat_gateway.background_server import bind_loopback
 from paycombat_gateway.paycombat.signing import compute_signature
@@ -107,7 +111,12 @@ def _env(**extra: str) -> dict[str, str]:
 
 @contextmanager
 def _app(
-    saleor: SaleorDouble, database_url: str, paycombat_url: str, data_dir: str, count: int = 1
+    saleor: SaleorDouble,
+    database_url: str,
+    paycombat_url: str,
+    data_dir: str,
+    count: int = 1,
+    workers: int = 1,
 ) -> Iterator[list[Server]]:
     migrate(database_url)
     servers: list[Server] = []
@@ -124,7 +133,8 @@ def _app(
             )
             pid = stack.enter_context(
                 _process(
-                    [sys.executable, "-m", "paycombat_gateway", "serve", "--port", str(port)],
+                    [sys.executable, "-m", "paycombat_gateway", "serve", "--port", str(port)]
+                    + (["--workers", str(workers)] if workers > 1 else []),
                     env,
                     f"{url}/healthz",
                 )
@@ -148,7 +158,11 @@ def _app(
         yield servers
 
 
-def _initialize_requests(saleor: SaleorDouble, count: int, bare: bool) -> list[Request]:
+def _initialize_requests(
+    saleor: SaleorDouble, count: int, bare: bool, path: str | None = None
+) -> list[Request]:
+    """Fresh initializations (each its own idempotency key), signed as Saleor signs them for the app
+    and the floor; unsigned for the bare endpoint (``/bare``) or the ``path`` given."""
     built = []
     for _ in range(count):
         body = saleor.serialise(initialize_payload(saleor))
@@ -157,7 +171,7 @@ def _initialize_requests(saleor: SaleorDouble, count: int, bare: bool) -> list[R
             if bare
             else saleor.webhook_headers("TRANSACTION_INITIALIZE_SESSION", body)
         )
-        built.append(Request("/bare" if bare else TIS_PATH, body, headers))
+        built.append(Request(path or ("/bare" if bare else TIS_PATH), body, headers))
     return built
 
 
@@ -190,11 +204,11 @@ def bench_sync_webhook(
             run_load(bare.url, _initialize_requests(saleor, 50, bare=True), concurrency)  # warm up
             run_load(app.url, _initialize_requests(saleor, 50, bare=False), concurrency)
             print(f" concurrency {concurrency}:")
-            _print_sides(
-                _interleaved(saleor, bare, app, count, concurrency),
-                "verified TIS (JWS + storage + PayCombat call)",
-                "app",
-            )
+            sides = _interleaved(saleor, bare, app, count, concurrency)
+            _print_sides(sides, "verified TIS (JWS + storage + PayCombat call)", "app")
+            if concurrency == 32 and not latency_ms:
+                ratio = sides.app.per_second / sides.bare.per_second
+                print(f"  goal app/bare at least 0.70: {'met' if ratio >= 0.7 else 'NOT met'} ({ratio:.2f})")
         if with_floor:
             floor = stack.enter_context(
                 _bench_server(
@@ -239,16 +253,42 @@ class Sides:
     app_cpu_ms: float | None
 
 
+def _children(pid: int) -> list[int]:
+    try:
+        return [int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        return []
+
+
 def _cpu_seconds(pid: int) -> float | None:
-    """User + system CPU time of a process so far, from /proc (Linux); None where there is no /proc."""
+    """User + system CPU time of a process and its children so far (``serve --workers``), from /proc
+    (Linux); None where there is no /proc."""
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     except OSError:
         return None
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    own = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return own + sum(_cpu_seconds(child) or 0.0 for child in _children(pid))
 
 
-def _interleaved(saleor: SaleorDouble, bare: Server, app: Server, count: int, concurrency: int) -> Sides:
+def _peak_memory_mb(pid: int) -> float | None:
+    """The largest resident set the process (and each of its children) has had, summed: VmHWM."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return None
+    kilobytes = next((int(line.split()[1]) for line in status.splitlines() if line.startswith("VmHWM:")), 0)
+    return kilobytes / 1024 + sum(_peak_memory_mb(child) or 0.0 for child in _children(pid))
+
+
+def _interleaved(
+    saleor: SaleorDouble,
+    bare: Server,
+    app: Server,
+    count: int,
+    concurrency: int,
+    baseline_path: str | None = None,
+) -> Sides:
     """Bare and app in alternating short rounds, so a machine that speeds up or slows down during the
     run (a shared VM does) weighs on both sides alike; totals and latencies are merged per side. The
     measured server's CPU time is taken around each round: with both servers CPU-bound, the ratio of
@@ -261,7 +301,11 @@ def _interleaved(saleor: SaleorDouble, bare: Server, app: Server, count: int, co
         order = (True, False) if round_number % 2 == 0 else (False, True)
         for is_bare in order:
             server = bare if is_bare else app
-            batch = _initialize_requests(saleor, per_round, bare=is_bare)
+            batch = (
+                _initialize_requests(saleor, per_round, bare=False, path=baseline_path)
+                if is_bare and baseline_path
+                else _initialize_requests(saleor, per_round, bare=is_bare)
+            )
             before = _cpu_seconds(server.pid)
             results[is_bare].append(run_load(server.url, batch, concurrency))
             after = _cpu_seconds(server.pid)
@@ -369,22 +413,96 @@ def _parallel(urls: list[str], halves: list[list[Request]]) -> list[Result]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--requests", type=int, default=2000, help="requests per measurement (default 2000)")
+    parser.add_argument(
+        "--sections", default="1,2,3,4", help="which measurements to run, comma-separated (default: all)"
+    )
     args = parser.parse_args()
+    sections = {part.strip() for part in args.sections.split(",")}
     print(
         f"machine: {platform.node()} · {os.cpu_count()} cores · Python {platform.python_version()} · {platform.platform()}"
     )
     with tempfile.TemporaryDirectory() as tmp, run_saleor() as saleor:
-        bench_sync_webhook(saleor, tmp, args.requests)
-        bench_ingestion(saleor, tmp, args.requests)
-        # Not a target of issue 6: the same comparison when PayCombat takes as long as a real API does.
-        bench_sync_webhook(
-            saleor,
-            tmp,
-            args.requests,
-            latency_ms=50,
-            concurrencies=(32,),
-            heading="3. For context:",
-            with_floor=False,
+        if "1" in sections:
+            bench_sync_webhook(saleor, tmp, args.requests)
+        if "2" in sections:
+            bench_ingestion(saleor, tmp, args.requests)
+        if "3" in sections:
+            bench_slow_paycombat(saleor, tmp)
+        if "4" in sections:
+            bench_workers(saleor, tmp, args.requests)
+
+
+LATENCY_MS = 1000
+SALEOR_TIMEOUT_MS = 18_000
+
+
+def bench_slow_paycombat(saleor: SaleorDouble, tmp: str) -> None:
+    """Issue 16's goals with a PayCombat answering in 1 s: 200 and then 1,000 shoppers at once."""
+    print(f"\n3. PayCombat answering in {LATENCY_MS} ms (SQLite, one process), coroutine load generator")
+    with ExitStack() as stack:
+        paycombat = stack.enter_context(_bench_server("stub", _env(), str(LATENCY_MS)))
+        reference = stack.enter_context(_bench_server("reference", _env(), str(LATENCY_MS)))
+        bare = stack.enter_context(_bench_server("bare", _env(PAYCOMBAT_API_URL=paycombat.url)))
+        database_url = f"sqlite:///{tmp}/bench-slow.sqlite3"
+        (app,) = stack.enter_context(_app(saleor, database_url, paycombat.url, tmp))
+        sides = {
+            "latency-only reference (waits 1 s, answers)": (reference, "/reference"),
+            "bare endpoint (same outbound call)": (bare, "/bare"),
+            "verified TIS (JWS + storage + PayCombat call)": (app, TIS_PATH),
+        }
+        for server, path in sides.values():  # warm up: connections, caches, the first checkout
+            run_load_async(server.url, _initialize_requests(saleor, 200, path != TIS_PATH, path), 100)
+        print(" concurrency 200 (1,000 requests each, in two alternating rounds):")
+        results: dict[str, list[Result]] = {label: [] for label in sides}
+        for round_number in range(2):
+            labels = list(sides) if round_number == 0 else list(reversed(sides))
+            for label in labels:
+                server, path = sides[label]
+                batch = _initialize_requests(saleor, 500, path != TIS_PATH, path)
+                results[label].append(run_load_async(server.url, batch, 200))
+        merged = {label: _merged(runs) for label, runs in results.items()}
+        for label, result in merged.items():
+            print(_line(label, result))
+        reference_result, bare_result, app_result = merged.values()
+        ratio = app_result.per_second / reference_result.per_second
+        print(
+            f"  app/reference: {ratio:.2f} (goal at least 0.80: {'met' if ratio >= 0.8 else 'NOT met'}), "
+            f"bare/reference {bare_result.per_second / reference_result.per_second:.2f}; app p99 "
+            f"{app_result.p99:.0f} ms (goal at most 1500 ms: {'met' if app_result.p99 <= 1500 else 'NOT met'})"
+        )
+        print(" concurrency 1,000 (2,000 requests each): Saleor gives up after 18 s")
+        for label in ("bare endpoint (same outbound call)", "verified TIS (JWS + storage + PayCombat call)"):
+            server, path = sides[label]
+            result = run_load_async(
+                server.url, _initialize_requests(saleor, 2000, path != TIS_PATH, path), 1000
+            )
+            late = sum(latency > SALEOR_TIMEOUT_MS for latency in result.latencies_ms)
+            print(_line(label, result))
+            print(
+                f"   answered {result.requests - result.failures} of {result.requests}, "
+                f"{late} after 18 s, slowest {max(result.latencies_ms) / 1000:.1f} s; "
+                f"peak memory of the process {_peak_memory_mb(server.pid) or 0:.0f} MB"
+            )
+
+
+def bench_workers(saleor: SaleorDouble, tmp: str, requests_count: int) -> None:
+    """What ``serve --workers 2`` gives on this machine: zero-latency PayCombat, 32 concurrent."""
+    print("\n4. serve --workers 2 against one process (zero-latency PayCombat stub, SQLite, 32 concurrent)")
+    with ExitStack() as stack:
+        paycombat = stack.enter_context(_bench_server("stub", _env(), "0"))
+        (one,) = stack.enter_context(_app(saleor, f"sqlite:///{tmp}/bench-w1.sqlite3", paycombat.url, tmp))
+        (two,) = stack.enter_context(
+            _app(saleor, f"sqlite:///{tmp}/bench-w2.sqlite3", paycombat.url, tmp, workers=2)
+        )
+        for server in (one, two):
+            run_load(server.url, _initialize_requests(saleor, 100, bare=False), 32)  # warm up both workers
+        sides = _interleaved(saleor, one, two, requests_count, 32, baseline_path=TIS_PATH)
+        print(_line("serve (one process)", sides.bare))
+        print(_line("serve --workers 2", sides.app))
+        print(
+            f"  throughput ratio two/one: {sides.app.per_second / sides.bare.per_second:.2f} "
+            f"(rounds {min(sides.ratios):.2f}-{max(sides.ratios):.2f}); server CPU per request: one "
+            f"{sides.bare_cpu_ms or 0:.2f} ms, two {sides.app_cpu_ms or 0:.2f} ms"
         )
 
 

@@ -1,9 +1,13 @@
-"""The servers the benchmarks load: a zero-latency PayCombat stub, a bare endpoint to compare with, and
-the floor: the bare endpoint plus only the JWS check and the two writes issue 6 requires.
+"""The servers the benchmarks load: a PayCombat stub (zero latency or a set one), a bare endpoint to
+compare with, the floor (the bare endpoint plus only the JWS check and the two writes issue 6
+requires), and the latency-only reference (waits, answers, does nothing else).
 
 Each runs as its own process (``python -m benchmarks.servers stub PORT [LATENCY_MS]``,
-``python -m benchmarks.servers bare PORT``, ``python -m benchmarks.servers floor PORT``) with the same
-uvicorn settings as the app, so the comparison measures the app's own work, not the load generator's.
+``python -m benchmarks.servers bare PORT``, ``python -m benchmarks.servers floor PORT``,
+``python -m benchmarks.servers reference PORT LATENCY_MS``) with the same uvicorn settings as the app,
+so the comparison measures the app's own work, not the load generator's. The bare endpoint and the
+floor are built the way the app is: the async PayCombat client on the event loop, database work in a
+worker thread.
 """
 
 from __future__ import annotations
@@ -20,12 +24,12 @@ from decimal import Decimal
 
 import uvicorn
 from starlette.applications import Starlette
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from paycombat_gateway.paycombat.client import PaycombatClient
+from paycombat_gateway.gateway.blocking import in_thread
+from paycombat_gateway.paycombat.client import AsyncPaycombatClient
 from paycombat_gateway.paycombat.models import PaymentRequest
 from paycombat_gateway.saleor.jws import verify_detached_jws
 from paycombat_gateway.saleor.webhooks import SYNC_WEBHOOKS, SyncEvent
@@ -66,9 +70,20 @@ def stub_app(latency_ms: int = 0) -> Starlette:
     return Starlette(routes=[Route("/api/v1/checkout/payment-request", create, methods=["POST"])])
 
 
+def reference_app(latency_ms: int) -> Starlette:
+    """Waits ``latency_ms`` and answers: what a PayCombat that slow allows at best, nothing else paid."""
+
+    async def reference(request: Request) -> Response:
+        await request.body()
+        await asyncio.sleep(latency_ms / 1000)
+        return JSONResponse({"result": "CHARGE_ACTION_REQUIRED", "pspReference": str(uuid.uuid4())})
+
+    return Starlette(routes=[Route("/reference", reference, methods=["POST"])])
+
+
 def bare_app(paycombat_url: str) -> Starlette:
     """A plain endpoint making the same outbound call with the same client: the baseline."""
-    client = PaycombatClient("snd_bench_xtoken", "snd_bench_signature_key", paycombat_url)
+    client = AsyncPaycombatClient("snd_bench_xtoken", "snd_bench_signature_key", paycombat_url)
 
     async def bare(request: Request) -> Response:
         body = json.loads(await request.body(), parse_float=Decimal)
@@ -79,7 +94,7 @@ def bare_app(paycombat_url: str) -> Starlette:
             country_code="US",
             description=body["idempotencyKey"],
         )
-        checkout = await run_in_threadpool(client.create_payment_request, payment)
+        checkout = await client.create_payment_request(payment)
         return JSONResponse({"result": "CHARGE_ACTION_REQUIRED", "pspReference": checkout.id})
 
     return Starlette(routes=[Route("/bare", bare, methods=["POST"])])
@@ -108,14 +123,15 @@ def floor_app(paycombat_url: str, database_url: str, jwks: str) -> Starlette:
             x_token="snd_bench_xtoken", signature_key="snd_bench_signature_key",
         )  # fmt: skip
         installation_id, config_id = installation.id, config.id
-    client = PaycombatClient("snd_bench_xtoken", "snd_bench_signature_key", paycombat_url)
+    client = AsyncPaycombatClient("snd_bench_xtoken", "snd_bench_signature_key", paycombat_url)
     checkpointer = WalCheckpointer(database)
 
-    def initialize(signature: str, raw_body: bytes) -> dict[str, str]:
+    async def initialize(signature: str, raw_body: bytes) -> dict[str, str]:
         verify_detached_jws(signature, raw_body, jwks)
         body = json.loads(raw_body, parse_float=Decimal)
         action, transaction = body["action"], body["transaction"]
-        claim = claim_payment_session(
+        claim = await in_thread(
+            claim_payment_session,
             database,
             installation_id=installation_id,
             idempotency_key=body["idempotencyKey"],
@@ -130,7 +146,7 @@ def floor_app(paycombat_url: str, database_url: str, jwks: str) -> Starlette:
             amount=action["amount"],
             action_type="CHARGE",
         )
-        checkout = client.create_payment_request(
+        checkout = await client.create_payment_request(
             PaymentRequest(
                 amount=action["amount"],
                 currency=action["currency"],
@@ -138,8 +154,8 @@ def floor_app(paycombat_url: str, database_url: str, jwks: str) -> Starlette:
                 description=claim.merchant_reference,
             )
         )
-        record_checkout(
-            database, claim.session_id, checkout_id=checkout.id, checkout_token=checkout.checkout_token,
+        await in_thread(
+            record_checkout, database, claim.session_id, checkout_id=checkout.id, checkout_token=checkout.checkout_token,
             checkout_url=checkout.checkout_url, expires_at=checkout.expire_at, payin_method_name=None,
             virtual_account=None, last_error=None,
         )  # fmt: skip
@@ -148,7 +164,7 @@ def floor_app(paycombat_url: str, database_url: str, jwks: str) -> Starlette:
     async def floor(request: Request) -> Response:
         raw_body = await request.body()
         signature = request.headers.get("saleor-signature", "")
-        return JSONResponse(await run_in_threadpool(initialize, signature, raw_body))
+        return JSONResponse(await initialize(signature, raw_body))
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -157,6 +173,7 @@ def floor_app(paycombat_url: str, database_url: str, jwks: str) -> Starlette:
             yield
         finally:
             checkpointer.stop()
+            await client.aclose()
             database.dispose()
 
     return Starlette(routes=[Route(TIS_PATH, floor, methods=["POST"])], lifespan=lifespan)
@@ -166,6 +183,8 @@ if __name__ == "__main__":
     kind, port = sys.argv[1], int(sys.argv[2])
     if kind == "stub":
         app = stub_app(int(sys.argv[3]) if len(sys.argv) > 3 else 0)
+    elif kind == "reference":
+        app = reference_app(int(sys.argv[3]))
     elif kind == "floor":
         app = floor_app(
             os.environ["PAYCOMBAT_API_URL"], os.environ["DATABASE_URL"], os.environ["SALEOR_JWKS"]

