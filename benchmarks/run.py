@@ -454,15 +454,18 @@ def bench_slow_paycombat(saleor: SaleorDouble, tmp: str) -> None:
             run_load_async(server.url, _initialize_requests(saleor, 200, path != TIS_PATH, path), 100)
         print(" concurrency 200 (1,000 requests each, in two alternating rounds):")
         results: dict[str, list[Result]] = {label: [] for label in sides}
+        cpu = dict.fromkeys(sides, 0.0)
         for round_number in range(2):
             labels = list(sides) if round_number == 0 else list(reversed(sides))
             for label in labels:
                 server, path = sides[label]
                 batch = _initialize_requests(saleor, 500, path != TIS_PATH, path)
+                before = _cpu_seconds(server.pid) or 0.0
                 results[label].append(run_load_async(server.url, batch, 200))
+                cpu[label] += (_cpu_seconds(server.pid) or 0.0) - before
         merged = {label: _merged(runs) for label, runs in results.items()}
         for label, result in merged.items():
-            print(_line(label, result))
+            print(_line(label, result) + f"   CPU {1000 * cpu[label] / result.requests:.2f} ms/req")
         reference_result, bare_result, app_result = merged.values()
         ratio = app_result.per_second / reference_result.per_second
         print(
