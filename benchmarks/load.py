@@ -90,15 +90,21 @@ def run_load(
 
 
 def run_load_async(
-    base_url: str, requests: Sequence[Request], concurrency: int, expect_status: int = 200
+    base_url: str,
+    requests: Sequence[Request],
+    concurrency: int,
+    expect_status: int = 200,
+    expect_in_body: bytes = b"",
 ) -> Result:
     """``run_load`` with coroutines instead of threads, for hundreds or thousands of shoppers at once:
-    a thread per connection would cost the load generator more CPU than the server it measures."""
-    return asyncio.run(_run_load_async(base_url, requests, concurrency, expect_status))
+    a thread per connection would cost the load generator more CPU than the server it measures. An
+    answer counts as failed unless its status is ``expect_status`` and its body contains
+    ``expect_in_body`` (a Saleor failure result is still HTTP 200)."""
+    return asyncio.run(_run_load_async(base_url, requests, concurrency, expect_status, expect_in_body))
 
 
 async def _run_load_async(
-    base_url: str, requests: Sequence[Request], concurrency: int, expect_status: int
+    base_url: str, requests: Sequence[Request], concurrency: int, expect_status: int, expect_in_body: bytes
 ) -> Result:
     parts = urlsplit(base_url)
     host, port = parts.hostname or "127.0.0.1", parts.port or 80
@@ -120,8 +126,8 @@ async def _run_load_async(
             name, _, value = line.decode("latin-1").partition(":")
             if name.strip().lower() == "content-length":
                 length = int(value)
-        await reader.readexactly(length)
-        return int(status_line.split()[1]) == expect_status
+        body = await reader.readexactly(length)
+        return int(status_line.split()[1]) == expect_status and expect_in_body in body
 
     async def worker() -> None:
         nonlocal failures
