@@ -20,6 +20,7 @@ from paycombat_gateway.gateway.errors import ErrorCode, PaymentError
 from paycombat_gateway.gateway.methods import allowed_methods, source_countries
 from paycombat_gateway.gateway.order_lines import OrderLines, SourceLine, build_order_lines
 from paycombat_gateway.gateway.paycombat_errors import public_error
+from paycombat_gateway.gateway.reporting import announce_checkout
 from paycombat_gateway.gateway.results import SessionResult
 from paycombat_gateway.gateway.settlement import SessionState
 from paycombat_gateway.gateway.snapshots import SessionSnapshot, snapshot
@@ -254,6 +255,7 @@ def initialize_session(
         return failure(
             PaymentError(ErrorCode.PAYMENT_NOT_FOUND, "The payment record disappeared."), money.amount
         )
+    announce_checkout(ctx, claim.session_id)
     return action_required(
         SessionSnapshot(
             id=claim.session_id,

@@ -40,7 +40,7 @@ def test_success_reports_charge_success_under_the_checkout_id() -> None:
     assert transition.report.event_type == "CHARGE_SUCCESS"
     assert transition.report.psp_reference == CHECKOUT
     assert transition.report.amount == Decimal("49.99")
-    assert transition.report.available_actions == ()
+    assert transition.report.available_actions == ("REFUND",)  # charged money can be refunded
     assert not transition.amount_mismatch
 
 
