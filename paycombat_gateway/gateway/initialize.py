@@ -255,20 +255,17 @@ def initialize_session(
         return failure(
             PaymentError(ErrorCode.PAYMENT_NOT_FOUND, "The payment record disappeared."), money.amount
         )
-    announce_checkout(ctx, claim.session_id)
-    return action_required(
-        SessionSnapshot(
-            id=claim.session_id,
-            config_id=config.id,
-            state=SessionState(state),
-            merchant_reference=claim.merchant_reference,
-            currency=money.currency,
-            amount=money.amount,
-            payin_id=None,
-            paid_amount=None,
-            updated_at=utcnow(),
-            **recorded,
-        ),
-        config.environment,
-        warnings,
+    started_checkout = SessionSnapshot(
+        id=claim.session_id,
+        config_id=config.id,
+        state=SessionState(state),
+        merchant_reference=claim.merchant_reference,
+        currency=money.currency,
+        amount=money.amount,
+        payin_id=None,
+        paid_amount=None,
+        updated_at=utcnow(),
+        **recorded,
     )
+    announce_checkout(ctx, installation_id, started_checkout)
+    return action_required(started_checkout, config.environment, warnings)
