@@ -184,7 +184,12 @@ def refund_requested(
                 available_actions(state, Decimal(0)),
             )  # fmt: skip
         left = _left(session, payment)
-        if amount <= 0 or amount > left:
+        if amount <= 0:
+            return _refused(
+                reference, amount, "INVALID_AMOUNT: A refund must be of more than zero.",
+                available_actions(state, left),
+            )  # fmt: skip
+        if amount > left:
             return _refused(
                 reference, amount,
                 f"OVER_REFUND: {amount} {payment.currency} is more than the {left} {payment.currency} left to "
