@@ -137,9 +137,20 @@ def actions_now(session: Session, payment: PaymentSession) -> tuple[str, ...]:
 
 # --- 1. Saleor asks for a refund ------------------------------------------------------------------
 
+_UNPAID = {
+    SessionState.INITIALIZING: "it is still being created",
+    SessionState.ACTION_REQUIRED: "the shopper has not paid",
+    SessionState.PENDING: "the payment is still pending",
+    SessionState.FAILED: "the payment failed",
+    SessionState.EXPIRED: "it expired unpaid",
+    SessionState.CANCELLED: "it was cancelled",
+}
 
-def _refused(reference: str | None, amount: Decimal, message: str, actions: tuple[str, ...]) -> ActionResult:
-    return ActionResult("REFUND_FAILURE", reference, amount, message, actions=actions)
+
+def _refused(amount: Decimal, message: str, actions: tuple[str, ...]) -> ActionResult:
+    """A refusal without pspReference: it fails Saleor's pending request and, unlike one under the
+    checkout id, is never taken by Saleor for an earlier refusal of the same amount."""
+    return ActionResult("REFUND_FAILURE", None, amount, message, actions=actions)
 
 
 def refund_requested(
@@ -149,17 +160,16 @@ def refund_requested(
     found = find_session(ctx, installation_id, payload.transaction.id, payload.transaction.psp_reference)
     if found is None:
         return _refused(
-            payload.transaction.psp_reference or None, requested,
+            requested,
             "PAYMENT_NOT_FOUND: This app did not start this payment, so it cannot refund it.", (),
         )  # fmt: skip
-    reference = found.checkout_id or found.merchant_reference
     try:
         amount = quantize(requested, found.currency)
     except MoneyError as exc:
-        return _refused(reference, requested, f"INVALID_AMOUNT: {exc}.", ())
+        return _refused(requested, f"INVALID_AMOUNT: {exc}.", ())
     if payload.action.currency.upper() != found.currency.upper():
         return _refused(
-            reference, requested,
+            requested,
             f"CURRENCY_MISMATCH: This payment is in {found.currency}, not {payload.action.currency}.", (),
         )  # fmt: skip
     source_type = "order" if payload.transaction.order else "checkout"
@@ -172,26 +182,25 @@ def refund_requested(
     with ctx.database.session() as session:
         payment = store.lock_payment(session, found.id)
         if payment is None:
-            return _refused(reference, amount, "PAYMENT_NOT_FOUND: The payment record disappeared.", ())
+            return _refused(amount, "PAYMENT_NOT_FOUND: The payment record disappeared.", ())
         if request_key and (again := store.find_by_request_key(session, installation_id, request_key)):
             return ActionResult(None, again.id, actions=actions_now(session, payment))  # a redelivery
         state = SessionState(payment.state)
         if not state.is_paid:
             return _refused(
-                reference, amount,
-                f"NOT_PAID: The shopper has not paid this PayCombat checkout (it is {state.value.replace('_', ' ')}), "
+                amount,
+                f"NOT_PAID: Nothing was charged on this PayCombat checkout ({_UNPAID[state]}), "
                 "so there is nothing to refund.",
                 available_actions(state, Decimal(0)),
-            )  # fmt: skip
+            )
         left = _left(session, payment)
         if amount <= 0:
             return _refused(
-                reference, amount, "INVALID_AMOUNT: A refund must be of more than zero.",
-                available_actions(state, left),
-            )  # fmt: skip
+                amount, "INVALID_AMOUNT: A refund must be of more than zero.", available_actions(state, left)
+            )
         if amount > left:
             return _refused(
-                reference, amount,
+                amount,
                 f"OVER_REFUND: {amount} {payment.currency} is more than the {left} {payment.currency} left to "
                 f"refund on this payment (charged {_charged(payment)} {payment.currency}).",
                 available_actions(state, left),
