@@ -77,3 +77,10 @@ def test_refunds_are_carried_out_from_the_page(stack: Stack, page: Page) -> None
         (released, Decimal("5.00"))
     ]
     assert checkout_id
+
+
+def test_the_order_pages_link_opened_outside_the_dashboard_names_the_payment(
+    stack: Stack, page: Page
+) -> None:
+    page.goto(f"{stack.app_url}/dashboard?payment=co-123")
+    expect(page.locator("#outside-payment")).to_contain_text("PayCombat payment co-123 from a Saleor order")

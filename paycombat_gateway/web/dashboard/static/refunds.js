@@ -128,6 +128,15 @@
     ]);
   }
 
+  // Saleor's order page links here (the transaction's externalUrl) in a new tab, outside the
+  // Dashboard: say which payment was meant and where to open it.
+  document.addEventListener("DOMContentLoaded", () => {
+    const outside = document.getElementById("outside");
+    if (framed || !selectedPayment || !outside) return;
+    outside.append(el("p", { id: "outside-payment", text: "You followed the link of PayCombat payment " + selectedPayment +
+      " from a Saleor order. Open Saleor Dashboard › Apps › PayCombat to see it and its refunds." }));
+  });
+
   async function load(note) {
     const section = document.getElementById("refunds");
     if (!section) return;
