@@ -221,3 +221,23 @@ def test_refunds_of_unpaid_unknown_or_redelivered_requests(stack: Stack, cli: An
     assert _listed(cli)[first["pspReference"]]["requested_by"] == "staff user VXNlcjox"
     code, _, err = cli("refunds", "confirm", "rf_doesnotexist")
     assert code == 2 and "No refund has the id 'rf_doesnotexist'" in err
+
+
+def test_a_partial_refund_in_won_keeps_the_currency_without_decimals(stack: Stack, cli: Any) -> None:
+    initialize = initialize_payload(
+        stack.saleor, amount="15000", currency="KRW",
+        data={"return_url": "https://shop.example.com/r", "bank": "KDB산업은행"},
+    )  # fmt: skip
+    checkout_id = stack.call(SyncEvent.TRANSACTION_INITIALIZE_SESSION, initialize)["pspReference"]
+    stack.sandbox.settle(checkout_id, "success")
+    stack.wait_until(lambda: bool(stack.reports("CHARGE_SUCCESS")))
+
+    fractional = _ask_refund(stack, initialize, "0.5")
+    assert fractional["result"] == "REFUND_FAILURE" and fractional["message"].startswith("INVALID_AMOUNT")
+    refund_id = _ask_refund(stack, initialize, "5000")["pspReference"]
+    assert _listed(cli)[refund_id]["amount"] == "5000"
+    assert "10000 KRW left" in _ask_refund(stack, initialize, "10001")["message"]
+    assert cli("refunds", "confirm", refund_id)[0] == 0
+
+    (report,) = _reports(stack, "REFUND_SUCCESS")
+    assert report["amount"] == Decimal("5000") and report["message"].startswith("Refunded 5000 KRW")
