@@ -28,6 +28,7 @@ from decimal import Decimal
 from sqlalchemy.orm import Session
 
 from paycombat_gateway.gateway.context import GatewayContext
+from paycombat_gateway.gateway.errors import ErrorCode
 from paycombat_gateway.gateway.process import find_session
 from paycombat_gateway.gateway.reporting import owe_saleor
 from paycombat_gateway.gateway.results import ActionResult
@@ -147,10 +148,10 @@ _UNPAID = {
 }
 
 
-def _refused(amount: Decimal, message: str, actions: tuple[str, ...]) -> ActionResult:
+def _refused(amount: Decimal, code: ErrorCode, message: str, actions: tuple[str, ...]) -> ActionResult:
     """A refusal without pspReference: it fails Saleor's pending request and, unlike one under the
     checkout id, is never taken by Saleor for an earlier refusal of the same amount."""
-    return ActionResult("REFUND_FAILURE", None, amount, message, actions=actions)
+    return ActionResult("REFUND_FAILURE", None, amount, f"{code.value}: {message}", actions=actions)
 
 
 def refund_requested(
@@ -161,50 +162,62 @@ def refund_requested(
     if found is None:
         return _refused(
             requested,
-            "PAYMENT_NOT_FOUND: This app did not start this payment, so it cannot refund it.", (),
-        )  # fmt: skip
+            ErrorCode.PAYMENT_NOT_FOUND,
+            "This app did not start this payment, so it cannot refund it.",
+            (),
+        )
     try:
         amount = quantize(requested, found.currency)
     except MoneyError as exc:
-        return _refused(requested, f"INVALID_AMOUNT: {exc}.", ())
+        return _refused(requested, ErrorCode.INVALID_AMOUNT, f"{exc}.", ())
     if payload.action.currency.upper() != found.currency.upper():
         return _refused(
             requested,
-            f"CURRENCY_MISMATCH: This payment is in {found.currency}, not {payload.action.currency}.", (),
-        )  # fmt: skip
+            ErrorCode.CURRENCY_MISMATCH,
+            f"This payment is in {found.currency}, not {payload.action.currency}.",
+            (),
+        )
     source_type = "order" if payload.transaction.order else "checkout"
     source = payload.transaction.order or payload.transaction.checkout or {}
     principal = payload.issuing_principal
-    requested_by = principal.describe() if principal else (
-        "Saleor (fund release of a checkout never completed)" if source_type == "checkout" else "Saleor"
-    )  # fmt: skip
+    if principal is not None:
+        requested_by = principal.describe()
+    elif source_type == "checkout":
+        requested_by = "Saleor (fund release of a checkout never completed)"
+    else:
+        requested_by = "Saleor"
     request_key = f"{payload.transaction.id}|{payload.issued_at}|{amount}" if payload.issued_at else None
     with ctx.database.session() as session:
         payment = store.lock_payment(session, found.id)
         if payment is None:
-            return _refused(amount, "PAYMENT_NOT_FOUND: The payment record disappeared.", ())
+            return _refused(amount, ErrorCode.PAYMENT_NOT_FOUND, "The payment record disappeared.", ())
         if request_key and (again := store.find_by_request_key(session, installation_id, request_key)):
             return ActionResult(None, again.id, actions=actions_now(session, payment))  # a redelivery
         state = SessionState(payment.state)
         if not state.is_paid:
             return _refused(
                 amount,
-                f"NOT_PAID: Nothing was charged on this PayCombat checkout ({_UNPAID[state]}), "
+                ErrorCode.NOT_PAID,
+                f"Nothing was charged on this PayCombat checkout ({_UNPAID[state]}), "
                 "so there is nothing to refund.",
                 available_actions(state, Decimal(0)),
             )
         left = _left(session, payment)
         if amount <= 0:
             return _refused(
-                amount, "INVALID_AMOUNT: A refund must be of more than zero.", available_actions(state, left)
+                amount,
+                ErrorCode.INVALID_AMOUNT,
+                "A refund must be of more than zero.",
+                available_actions(state, left),
             )
         if amount > left:
             return _refused(
                 amount,
-                f"OVER_REFUND: {amount} {payment.currency} is more than the {left} {payment.currency} left to "
+                ErrorCode.OVER_REFUND,
+                f"{amount} {payment.currency} is more than the {left} {payment.currency} left to "
                 f"refund on this payment (charged {_charged(payment)} {payment.currency}).",
                 available_actions(state, left),
-            )  # fmt: skip
+            )
         refund = store.add_refund(
             session,
             installation_id=installation_id,
