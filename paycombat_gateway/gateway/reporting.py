@@ -6,8 +6,9 @@ the same database transaction that changed the payment. Nothing else enqueues re
 path is deduplicated and retried the same way.
 
 Besides events, Saleor is told what to call the transaction and where the merchant can see it
-(``TransactionItem.name`` and ``externalUrl``, which only ``transactionUpdate`` sets). That is owed
-the same way, once per distinct name, as a ``TRANSACTION_DETAILS`` row.
+(``TransactionItem.name`` and ``externalUrl``, which only ``transactionUpdate`` sets) and which
+buttons it offers. That is owed the same way, once per (state, name), as a ``TRANSACTION_DETAILS`` row
+whose buttons the worker reads at delivery.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ __all__ = [
     "transaction_name",
 ]
 
-# An outbox row that is not an event: the worker sends it with transactionUpdate (name, externalUrl).
+# An outbox row that is not an event: the worker sends it with transactionUpdate (name, link, buttons).
 TRANSACTION_DETAILS = "TRANSACTION_DETAILS"
 
 # How the order page names a method; anything else is shown as PayCombat names it.
