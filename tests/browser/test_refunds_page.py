@@ -10,7 +10,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from paycombat_gateway.saleor.webhooks import SyncEvent
-from tests.browser.conftest import host_for, screenshot
+from tests.browser.conftest import ARTIFACTS, host_for
 from tests.browser.test_dashboard_page import _app_frame
 from tests.support.saleor_double import action_payload
 from tests.support.stack import Stack, run_stack
@@ -23,6 +23,7 @@ def stack(tmp_path: Path) -> Iterator[Stack]:
 
 
 def test_refunds_are_carried_out_from_the_page(stack: Stack, page: Page) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
     initialize, checkout_id = stack.settled_checkout("success")
     asked = []
     for amount, with_order in (("20.00", True), ("5.00", False)):
@@ -44,7 +45,9 @@ def test_refunds_are_carried_out_from_the_page(stack: Stack, page: Page) -> None
         expect(first.locator(".steps li").first).to_contain_text("Features › Transaction › Refund Request")
         second = app.locator(f'li.refund[data-refund="{released}"]')
         expect(second).to_contain_text("Checkout never completed (Saleor released the funds)")
-        screenshot(page, "08-refunds-owed")
+        page.set_viewport_size({"width": 1100, "height": 2400})  # the section lies below the first screen
+        page.wait_for_timeout(300)
+        app.locator("#refunds").screenshot(path=str(ARTIFACTS / "08-refunds-owed.png"))
 
         first.get_by_label("PayCombat refund reference (optional)").fill("PC-RF-42")
         first.get_by_role("button", name="Mark refunded").click()
@@ -67,7 +70,7 @@ def test_refunds_are_carried_out_from_the_page(stack: Stack, page: Page) -> None
         expect(app.locator("#refunds-done")).to_contain_text(
             "Declined: The shopper was refunded by bank transfer"
         )
-        screenshot(page, "09-refunds-done")
+        app.locator("#refunds").screenshot(path=str(ARTIFACTS / "09-refunds-done.png"))
 
     stack.wait_until(stack.outbox_settled)
     assert [(r["pspReference"], r["amount"]) for r in stack.reports("REFUND_SUCCESS")] == [
