@@ -1,8 +1,9 @@
-"""A small Saleor GraphQL client for the calls this app makes: app id and ``transactionEventReport``.
+"""A small Saleor GraphQL client for the calls this app makes: app id, ``transactionEventReport`` and
+``transactionUpdate`` (the transaction's name, link and buttons).
 
 Blocking calls go through a ``requests`` session (install, commands); the outbox awaits its reports
-through an ``aiohttp`` session (``execute_async``, the library the async PayCombat client uses), so
-waiting on Saleor holds no thread. Both build the request and read the answer with the same code.
+through an ``aiohttp`` session (the ``_async`` methods; the library the async PayCombat client uses),
+so waiting on Saleor holds no thread. Both build the request and read the answer with the same code.
 """
 
 from __future__ import annotations
@@ -163,8 +164,19 @@ class SaleorClient:
         data = await self.execute_async(load_document(EVENT_REPORT), _event_report_variables(report))
         return _event_report_result(data)
 
+    def transaction_update(self, **update: Unpack[TransactionUpdate]) -> EventReportResult:
+        """Set what the order page shows of the transaction; an answer like an event report's."""
+        data = self.execute(load_document(UPDATE), _update_variables(update))
+        return _update_result(data)
+
+    async def transaction_update_async(self, **update: Unpack[TransactionUpdate]) -> EventReportResult:
+        """``transaction_update`` on the event loop."""
+        data = await self.execute_async(load_document(UPDATE), _update_variables(update))
+        return _update_result(data)
+
 
 EVENT_REPORT = "operations/transaction_event_report.graphql"
+UPDATE = "operations/transaction_update.graphql"
 
 
 class EventReport(TypedDict):
@@ -178,6 +190,15 @@ class EventReport(TypedDict):
     message: NotRequired[str | None]
     external_url: NotRequired[str | None]
     available_actions: NotRequired[list[str] | None]
+
+
+class TransactionUpdate(TypedDict):
+    """What ``transaction_update`` sets, as its keyword arguments."""
+
+    transaction_id: str
+    name: str | None
+    external_url: str | None
+    available_actions: list[str] | None
 
 
 def _event_report_variables(report: EventReport) -> dict[str, Any]:
@@ -202,5 +223,25 @@ def _event_report_result(data: dict[str, Any]) -> EventReportResult:
     return EventReportResult(
         already_processed=bool(result.get("alreadyProcessed")),
         transaction_event_id=event.get("id") if isinstance(event, dict) else None,
+        errors=[error for error in result.get("errors") or [] if isinstance(error, dict)],
+    )
+
+
+def _update_variables(update: TransactionUpdate) -> dict[str, Any]:
+    return {
+        "id": update["transaction_id"],
+        "name": update["name"],
+        "externalUrl": update["external_url"],
+        "availableActions": update["available_actions"],
+    }
+
+
+def _update_result(data: dict[str, Any]) -> EventReportResult:
+    result = data.get("transactionUpdate")
+    if not isinstance(result, dict):
+        raise SaleorUnavailable("transactionUpdate returned nothing")
+    return EventReportResult(
+        already_processed=False,
+        transaction_event_id=None,
         errors=[error for error in result.get("errors") or [] if isinstance(error, dict)],
     )
