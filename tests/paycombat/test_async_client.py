@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-import socket
-import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -27,7 +25,7 @@ from tests.paycombat.conftest import (
     CassetteSession,
 )
 from tests.paycombat.test_client_environment import PAYCOMBAT_URL, _ForwardProxy, proxy_url
-from tests.paycombat.test_client_policy import ACCOUNT, REQUEST
+from tests.paycombat.test_client_policy import ACCOUNT, REQUEST, half_answer_server
 
 __all__ = ["proxy_url"]  # the fixture, shared with the sync client's test
 
@@ -127,37 +125,20 @@ def test_backoff_is_urllib3s_formula() -> None:
     """The waits between retries are the ones the urllib3 ``Retry`` policy used before gave."""
     policy = Retry(total=5, backoff_factor=BACKOFF_FACTOR, backoff_max=BACKOFF_MAX)
     for failures in range(1, 6):
-        policy = policy.increment(method="GET", url="/", error=None)  # type: ignore[arg-type]
+        policy = policy.increment(method="GET", url="/", error=None)
         assert backoff_seconds(failures) == policy.get_backoff_time()
 
 
 def test_a_body_cut_off_in_transit_is_a_connection_failure() -> None:
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(1)
-
-    def answer_half() -> None:
-        connection, _ = listener.accept()
-        connection.recv(65536)
-        connection.sendall(
-            b'HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 500\r\n\r\n{"status": tr'
-        )
-        connection.close()
-
-    server = threading.Thread(target=answer_half, daemon=True)
-    server.start()
-    url = f"http://127.0.0.1:{listener.getsockname()[1]}"
-
-    async def scenario() -> None:
+    async def scenario(url: str) -> None:
         client = AsyncPaycombatClient(ACCOUNT.x_token, ACCOUNT.signature_key, url, retries=0)
         with pytest.raises(errors.ConnectionFailed, match="broke off") as caught:
             await client.create_payment_request(REQUEST)
         assert ACCOUNT.x_token not in str(caught.value)
         await client.aclose()
 
-    asyncio.run(scenario())
-    server.join(timeout=5)
-    listener.close()
+    with half_answer_server() as url:
+        asyncio.run(scenario(url))
 
 
 def test_requests_go_through_the_environments_proxy(proxy_url: str, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -6,6 +6,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from decimal import Decimal
 
 import pytest
@@ -107,8 +108,9 @@ def test_errors_never_contain_secrets(sandbox: RunningSandbox) -> None:
     assert "snd_" not in repr(wrong)
 
 
-def test_a_body_cut_off_in_transit_is_a_connection_failure() -> None:
-    """A PayCombat answer that breaks off mid-body is a typed error, never a raw requests exception."""
+@contextmanager
+def half_answer_server() -> Iterator[str]:
+    """A server that answers one request with half of its promised body, then hangs up; its URL."""
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
     listener.listen(1)
@@ -123,11 +125,17 @@ def test_a_body_cut_off_in_transit_is_a_connection_failure() -> None:
 
     server = threading.Thread(target=answer_half, daemon=True)
     server.start()
-    client = PaycombatClient(
-        ACCOUNT.x_token, ACCOUNT.signature_key, f"http://127.0.0.1:{listener.getsockname()[1]}", retries=0
-    )
-    with pytest.raises(errors.ConnectionFailed, match="broke off") as caught:
-        client.create_payment_request(REQUEST)
-    assert ACCOUNT.x_token not in str(caught.value)
-    server.join(timeout=5)
-    listener.close()
+    try:
+        yield f"http://127.0.0.1:{listener.getsockname()[1]}"
+    finally:
+        server.join(timeout=5)
+        listener.close()
+
+
+def test_a_body_cut_off_in_transit_is_a_connection_failure() -> None:
+    """A PayCombat answer that breaks off mid-body is a typed error, never a raw requests exception."""
+    with half_answer_server() as url:
+        client = PaycombatClient(ACCOUNT.x_token, ACCOUNT.signature_key, url, retries=0)
+        with pytest.raises(errors.ConnectionFailed, match="broke off") as caught:
+            client.create_payment_request(REQUEST)
+        assert ACCOUNT.x_token not in str(caught.value)

@@ -14,16 +14,22 @@ import requests
 from paycombat_gateway.background_server import bind_loopback
 
 
-def test_serve_from_nothing_serves_the_manifest(tmp_path: Path) -> None:
+def _serve_from_nothing(tmp_path: Path, *options: str) -> tuple[subprocess.Popen[bytes], int]:
+    """``serve`` on a free port with no database, no key and no folder; the process and its port."""
     sock = bind_loopback()
     port = sock.getsockname()[1]
     sock.close()
     env = {key: value for key, value in os.environ.items() if not key.startswith(("DATABASE_URL", "APP_"))}
     env.update(DATA_DIR=str(tmp_path / "data"), APP_URL=f"http://127.0.0.1:{port}")
     process = subprocess.Popen(
-        [sys.executable, "-m", "paycombat_gateway", "serve", "--port", str(port)],
+        [sys.executable, "-m", "paycombat_gateway", "serve", "--port", str(port), *options],
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
     )  # fmt: skip
+    return process, port
+
+
+def test_serve_from_nothing_serves_the_manifest(tmp_path: Path) -> None:
+    process, port = _serve_from_nothing(tmp_path)
     try:
         deadline = time.monotonic() + 30
         while True:
@@ -78,15 +84,7 @@ def _children(pid: int) -> list[int]:
 
 
 def test_serve_with_workers_runs_that_many_processes_on_one_port(tmp_path: Path) -> None:
-    sock = bind_loopback()
-    port = sock.getsockname()[1]
-    sock.close()
-    env = {key: value for key, value in os.environ.items() if not key.startswith(("DATABASE_URL", "APP_"))}
-    env.update(DATA_DIR=str(tmp_path / "data"), APP_URL=f"http://127.0.0.1:{port}")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "paycombat_gateway", "serve", "--port", str(port), "--workers", "2"],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-    )  # fmt: skip
+    process, port = _serve_from_nothing(tmp_path, "--workers", "2")
     try:
         deadline = time.monotonic() + 60
         while True:
