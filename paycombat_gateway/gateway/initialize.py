@@ -280,5 +280,5 @@ async def initialize_session(
         updated_at=utcnow(),
         **recorded,
     )
-    announce_checkout(ctx, installation_id, started_checkout)
+    await in_thread(announce_checkout, ctx, installation_id, started_checkout)
     return action_required(started_checkout, config.environment, warnings)
