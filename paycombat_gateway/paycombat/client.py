@@ -303,6 +303,36 @@ class PaycombatClient:
             raise errors.MalformedResponseError(f"PayCombat's {name} answer has no list of objects")
         return data
 
+    # --- transaction ------------------------------------------------------------------------------
+
+    def get_all_transaction(
+        self,
+        *,
+        reference: str | None = None,
+        record_type: str | None = "PAYIN",
+        page: int = 1,
+        limit: int = 20,
+    ) -> list[Payin]:
+        """Transactions (payin records when ``record_type`` is PAYIN) carrying ``reference``, newest first.
+
+        The path, filters and shape are contract inferences (``transaction_lookup``).
+        """
+        query: dict[str, str | int] = {"page": page, "per_page": limit}
+        if reference is not None:
+            query["reference"] = reference
+        if record_type is not None:
+            query["type"] = record_type
+        items = self._list(self._call("get_all_transaction", query=query), "get_all_transaction")
+        return [self._model(Payin, item, "get_all_transaction") for item in items]
+
+    def find_transaction_by_id(self, transaction_id: str) -> Payin:
+        payin: Payin = self._model(
+            Payin,
+            self._call("find_transaction_by_id", transaction_id=transaction_id),
+            "find_transaction_by_id",
+        )
+        return payin
+
     # --- customer, payout, merchant -----------------------------------------------------------
 
     def create_customer(self, body: Mapping[str, Any]) -> Customer:
