@@ -28,7 +28,7 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -76,11 +76,22 @@ class Finding:
     found: str  # e.g. "paid 42.50 AUD (payin …)", "nothing at PayCombat yet", "PayCombat unavailable: …"
     outcome: str  # e.g. "CHARGE_SUCCESS reported", "already known", "next look in 120 s", "would report …"
     amount: Decimal | None = None
+    tally: str = "not looked up"  # what it counts as in a summary: paid, failed, nothing yet, unavailable, …
 
     def line(self) -> str:
         return (
             f"{self.merchant_reference}  checkout {self.checkout_id or '-'}: {self.found} -> {self.outcome}"
         )
+
+
+def _finding(
+    payment: SessionSnapshot,
+    found: str,
+    outcome: str,
+    amount: Decimal | None = None,
+    tally: str = "not looked up",
+) -> Finding:
+    return Finding(payment.id, payment.merchant_reference, payment.checkout_id, found, outcome, amount, tally)
 
 
 def find_payins(client: PaycombatClient, payment: SessionSnapshot) -> list[Payin]:
@@ -110,19 +121,23 @@ def _as_news(payins: list[Payin]) -> list[tuple[PaycombatWebhook, bytes]]:
     return paid or news
 
 
+_WORDS = {
+    WebhookKind.PAYIN_SUCCESS: "paid",
+    WebhookKind.PAYIN_FAILED: "failed",
+    WebhookKind.PAYIN_EXPIRED: "expired",
+    WebhookKind.PAYIN_PENDING: "pending",
+}
+
+
+def _word(event: PaycombatWebhook) -> str:
+    return _WORDS.get(event.kind, event.kind.value.lower())
+
+
 def _describe(news: list[tuple[PaycombatWebhook, bytes]]) -> str:
     if not news:
         return "nothing at PayCombat yet"
-    words = {
-        WebhookKind.PAYIN_SUCCESS: "paid",
-        WebhookKind.PAYIN_FAILED: "failed",
-        WebhookKind.PAYIN_EXPIRED: "expired",
-        WebhookKind.PAYIN_PENDING: "pending",
-    }
     return "; ".join(
-        f"{words.get(event.kind, event.kind.value.lower())} {event.amount} {event.currency} "
-        f"(payin {event.object_id})"
-        for event, _ in news
+        f"{_word(event)} {event.amount} {event.currency} (payin {event.object_id})" for event, _ in news
     )
 
 
@@ -208,7 +223,7 @@ def ask_before_answering(ctx: GatewayContext, payment: SessionSnapshot) -> Sessi
 def _reported(row: PaymentSession) -> str:
     state = SessionState(row.state)
     if state is SessionState.SUCCEEDED:
-        return f"CHARGE_SUCCESS reported ({row.paid_amount} {row.currency})"
+        return f"CHARGE_SUCCESS reported ({snapshot(row).paid_amount} {row.currency})"
     if state in (SessionState.FAILED, SessionState.EXPIRED):
         return "CHARGE_FAILURE reported"
     return "CHARGE_REQUEST reported"
@@ -280,11 +295,19 @@ class Reconciler:
 
     # --- one pass -------------------------------------------------------------------------------
 
-    def run_once(
-        self, *, since: timedelta | None = None, dry_run: bool = False, due_only: bool = True
-    ) -> list[Finding]:
-        """Look up one batch of due payments (``due_only=False``: every open one, created within
-        ``since``); ``dry_run`` looks without recording or rescheduling anything."""
+    def run_once(self) -> list[Finding]:
+        """Look up one batch of the payments that are due; what was found for each."""
+        return self._batch(since=None, after_id=None, dry_run=False)
+
+    def run_pass(self, *, since: timedelta | None = None, dry_run: bool = False) -> Iterator[Finding]:
+        """An operator's pass (``paycombat-gateway reconcile``): every open payment created within
+        ``since`` (all when None), due or not, in id order; ``dry_run`` records and reschedules nothing."""
+        last_id = 0
+        while batch := self._batch(since=since, after_id=last_id, dry_run=dry_run):
+            yield from batch
+            last_id = max(finding.session_id for finding in batch)
+
+    def _batch(self, *, since: timedelta | None, after_id: int | None, dry_run: bool) -> list[Finding]:
         now = utcnow()
         lease = timedelta(seconds=max(60.0, 3 * self.batch / self.settings.calls_per_second))
 
@@ -296,9 +319,9 @@ class Reconciler:
                 open_for=timedelta(seconds=self.settings.after_seconds),
                 limit=self.batch,
                 lease=lease,
-                skip_configs=self._paused_now(),
+                skip_configs=self._paused_now() if after_id is None else (),
                 created_since=now - since if since is not None else None,
-                due_only=due_only,
+                after_id=after_id,
             )
             return [snapshot(row) for row in rows]
 
@@ -306,7 +329,10 @@ class Reconciler:
         given_back: list[int] = []
         for payment in self.ctx.database.run(claim):
             if self._stop.is_set() or payment.config_id in self._paused_now():
-                given_back.append(payment.id)  # an outage met earlier in this pass: keep its place
+                given_back.append(payment.id)  # an outage met earlier in this batch: keep its place
+                findings.append(
+                    _finding(payment, "not looked up: PayCombat was unavailable", "its place is kept")
+                )
                 continue
             findings.append(self._look(payment, dry_run=dry_run))
         self._release(given_back)
@@ -325,35 +351,35 @@ class Reconciler:
         config = self.ctx.configs.by_id(payment.config_id)
         if config is None:
             self._release([payment.id])
-            return Finding(payment.id, payment.merchant_reference, payment.checkout_id,
-                           "its PayCombat configuration is gone", "not looked up")  # fmt: skip
+            return _finding(payment, "its PayCombat configuration is gone", "not looked up")
         pacer = self._pacers.setdefault(config.id, _Pacer(self.settings.calls_per_second))
         if not pacer.wait(self._stop):
             self._release([payment.id])
-            return Finding(
-                payment.id, payment.merchant_reference, payment.checkout_id, "stopping", "released"
-            )
+            return _finding(payment, "not looked up: stopping", "its place is kept")
         try:
             payins = find_payins(self.ctx.paycombat.for_config(config), payment)
         except errors.PaycombatError as exc:
             self._pause(config.id)
             self._release([payment.id])
-            return Finding(payment.id, payment.merchant_reference, payment.checkout_id,
-                           f"PayCombat unavailable: {exc.message}", "paused; its place is kept")  # fmt: skip
+            return _finding(
+                payment,
+                f"PayCombat unavailable: {exc.message}",
+                "paused; its place is kept",
+                tally="unavailable",
+            )
         self._paused.pop(config.id, None)
         news = _as_news(payins)
-        found = _describe(news)
+        found, tally = _describe(news), (_word(news[0][0]) if news else "nothing yet")
+        amount = news[0][0].amount if news else None
         if dry_run:
             self._release([payment.id])
-            return Finding(payment.id, payment.merchant_reference, payment.checkout_id, found,
-                           "dry run: nothing recorded")  # fmt: skip
+            return _finding(payment, found, "dry run: nothing recorded", amount, tally)
         enqueued, outcome = learn_from_paycombat(
             self.ctx, payment, payins, source=NewsSource.RECONCILIATION, schedule=self._schedule
         )
         if enqueued:
             self._on_report_enqueued()
-        amount = news[0][0].amount if news else None
-        return Finding(payment.id, payment.merchant_reference, payment.checkout_id, found, outcome, amount)
+        return _finding(payment, found, outcome, amount, tally)
 
     def _pause(self, config_id: str) -> None:
         _, outages = self._paused.get(config_id, (0.0, 0))

@@ -33,13 +33,14 @@ def claim_for_reconciliation(
     lease: timedelta,
     skip_configs: Collection[str] = (),
     created_since: datetime | None = None,
-    due_only: bool = True,
+    after_id: int | None = None,
 ) -> list[PaymentSession]:
     """Lease up to ``limit`` open payments to ``worker_id``, the longest-waiting first.
 
     Due means: never looked at and open for ``open_for``, or its next look has come; and not stopped.
-    ``due_only=False`` (an operator's pass) takes every open payment created since ``created_since``,
-    whatever its schedule. A payment leased to another instance is never taken.
+    With ``after_id`` (an operator's pass, walking the payments in id order) every open payment with
+    a larger id, created since ``created_since``, is taken whatever its schedule. A payment leased to
+    another instance is never taken.
     """
     unclaimed = or_(
         PaymentSession.reconcile_claimed_until.is_(None), PaymentSession.reconcile_claimed_until < now
@@ -49,7 +50,9 @@ def claim_for_reconciliation(
         PaymentSession.checkout_id.is_not(None),
         unclaimed,
     ]
-    if due_only:
+    if after_id is not None:
+        conditions.append(PaymentSession.id > after_id)
+    else:
         conditions += [
             PaymentSession.reconcile_stopped_at.is_(None),
             or_(
@@ -66,7 +69,14 @@ def claim_for_reconciliation(
             select(PaymentSession)
             .where(*conditions)
             .order_by(
-                func.coalesce(PaymentSession.reconcile_next_at, PaymentSession.created_at), PaymentSession.id
+                *(
+                    (PaymentSession.id,)
+                    if after_id is not None
+                    else (
+                        func.coalesce(PaymentSession.reconcile_next_at, PaymentSession.created_at),
+                        PaymentSession.id,
+                    )
+                )
             )
             .limit(limit)
             .with_for_update(skip_locked=True)
