@@ -206,7 +206,7 @@ def ask_before_answering(ctx: GatewayContext, payment: SessionSnapshot) -> Sessi
     if config is None or payment.checkout_id is None:
         return payment
     try:
-        payins = find_payins(ctx.paycombat.for_config(config), payment)
+        payins = find_payins(ctx.paycombat.quick_for_config(config), payment)
     except errors.PaycombatError as exc:
         logger.warning(
             "transactionProcess: PayCombat did not say how %s stands: %s", payment.checkout_id, exc
@@ -327,14 +327,17 @@ class Reconciler:
 
         findings: list[Finding] = []
         given_back: list[int] = []
+        down: set[str] = set()  # configurations whose PayCombat failed during this batch
         for payment in self.ctx.database.run(claim):
-            if self._stop.is_set() or payment.config_id in self._paused_now():
-                given_back.append(payment.id)  # an outage met earlier in this batch: keep its place
-                findings.append(
-                    _finding(payment, "not looked up: PayCombat was unavailable", "its place is kept")
-                )
+            if self._stop.is_set() or payment.config_id in down:
+                given_back.append(payment.id)  # keep its place for the next pass
+                why = "stopping" if self._stop.is_set() else "PayCombat was unavailable"
+                findings.append(_finding(payment, f"not looked up: {why}", "its place is kept"))
                 continue
-            findings.append(self._look(payment, dry_run=dry_run))
+            finding = self._look(payment, dry_run=dry_run)
+            if finding.tally == "unavailable":
+                down.add(payment.config_id)
+            findings.append(finding)
         self._release(given_back)
         return findings
 
