@@ -57,6 +57,7 @@ __all__ = [
     "ask_before_answering",
     "find_payins",
     "learn_from_paycombat",
+    "next_wait",
 ]
 
 logger = logging.getLogger(__name__)
