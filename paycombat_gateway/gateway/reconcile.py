@@ -35,6 +35,7 @@ from decimal import Decimal
 
 from sqlalchemy.orm import Session
 
+from paycombat_gateway.gateway.background import BackgroundLoop
 from paycombat_gateway.gateway.context import GatewayContext
 from paycombat_gateway.gateway.inbound import NewsSource, record_payin_news
 from paycombat_gateway.gateway.settlement import SessionState
@@ -45,7 +46,6 @@ from paycombat_gateway.paycombat.contract import WebhookKind
 from paycombat_gateway.paycombat.models import Payin
 from paycombat_gateway.paycombat.webhooks import PaycombatWebhook, parse_webhook
 from paycombat_gateway.settings import ReconcileSettings
-from paycombat_gateway.storage.db import StorageUnavailable
 from paycombat_gateway.storage.models import PaymentSession, utcnow
 from paycombat_gateway.storage.reconciliation import claim_for_reconciliation, release_claims
 
@@ -266,33 +266,18 @@ class Reconciler:
         self._on_report_enqueued = on_report_enqueued
         self._pacers: dict[str, _Pacer] = {}
         self._paused: dict[str, tuple[float, int]] = {}  # config id -> (monotonic resume time, outages)
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._loop = BackgroundLoop(
+            "reconciler", lambda: len(self.run_once()), batch=batch, poll_seconds=self.poll_seconds
+        )
+        self._stop = self._loop.stopping
 
     # --- the background loop --------------------------------------------------------------------
 
     def start(self) -> None:
-        if self._thread is None:
-            self._thread = threading.Thread(target=self._loop, name="reconciler", daemon=True)
-            self._thread.start()
+        self._loop.start()
 
     def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-
-    def _loop(self) -> None:
-        while not self._stop.is_set():
-            try:
-                worked = len(self.run_once())
-            except StorageUnavailable:
-                logger.warning("reconciler: database unavailable; will retry")
-                worked = 0
-            except Exception:  # the reconciler must survive anything and keep looking
-                logger.exception("reconciler: unexpected error")
-                worked = 0
-            if worked < self.batch:
-                self._stop.wait(self.poll_seconds)
+        self._loop.stop()
 
     # --- one pass -------------------------------------------------------------------------------
 
