@@ -190,7 +190,8 @@ def learn_from_paycombat(
             for event, raw in news
         ]
         enqueued = any(item.report_enqueued for item in recorded)
-        row = session.get(PaymentSession, payment.id, with_for_update=True)
+        # Locked and loaded by record_payin_news when there was news: no second round trip then.
+        row = session.get(PaymentSession, payment.id, with_for_update=not news)
         if row is None:
             return enqueued, "the payment no longer exists"
         said = _reported(row) if enqueued else ("already known" if news else "nothing to record")
