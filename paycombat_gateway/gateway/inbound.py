@@ -1,5 +1,10 @@
 """PayCombat webhooks: authenticate, store durably, deduplicate, match, and owe Saleor the event.
 
+``record_payin_news`` is where every statement of PayCombat's about a payin meets, whoever brought it:
+this webhook route, the reconciler (``gateway/reconcile.py``) and ``transactionProcess``. It alone
+decides the Saleor event and writes to the outbox, so one event is reported once however many times,
+and by however many paths, it arrives.
+
 Everything after authentication happens in ONE database transaction (delivery row, session update,
 outbox row), committed before PayCombat gets its 2xx: a crash at any point either loses nothing or
 makes PayCombat deliver again, and the second copy is recognised as a duplicate. Unmatched deliveries

@@ -5,9 +5,10 @@ PayCombat's amount (the webhook's report of the same event is deduplicated by Sa
 expired or cancelled checkout gives ``CHARGE_FAILURE``; a payin PayCombat reported as pending gives
 ``CHARGE_REQUEST``. While no webhook has told us anything, PayCombat is asked once
 (``reconcile.ask_before_answering``, recorded the webhook's way); if it shows no payin either, the
-answer stays ``CHARGE_ACTION_REQUIRED`` with the hosted page: Saleor counts a ``CHARGE_REQUEST`` as covering the
-checkout, so answering it for a shopper who never paid would let ``checkoutComplete`` make an unpaid
-order, and Saleor would not ask this app again. The payin's webhook settles it either way.
+answer stays ``CHARGE_ACTION_REQUIRED`` with the hosted page: Saleor counts a ``CHARGE_REQUEST`` as
+covering the checkout, so answering it for a shopper who never paid would let ``checkoutComplete``
+make an unpaid order, and Saleor would not ask this app again. The payin's webhook (or the
+reconciler) settles it either way.
 """
 
 from __future__ import annotations

@@ -230,9 +230,10 @@ INFERENCES: Final[dict[str, Inference]] = {
                   "and ?type=PAYIN keeps payins",
                   "Transaction is named in the older navs (Get All Transaction, Find Transaction by Id) with no "
                   "page stored; the merchant reference is the only key a checkout's payin carries"),
-        Inference("transaction_lookup_confirmed", "a listed payin belongs to a payment only if its reference equals "
-                  "the merchant reference exactly and its ISO currency (`amount_type`) is the payment's; its amount "
-                  "goes through the same settlement rule as a webhook's (a difference is reported and flagged)",
+        Inference("transaction_lookup_confirmed", "a listed payin belongs to a payment only if its `transaction` or "
+                  "`order_reference` equals the merchant reference exactly; its currency and amount are then judged "
+                  "by the settlement rules, as a webhook's are (another currency is held for review, another amount "
+                  "is reported as PayCombat's and flagged)",
                   "a filter PayCombat applies could be a prefix or substring search; nothing documents it"),
         Inference("checkout_without_payin", "a checkout with no payin after its expire_at (plus a grace period) will "
                   "never be paid: the reconciler stops looking and reports nothing",
