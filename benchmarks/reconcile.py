@@ -128,7 +128,9 @@ def _reconcile(database_url: str, tmp: Path, sandbox_url: str, checkouts: list[A
     settings = Settings(app_env="test", data_dir=tmp, database_url=database_url, app_secret_key=SECRET,
                         paycombat_api_url=sandbox_url, log_level="WARNING")  # fmt: skip
     # Unpaced, to measure the reconciler; an interval longer than the run, so each session is looked at once.
-    settings = replace(settings, reconcile=ReconcileSettings(interval_seconds=3600, calls_per_second=1_000_000))
+    settings = replace(
+        settings, reconcile=ReconcileSettings(interval_seconds=3600, calls_per_second=1_000_000)
+    )
     ctx = GatewayContext.create(settings)
     try:
         _store_backlog(ctx, sandbox_url, checkouts)
