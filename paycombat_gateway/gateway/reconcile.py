@@ -391,10 +391,13 @@ class Reconciler:
             row.reconcile_note = f"settled ({row.state})"
             return "settled"
         expiry = _expiry(snapshot(row))
-        if not found_something and expiry is not None and now > expiry + EXPIRY_GRACE:
+        if expiry is not None and now > expiry + EXPIRY_GRACE:
+            # Past its expiry and still not final: with no payin nothing will come; with one (held for
+            # review, say) looking again cannot change it. Either way a person, not a loop, is next.
+            what = "with nothing final" if found_something else "without a payin"
             row.reconcile_stopped_at = now
-            row.reconcile_note = "expired at PayCombat without a payin: no longer looked up"
-            return "expired without a payin: stopped looking"
+            row.reconcile_note = f"expired at PayCombat {what}: no longer looked up"
+            return f"expired {what}: stopped looking"
         wait = next_wait(timedelta(seconds=self.settings.interval_seconds), row.reconcile_attempts)
         row.reconcile_attempts += 1
         row.reconcile_next_at = now + wait
