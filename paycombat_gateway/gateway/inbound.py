@@ -24,6 +24,7 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from paycombat_gateway.gateway.context import GatewayContext
+from paycombat_gateway.gateway.reporting import owe_saleor
 from paycombat_gateway.gateway.settlement import PayinNotice, SessionState, Transition, apply_notice
 from paycombat_gateway.gateway.snapshots import snapshot
 from paycombat_gateway.money import MoneyError, quantize
@@ -32,7 +33,6 @@ from paycombat_gateway.paycombat.contract import WebhookKind
 from paycombat_gateway.paycombat.webhooks import PaycombatWebhook, parse_webhook, verify_and_parse
 from paycombat_gateway.storage.inbox import record_delivery
 from paycombat_gateway.storage.models import PaycombatConfig, PaymentSession
-from paycombat_gateway.storage.outbox import enqueue_report
 
 __all__ = ["InboundResult", "NewsSource", "Recorded", "receive_paycombat_webhook", "record_payin_news"]
 
@@ -156,7 +156,12 @@ def _decide(row: PaymentSession, event: PaycombatWebhook) -> _Decision:
 
 
 def _carry_out(
-    session: Session, row: PaymentSession, decision: _Decision, delivery_id: int, source: NewsSource
+    session: Session,
+    row: PaymentSession,
+    decision: _Decision,
+    delivery_id: int,
+    source: NewsSource,
+    app_url: str,
 ) -> bool:
     """Apply a decision to the payment and owe Saleor its event; True when a report was enqueued."""
     if decision.virtual_account is not None:
@@ -171,21 +176,12 @@ def _carry_out(
     if transition.paid_amount is not None:
         row.paid_amount = transition.paid_amount
     row.amount_mismatch = row.amount_mismatch or transition.amount_mismatch
+    if transition.payment_method and not row.payin_method_name:
+        row.payin_method_name = transition.payment_method  # names the transaction in Saleor
     if transition.report is None:
         return False
     report = transition.report
-    _, created = enqueue_report(
-        session,
-        installation_id=row.installation_id,
-        payment_session_id=row.id,
-        delivery_id=delivery_id,
-        event_type=report.event_type,
-        psp_reference=report.psp_reference,
-        amount=report.amount,
-        currency=row.currency,
-        message=report.message,
-        available_actions=list(report.available_actions) if report.available_actions is not None else None,
-    )
+    created = owe_saleor(session, row, report, app_url, delivery_id=delivery_id)
     if created and report.event_type in _OUTCOMES and row.settled_by is None:
         row.settled_by = source.value
     return created
@@ -201,6 +197,7 @@ def record_payin_news(
     event: PaycombatWebhook,
     raw_body: bytes,
     source: NewsSource,
+    app_url: str,
     headers: dict[str, str] | None = None,
     signature_valid: bool = False,
     payment_session_id: int | None = None,
@@ -243,7 +240,7 @@ def record_payin_news(
     )
     if duplicate or delivery is None:
         return Recorded(matched=row is not None, duplicate=True, report_enqueued=False, note="duplicate")
-    enqueued = _carry_out(session, row, decision, delivery, source) if row is not None else False
+    enqueued = _carry_out(session, row, decision, delivery, source, app_url) if row is not None else False
     return Recorded(matched=row is not None, duplicate=False, report_enqueued=enqueued, note=decision.note)
 
 
@@ -272,6 +269,7 @@ def receive_paycombat_webhook(
             event=event,
             raw_body=raw_body,
             source=NewsSource.WEBHOOK,
+            app_url=ctx.settings.app_url,
             headers={name: headers[name] for name in _KEPT_HEADERS if name in headers},
             signature_valid=bool(headers.get("x-signature")),
         )

@@ -185,6 +185,7 @@ def learn_from_paycombat(
                 event=event,
                 raw_body=raw,
                 source=source,
+                app_url=ctx.settings.app_url,
                 payment_session_id=payment.id,
             )
             for event, raw in news

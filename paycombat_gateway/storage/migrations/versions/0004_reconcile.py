@@ -1,7 +1,7 @@
 """reconciliation: each payment's place in the reconciler's schedule, and where its outcome came from
 
 Revision ID: 0004_reconcile
-Revises: 0001
+Revises: 0003_refunds
 Create Date: 2026-12-01
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0004_reconcile"
-down_revision = "0001"
+down_revision = "0003_refunds"  # chained after main's 0003 when main was merged (was "0001")
 branch_labels = None
 depends_on = None
 
