@@ -117,7 +117,10 @@ def _as_news(payins: list[Payin]) -> list[tuple[PaycombatWebhook, bytes]]:
     news = []
     for payin in payins:
         raw = payin.model_dump_json().encode()
-        news.append((parse_webhook(raw), raw))
+        try:
+            news.append((parse_webhook(raw), raw))
+        except errors.InvalidRequestError as exc:  # e.g. an amount that is not a number: not news
+            logger.warning("reconciler: PayCombat's payin %s cannot be read: %s", payin.id, exc.message)
     paid = [(event, raw) for event, raw in news if event.kind is WebhookKind.PAYIN_SUCCESS]
     return paid or news
 
