@@ -7,6 +7,7 @@ import threading
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,7 @@ from paycombat_gateway.gateway.context import GatewayContext
 from paycombat_gateway.gateway.reconcile import Finding, Reconciler
 from paycombat_gateway.saleor.webhooks import SyncEvent
 from paycombat_gateway.settings import ReconcileSettings
-from paycombat_gateway.storage.models import PaycombatDelivery, PaymentSession
+from paycombat_gateway.storage.models import PaycombatDelivery, PaymentSession, utcnow
 from tests.support.databases import postgres_database_url
 from tests.support.saleor_double import initialize_payload, process_payload
 from tests.support.stack import ACCOUNT, Stack, run_stack
@@ -51,6 +52,12 @@ def start_checkouts(stack: Stack, count: int, first_amount: int = 10) -> list[tu
             (initialize, stack.call(SyncEvent.TRANSACTION_INITIALIZE_SESSION, initialize)["pspReference"])
         )
     return started
+
+
+def backdate(stack: Stack) -> None:
+    """Every session opened a minute ago: past RECONCILE_AFTER_SECONDS without waiting for it."""
+    with stack.ctx.database.session() as session:
+        session.query(PaymentSession).update({PaymentSession.created_at: utcnow() - timedelta(minutes=1)})
 
 
 def report_counts(stack: Stack) -> Counter[tuple[str, str]]:
@@ -125,6 +132,7 @@ def test_two_instances_reconcile_one_backlog_without_a_duplicate(backend: str, t
         started = start_checkouts(stack, 24)
         for _, checkout_id in started:
             stack.sandbox.settle(checkout_id, "success")
+        backdate(stack)
         other = GatewayContext.create(stack.settings)  # a second instance on the same database
         try:
             instances = [Reconciler(stack.ctx, batch=3), Reconciler(other, batch=3)]
@@ -154,6 +162,7 @@ def test_paycombat_down_during_a_pass_and_the_next_pass_catches_up(tmp_path: Pat
         started = start_checkouts(stack, 6)
         for _, checkout_id in started:
             stack.sandbox.settle(checkout_id, "success")
+        backdate(stack)
         reconciler = Reconciler(stack.ctx, on_report_enqueued=stack.app.state.outbox.notify)
         stack.sandbox.add_fault("/api/v1/transaction", status=503, count=1000)
 

@@ -39,6 +39,8 @@ def test_the_wait_doubles_up_to_an_hour() -> None:
 def test_nothing_yet_is_looked_at_again_later_and_a_settled_payment_never(tmp_path: Path) -> None:
     with run_stack(tmp_path, reconcile=SLOW) as stack:
         (_, waiting), (_, paid) = start_checkouts(stack, 2)
+        with stack.ctx.database.session() as session:  # both open for longer than RECONCILE_AFTER_SECONDS
+            session.query(PaymentSession).update({PaymentSession.created_at: utcnow() - timedelta(minutes=1)})
         reconciler = Reconciler(stack.ctx)
         before = utcnow()
         first = {finding.checkout_id: finding for finding in reconciler.run_once()}
@@ -66,6 +68,7 @@ def test_a_checkout_past_its_expiry_with_no_payin_stops_being_looked_up(tmp_path
         with stack.ctx.database.session() as session:
             for row in session.query(PaymentSession):
                 row.expires_at = long_ago
+                row.created_at = utcnow() - timedelta(minutes=1)  # open longer than RECONCILE_AFTER_SECONDS
                 if row.checkout_id == krw_like:  # a virtual account open until its own expiry
                     row.virtual_account = {"bank_name": "KDB산업은행", "expires_at": later}
         findings = {finding.checkout_id: finding for finding in Reconciler(stack.ctx).run_once()}
