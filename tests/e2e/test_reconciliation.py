@@ -156,8 +156,8 @@ def test_two_instances_reconcile_one_backlog_without_a_duplicate(backend: str, t
         assert set(report_counts(stack).values()) == {1}
 
 
-def test_paycombat_down_during_a_pass_and_the_next_pass_catches_up(tmp_path: Path) -> None:
-    with run_stack(tmp_path, reconcile=OFF) as stack:
+def test_paycombat_down_during_a_pass_and_the_next_pass_catches_up(backend: str, tmp_path: Path) -> None:
+    with stack_on(backend, tmp_path, OFF) as stack:
         stack.sandbox.drop_webhooks(account=ACCOUNT.name)
         started = start_checkouts(stack, 6)
         for _, checkout_id in started:
@@ -183,8 +183,8 @@ def test_paycombat_down_during_a_pass_and_the_next_pass_catches_up(tmp_path: Pat
         stack.wait_until(lambda: len(stack.saleor.accepted_events()) == 6 and stack.outbox_settled())
 
 
-def test_process_asks_paycombat_when_no_webhook_came(tmp_path: Path) -> None:
-    with run_stack(tmp_path, reconcile=OFF) as stack:
+def test_process_asks_paycombat_when_no_webhook_came(backend: str, tmp_path: Path) -> None:
+    with stack_on(backend, tmp_path, OFF) as stack:
         stack.sandbox.drop_webhooks(account=ACCOUNT.name)
         ((initialize, checkout_id),) = start_checkouts(stack, 1)
         payin = stack.sandbox.settle(checkout_id, "success")
