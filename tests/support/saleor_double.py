@@ -4,7 +4,8 @@
   and publishes the key at ``/.well-known/jwks.json`` (``rotate_key()`` swaps in a new one);
 - sends the register call and webhooks with Saleor's exact headers;
 - serves ``/graphql/`` built from the real schema SDL: every document is validated against it, the app
-  token is checked, ``{ app { id } }`` answers, and ``transactionEventReport`` follows Saleor's
+  token is checked, ``{ app { id } }`` answers, ``channels`` lists ``channels``, ``transaction(id)``
+  answers the order or checkout in ``transactions``, and ``transactionEventReport`` follows Saleor's
   deduplication (same type + pspReference + amount: ``alreadyProcessed``; different amount:
   ``INCORRECT_DETAILS``), recording every call;
 - can be switched to fail: ``mode = "down"`` (503), ``"errors"`` (GraphQL errors) or ``"slow"``.
@@ -66,6 +67,20 @@ class SigningKey:
         return cls(private, kid, jwk)
 
 
+def _channel(slug: str, name: str, currency: str) -> dict[str, Any]:
+    token = base64.b64encode(f"Channel:{slug}".encode()).decode()
+    return {"id": token, "slug": slug, "name": name, "currencyCode": currency, "isActive": True}
+
+
+DEFAULT_CHANNELS = [
+    _channel("default-channel", "Default Channel", "USD"),
+    _channel("korea", "Korea", "KRW"),
+    _channel("korea-b2b", "Korea B2B", "KRW"),
+    _channel("europe", "Europe", "EUR"),
+    _channel("poland", "Poland", "PLN"),
+]
+
+
 @dataclass
 class SaleorDouble:
     schema_version: str = "3.21"
@@ -77,6 +92,9 @@ class SaleorDouble:
     reports: list[dict[str, Any]] = field(default_factory=list)
     graphql_calls: list[dict[str, Any]] = field(default_factory=list)
     invalid_documents: list[str] = field(default_factory=list)
+    channels: list[dict[str, Any]] = field(default_factory=lambda: [dict(c) for c in DEFAULT_CHANNELS])
+    # transaction id -> {"order": {"id", "number"} | None, "checkout": {"id"} | None}, as Saleor answers it
+    transactions: dict[str, dict[str, Any]] = field(default_factory=dict)
     _events: dict[tuple[str, str, str], Decimal | None] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -214,6 +232,19 @@ class SaleorDouble:
                 "errors": [],
             }
 
+    def complete_checkout(self, transaction_id: str, order_number: str) -> str:
+        """The shopper's checkout became order ``order_number``: its transaction now belongs to the order."""
+        order_id = base64.b64encode(f"Order:{uuid.uuid4()}".encode()).decode()
+        self.transactions[transaction_id] = {
+            "order": {"id": order_id, "number": order_number},
+            "checkout": None,
+        }
+        return order_id
+
+    def _transaction(self, info: Any, **args: Any) -> dict[str, Any] | None:
+        found = self.transactions.get(str(args.get("id")))
+        return {"id": args.get("id"), **found} if found is not None else None
+
     def accepted_events(self) -> list[tuple[str, str, str, Decimal | None]]:
         with self._lock:
             return [(*identity, amount) for identity, amount in self._events.items()]
@@ -250,7 +281,12 @@ class SaleorDouble:
                     ]
                 }
             )
-        root = {"app": lambda info: {"id": self.app_id}, "transactionEventReport": self._report}
+        root = {
+            "app": lambda info: {"id": self.app_id},
+            "channels": lambda info: self.channels,
+            "transaction": self._transaction,
+            "transactionEventReport": self._report,
+        }
         result = execute(
             saleor_schema(self.schema_version),
             document,
