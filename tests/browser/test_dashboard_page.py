@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 import pytest
@@ -55,7 +56,7 @@ def test_first_time_setup_end_to_end(
         app.get_by_label("Name").fill("Sandbox AU")
         app.get_by_label("X-token").fill(X_TOKEN)
         app.get_by_label("Signature key").fill(SIGNATURE_KEY)
-        app.get_by_label("Channels").fill("default-channel")
+        app.get_by_label("Default Channel").check()
         app.get_by_role("button", name="Test connection").click()
         expect(app.locator("#form-result")).to_have_text(
             "The keys work: PayCombat accepted the signed request."
@@ -64,9 +65,14 @@ def test_first_time_setup_end_to_end(
         app.get_by_role("button", name="Save").click()
         item = app.locator("li.config")
         expect(item).to_have_count(1)
-        expect(item.locator(".hint-x")).to_have_text("••••" + X_TOKEN[-4:])
-        expect(item.locator(".hint-s")).to_have_text("••••" + SIGNATURE_KEY[-4:])
-        expect(item.locator(".webhook-url")).to_contain_text(f"{empty_stack.app_url}/api/webhooks/paycombat/")
+        expect(item.locator(".hint-x")).to_have_text(f"••••{X_TOKEN[-4:]} · {len(X_TOKEN)} characters")
+        expect(item.locator(".hint-s")).to_have_text(
+            f"••••{SIGNATURE_KEY[-4:]} · {len(SIGNATURE_KEY)} characters"
+        )
+        expect(item.locator(".channels")).to_have_text("Default Channel (default-channel · USD)")
+        expect(item.locator(".webhook-url")).to_have_value(
+            re.compile(re.escape(f"{empty_stack.app_url}/api/webhooks/paycombat/"))
+        )
         item.get_by_role("button", name="Test connection").click()
         expect(item.locator(".result")).to_have_text("The keys work: PayCombat accepted the signed request.")
         screenshot(page, "03-configured")
@@ -128,5 +134,7 @@ def test_dark_theme_and_keyboard_navigation(empty_stack: Stack, page: Page) -> N
 def test_outside_the_dashboard_says_so(empty_stack: Stack, page: Page) -> None:
     page.goto(f"{empty_stack.app_url}/dashboard")
     expect(page.get_by_role("heading", name="Open this page from Saleor Dashboard")).to_be_visible()
+    expect(page.locator("#outside")).to_contain_text("Extensions › Installed › PayCombat")
+    expect(page.locator("#outside")).to_contain_text("Apps › PayCombat")
     expect(page.locator("#content")).to_be_hidden()
     screenshot(page, "07-outside-dashboard")
