@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -66,9 +66,10 @@ class OrderLookup:
     transaction without an order yet is asked again next time. A Saleor that does not answer leaves
     the rows with their checkout: the list still shows, it only lacks the order numbers."""
 
-    def __init__(self, limit: int = 5000) -> None:
+    def __init__(self, limit: int = 5000, budget: float = 5.0) -> None:
         self._found: dict[_Key, TransactionOrder] = {}
         self._limit = limit
+        self._budget = budget
         self._lock = threading.Lock()
 
     def orders(
@@ -92,8 +93,12 @@ class OrderLookup:
                     logger.info("settings page: no order for %s: %s", transaction_id, exc)
                     return transaction_id, None
 
-            with ThreadPoolExecutor(max_workers=min(4, len(missing))) as pool:
-                answers = list(pool.map(ask, missing))
+            # A slow Saleor costs the page at most `budget` seconds: rows still unanswered keep their checkout.
+            pool = ThreadPoolExecutor(max_workers=min(4, len(missing)))
+            futures = [pool.submit(ask, transaction_id) for transaction_id in missing]
+            done, _ = wait(futures, timeout=self._budget)
+            pool.shutdown(wait=False, cancel_futures=True)
+            answers = [future.result() for future in done]
             with self._lock:
                 for transaction_id, answer in answers:
                     if answer is None or answer.order_id is None:

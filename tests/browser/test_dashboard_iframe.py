@@ -10,7 +10,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 import pytest
-from playwright.sync_api import Frame, Page, expect
+from playwright.sync_api import Frame, Page, Request, expect
 
 from paycombat_gateway.storage.configs import list_configs, mapped_channels
 from paycombat_gateway.storage.models import PaycombatConfig
@@ -33,13 +33,20 @@ def _open(page: Page, stack: Stack) -> Iterator[Frame]:
         assert handle is not None
         frame = handle.content_frame()
         assert frame is not None
-        expect(frame.locator("#content")).to_be_visible(timeout=15000)
+        expect(frame.locator("#content")).to_be_visible()
         yield frame
 
 
 def test_the_host_frames_the_page_as_the_dashboard_does(stack: Stack, page: Page) -> None:
     console: list[str] = []
     page.on("console", lambda message: console.append(message.text))
+    tokens: list[str | None] = []
+
+    def keep_token(request: Request) -> None:
+        if request.url.endswith("/graphql"):
+            tokens.append(request.headers.get("authorization-bearer"))
+
+    page.on("request", keep_token)
     for app in _open(page, stack):
         frame = page.locator("iframe#app")
         expect(frame).to_have_attribute(
@@ -49,6 +56,15 @@ def test_the_host_frames_the_page_as_the_dashboard_does(stack: Stack, page: Page
         assert app.evaluate("document.featurePolicy.allowsFeature('clipboard-write')") is False
         assert "theme=light" in app.url and "saleorApiUrl=" in app.url
         assert any("Ignored call to 'confirm()'" in line for line in console)
+        # the Dashboard's token refresh (every 270 s in 3.21): the next call carries the new token
+        fresh = stack.saleor.dashboard_token(ttl=600)
+        page.evaluate(f"window.currentToken = {fresh!r}; window.pushTokenRefresh()")
+        tokens.clear()
+        app.locator("li.config").get_by_role("button", name="Test connection").click()
+        expect(app.locator("li.config .result")).to_have_text(
+            "The keys work: PayCombat accepted the signed request."
+        )
+        assert tokens == [fresh]
 
 
 def test_delete_is_confirmed_inside_the_page(stack: Stack, page: Page) -> None:

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from paycombat_gateway.storage import configs
-from paycombat_gateway.storage.models import PaycombatConfig
+from paycombat_gateway.gateway.activity import OrderLookup
+from paycombat_gateway.storage import configs, sessions
+from paycombat_gateway.storage.models import Installation, PaycombatConfig
 from tests.support.stack import Stack
 from tests.web.test_config_api import CREATE, RESULT, _data
 
@@ -144,3 +145,20 @@ def test_recent_payments_without_saleor_keep_their_checkout(stack: Stack) -> Non
     stack.saleor.mode = "down"
     (row,) = _data(stack, "{ recentTransactions { amountText orderId orderNumber } }")["recentTransactions"]
     assert row == {"amountText": "3.50 USD", "orderId": None, "orderNumber": None}
+
+
+def test_a_slow_saleor_delays_the_list_only_within_its_budget(stack: Stack) -> None:
+    paid, _ = stack.settled_checkout("success", amount="4.00")
+    transaction_id = paid["transaction"]["id"]
+    order_id = stack.saleor.complete_checkout(transaction_id, "7")
+    stack.saleor.mode = "slow"  # answers after 3 s
+    with stack.ctx.database.session() as session:
+        installation = session.get(Installation, 1)
+        rows = sessions.recent_sessions(session, 1)
+        assert installation is not None
+        session.expunge_all()
+    # the page does not wait for the answer (without the budget it would come after 3 s, within the timeout)
+    assert OrderLookup(budget=0.5).orders(stack.ctx, installation, rows) == {}
+    stack.saleor.mode = "ok"
+    (found,) = OrderLookup(budget=30).orders(stack.ctx, installation, rows).values()
+    assert found.order_id == order_id and found.order_number == "7"

@@ -315,7 +315,7 @@
       box.checked = held.includes(channel.slug);
       const notes = [];
       if (channel.missing) notes.push("not in this Saleor any more");
-      else notes.push(channel.slug + " · " + channel.currency);
+      else notes.push(channel.slug + " · " + channel.currency + (channel.isActive ? "" : " · inactive"));
       if (channel.configurationId && (!config || channel.configurationId !== config.id)) notes.push("pays with " + channel.configurationName);
       if (!channel.missing && !channel.currencyMethods.length) notes.push("PayCombat takes no " + channel.currency);
       return el("label", { for: "c-" + channel.slug, class: "choice" }, [box, el("span", {}, [channel.name, " ", el("small", { class: "muted", text: notes.join(" · ") })])]);
