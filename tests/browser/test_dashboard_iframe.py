@@ -14,7 +14,7 @@ from playwright.sync_api import Frame, Page, Request, expect
 
 from paycombat_gateway.storage.configs import list_configs, mapped_channels
 from paycombat_gateway.storage.models import PaycombatConfig
-from tests.browser.conftest import host_for, screenshot
+from tests.browser.conftest import app_frame, host_for, screenshot
 from tests.support.stack import ACCOUNT, Stack, run_stack
 
 
@@ -28,11 +28,7 @@ def stack(tmp_path: Path) -> Iterator[Stack]:
 def _open(page: Page, stack: Stack) -> Iterator[Frame]:
     for url in host_for(stack, stack.saleor.dashboard_token()):
         page.goto(url)
-        page.wait_for_selector("iframe#app")
-        handle = page.query_selector("iframe#app")
-        assert handle is not None
-        frame = handle.content_frame()
-        assert frame is not None
+        frame = app_frame(page)
         expect(frame.locator("#content")).to_be_visible()
         yield frame
 

@@ -9,7 +9,7 @@ import pytest
 from playwright.sync_api import Frame, Page, Response, expect
 
 from paycombat_gateway.storage.models import PaycombatConfig
-from tests.browser.conftest import host_for, screenshot
+from tests.browser.conftest import app_frame, host_for, screenshot
 from tests.support.stack import ACCOUNT, Stack
 
 X_TOKEN = ACCOUNT.x_token
@@ -17,13 +17,8 @@ SIGNATURE_KEY = ACCOUNT.signature_key
 
 
 def _app_frame(page: Page) -> Frame:
-    page.wait_for_selector("iframe#app")
-    frame = page.frame_locator("iframe#app")
-    expect(frame.locator("h1")).to_have_text("PayCombat")
-    handle = page.query_selector("iframe#app")
-    assert handle is not None
-    content = handle.content_frame()
-    assert content is not None
+    content = app_frame(page)
+    expect(content.locator("h1")).to_have_text("PayCombat")
     return content
 
 
