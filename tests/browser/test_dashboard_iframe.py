@@ -163,6 +163,7 @@ def test_saleor_out_of_reach_is_said_plainly(stack: Stack, page: Page) -> None:
             "answers; reload to try again."
         )
         expect(app.locator("#c-default-channel")).to_be_checked()  # what Main holds stays shown
+        expect(app.locator("label[for='c-default-channel']")).to_contain_text("mapped here now")
         app.get_by_label("Name").fill("Main renamed")
         app.get_by_role("button", name="Save").click()  # no channel added: nothing to ask Saleor
         expect(app.locator("li.config", has_text="Main renamed")).to_be_visible()

@@ -314,7 +314,7 @@
       const box = el("input", { type: "checkbox", name: "channel", value: channel.slug, id: "c-" + channel.slug, onchange: channelsChanged });
       box.checked = held.includes(channel.slug);
       const notes = [];
-      if (channel.missing) notes.push("not in this Saleor any more");
+      if (channel.missing) notes.push(state.channelsError ? "mapped here now" : "not in this Saleor any more");
       else notes.push(channel.slug + " · " + channel.currency + (channel.isActive ? "" : " · inactive"));
       if (channel.configurationId && (!config || channel.configurationId !== config.id)) notes.push("pays with " + channel.configurationName);
       if (!channel.missing && !channel.currencyMethods.length) notes.push("PayCombat takes no " + channel.currency);
