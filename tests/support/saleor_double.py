@@ -5,9 +5,13 @@
 - sends the register call and webhooks with Saleor's exact headers;
 - serves ``/graphql/`` built from the real schema SDL: every document is validated against it, the app
   token is checked, ``{ app { id } }`` answers, ``channels`` lists ``channels``, ``transaction(id)``
-  answers the order or checkout in ``transactions``, and ``transactionEventReport`` follows Saleor's
+  answers from ``transactions`` (with the order ``complete_checkout`` gave it), and
+  ``transactionEventReport`` follows Saleor's
   deduplication (same type + pspReference + amount: ``alreadyProcessed``; different amount:
   ``INCORRECT_DETAILS``), recording every call;
+- keeps what the order page shows of each transaction (``transaction(id)``: name, externalUrl,
+  availableActions), changed as Saleor changes it: ``transactionUpdate`` and every event report's
+  ``availableActions``; a sync answer's ``actions`` only where Saleor applies them (``apply_answer``);
 - can be switched to fail: ``mode = "down"`` (503), ``"errors"`` (GraphQL errors) or ``"slow"``.
 """
 
@@ -93,9 +97,8 @@ class SaleorDouble:
     graphql_calls: list[dict[str, Any]] = field(default_factory=list)
     invalid_documents: list[str] = field(default_factory=list)
     channels: list[dict[str, Any]] = field(default_factory=lambda: [dict(c) for c in DEFAULT_CHANNELS])
-    # transaction id -> {"order": {"id", "number"} | None, "checkout": {"id"} | None}, as Saleor answers it
-    transactions: dict[str, dict[str, Any]] = field(default_factory=dict)
     _events: dict[tuple[str, str, str], Decimal | None] = field(default_factory=dict)
+    transactions: dict[str, dict[str, Any]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     # --- identity -------------------------------------------------------------------------------
@@ -225,6 +228,8 @@ class SaleorDouble:
                     ],
                 }
             self._events[identity] = amount
+            if args.get("availableActions") is not None:
+                self._transaction(identity[0])["availableActions"] = list(args["availableActions"])
             return {
                 "alreadyProcessed": False,
                 "transaction": {"id": args["id"]},
@@ -232,18 +237,58 @@ class SaleorDouble:
                 "errors": [],
             }
 
+    # Saleor applies a session answer's actions only for these results (BRIEF: facts from real Saleor).
+    SESSION_RESULTS_APPLYING_ACTIONS = frozenset(
+        {"AUTHORIZATION_SUCCESS", "AUTHORIZATION_REQUEST", "AUTHORIZATION_ACTION_REQUIRED",
+         "AUTHORIZATION_FAILURE", "CHARGE_REQUEST", "CHARGE_SUCCESS"}
+    )  # fmt: skip
+
+    def _transaction(self, transaction_id: str) -> dict[str, Any]:
+        return self.transactions.setdefault(
+            transaction_id, {"name": "", "externalUrl": "", "availableActions": []}
+        )
+
+    def transaction(self, transaction_id: str) -> dict[str, Any]:
+        """What the order page shows of a transaction."""
+        with self._lock:
+            return dict(self._transaction(transaction_id))
+
+    def apply_answer(self, transaction_id: str, *, session: bool, answer: dict[str, Any]) -> None:
+        """Apply a sync webhook answer's ``actions`` as Saleor does: an action answer's always (also
+        the pending form without result), a session answer's only for some results."""
+        if answer.get("actions") is None:
+            return
+        if session and answer.get("result") not in self.SESSION_RESULTS_APPLYING_ACTIONS:
+            return
+        with self._lock:
+            self._transaction(transaction_id)["availableActions"] = list(answer["actions"])
+
+    def _update(self, info: Any, **args: Any) -> dict[str, Any]:
+        changes = args.get("transaction") or {}
+        with self._lock:
+            self.graphql_calls.append({"transactionUpdate": args})
+            state = self._transaction(str(args["id"]))
+            for key in ("name", "externalUrl", "availableActions"):
+                if changes.get(key) is not None:
+                    state[key] = list(changes[key]) if key == "availableActions" else changes[key]
+        return {"transaction": {"id": args["id"]}, "errors": []}
+
     def complete_checkout(self, transaction_id: str, order_number: str) -> str:
         """The shopper's checkout became order ``order_number``: its transaction now belongs to the order."""
         order_id = base64.b64encode(f"Order:{uuid.uuid4()}".encode()).decode()
-        self.transactions[transaction_id] = {
-            "order": {"id": order_id, "number": order_number},
-            "checkout": None,
-        }
+        with self._lock:
+            state = self._transaction(transaction_id)
+            state["order"] = {"id": order_id, "number": order_number}
+            state["checkout"] = None
         return order_id
 
-    def _transaction(self, info: Any, **args: Any) -> dict[str, Any] | None:
-        found = self.transactions.get(str(args.get("id")))
-        return {"id": args.get("id"), **found} if found is not None else None
+    def _resolve_transaction(self, info: Any, **args: Any) -> dict[str, Any] | None:
+        """``transaction(id)``: what the double knows of it (its order once ``complete_checkout`` ran)."""
+        with self._lock:
+            found = self.transactions.get(str(args.get("id")))
+            if found is None:
+                return None
+            return {"order": None, "checkout": None, **found, "id": args.get("id")}
 
     def accepted_events(self) -> list[tuple[str, str, str, Decimal | None]]:
         with self._lock:
@@ -284,8 +329,9 @@ class SaleorDouble:
         root = {
             "app": lambda info: {"id": self.app_id},
             "channels": lambda info: self.channels,
-            "transaction": self._transaction,
+            "transaction": self._resolve_transaction,
             "transactionEventReport": self._report,
+            "transactionUpdate": self._update,
         }
         result = execute(
             saleor_schema(self.schema_version),
