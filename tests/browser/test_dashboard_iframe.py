@@ -69,7 +69,7 @@ def test_delete_is_confirmed_inside_the_page(stack: Stack, page: Page) -> None:
         card.get_by_role("button", name="Delete").click()
         expect(card).to_contain_text("Delete Main? Its channels stop offering PayCombat.")
         expect(card.get_by_role("button", name="Keep it")).to_be_focused()
-        screenshot(page, "09-confirm-delete")
+        screenshot(page, "11-confirm-delete")
         card.get_by_role("button", name="Keep it").click()
         expect(card.get_by_role("button", name="Delete", exact=True)).to_be_visible()
         with stack.ctx.database.session() as session:
@@ -108,7 +108,7 @@ def test_copy_works_without_the_clipboard_api_and_says_when_it_fails(stack: Stac
         expect(result).to_have_class("result bad")
         selected = field.evaluate("f => f.value.slice(f.selectionStart, f.selectionEnd)")
         assert selected == webhook_url
-        screenshot(page, "10-copy-failed")
+        screenshot(page, "12-copy-failed")
 
 
 def test_channels_come_from_saleor_and_a_held_one_moves_only_when_asked(stack: Stack, page: Page) -> None:
@@ -132,7 +132,7 @@ def test_channels_come_from_saleor_and_a_held_one_moves_only_when_asked(stack: S
         expect(app.locator("#e-channels")).to_have_text(
             "Channel 'default-channel' already pays with configuration 'Main'; move it explicitly to map it here."
         )
-        screenshot(page, "08-channels")
+        screenshot(page, "10-channels")
         with stack.ctx.database.session() as session:
             assert [c.name for c in session.query(PaycombatConfig).all()] == ["Main"]
         app.get_by_label("Move the checked channels that pay with another configuration to this one").check()
@@ -147,7 +147,7 @@ def test_channels_come_from_saleor_and_a_held_one_moves_only_when_asked(stack: S
         expect(app.locator("li.config", has_text="Main").locator(".channels")).to_have_text(
             "none (not used yet)"
         )
-        screenshot(page, "12-currency-warning")
+        screenshot(page, "14-currency-warning")
     with stack.ctx.database.session() as session:
         (main, second_config) = list_configs(session, 1)
         assert mapped_channels(session, main.id) == []
@@ -193,7 +193,7 @@ def test_recent_payments_are_matched_to_orders(stack: Stack, page: Page) -> None
         expect(failed).to_contain_text("25.00 USD")
         expect(failed).to_contain_text("Failed")
         assert "1.9900" not in app.locator("#transactions").inner_text()
-        screenshot(page, "11-activity")
+        screenshot(page, "13-activity")
         link.click()
         redirects = [a["payload"] for a in page.evaluate("window.actionPayloads") if a["type"] == "redirect"]
         assert redirects and redirects[-1]["to"] == "/orders/" + quote(order_id, safe="")
