@@ -11,6 +11,8 @@
    endpoint that only waits 1 s) and the bare endpoint; then 1,000 concurrent: every answer in time?
    p99, and the processes' peak memory.
 4. ``serve --workers 2`` against one process, zero-latency PayCombat, 32 concurrent.
+5. Reconciliation (issue 15): how long a backlog of 10,000 open sessions whose webhooks were lost takes
+   to reconcile, and how many PayCombat calls it made (``benchmarks/reconcile.py``).
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ import requests
 from sqlalchemy import func, select
 
 from benchmarks.load import Request, Result, run_load, run_load_async
+from benchmarks.reconcile import bench_reconcile
 from benchmarks.servers import TIS_PATH
 from paycombat_gateway.background_server import bind_loopback
 from paycombat_gateway.paycombat.signing import compute_signature
@@ -414,13 +417,24 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--requests", type=int, default=2000, help="requests per measurement (default 2000)")
     parser.add_argument(
-        "--sections", default="1,2,3,4", help="which measurements to run, comma-separated (default: all)"
+        "--sections", default="1,2,3,4,5", help="which measurements to run, comma-separated (default: all)"
     )
+    parser.add_argument(
+        "--reconcile-sessions", type=int, default=10_000, help="open sessions in the reconciliation backlog"
+    )
+    parser.add_argument(
+        "--reconcile-seconds", type=float, default=600, help="bound on one reconciliation measurement"
+    )
+    parser.add_argument("--only", choices=["reconcile"], help="run only this measurement")
     args = parser.parse_args()
     sections = {part.strip() for part in args.sections.split(",")}
     print(
         f"machine: {platform.node()} · {os.cpu_count()} cores · Python {platform.python_version()} · {platform.platform()}"
     )
+    if args.only == "reconcile":
+        with tempfile.TemporaryDirectory() as tmp:
+            bench_reconcile(tmp, args.reconcile_sessions, args.reconcile_seconds)
+        return
     with tempfile.TemporaryDirectory() as tmp, run_saleor() as saleor:
         if "1" in sections:
             bench_sync_webhook(saleor, tmp, args.requests)
@@ -430,6 +444,8 @@ def main() -> None:
             bench_slow_paycombat(saleor, tmp)
         if "4" in sections:
             bench_workers(saleor, tmp, args.requests)
+        if "5" in sections:
+            bench_reconcile(tmp, args.reconcile_sessions, args.reconcile_seconds)
 
 
 LATENCY_MS = 1000
@@ -477,9 +493,8 @@ def bench_slow_paycombat(saleor: SaleorDouble, tmp: str) -> None:
         print(" concurrency 1,000 (2,000 requests each): Saleor gives up after 18 s")
         for label in ("bare endpoint (same outbound call)", "verified TIS (JWS + storage + PayCombat call)"):
             server, path = sides[label]
-            result = run_load_async(
-                server.url, _initialize_requests(saleor, 2000, path != TIS_PATH, path), 1000
-            )
+            batch = _initialize_requests(saleor, 2000, path != TIS_PATH, path)
+            result = run_load_async(server.url, batch, 1000, expect_in_body=ANSWERED)
             late = sum(latency > SALEOR_TIMEOUT_MS for latency in result.latencies_ms)
             print(_line(label, result))
             print(

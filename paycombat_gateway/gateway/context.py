@@ -7,20 +7,24 @@ import threading
 from dataclasses import dataclass, field
 from datetime import datetime
 
-import aiohttp
 import requests
 from requests.adapters import HTTPAdapter
 
 from paycombat_gateway.gateway.config_cache import ConfigCache
 from paycombat_gateway.paycombat.client import AsyncPaycombatClient, PaycombatClient
+from paycombat_gateway.saleor.client import SaleorClient
 from paycombat_gateway.saleor.jws import RefetchLimiter
 from paycombat_gateway.settings import Settings
 from paycombat_gateway.storage.configs import ConfigCredentials, credentials
 from paycombat_gateway.storage.db import Database
-from paycombat_gateway.storage.models import PaycombatConfig
+from paycombat_gateway.storage.models import Installation, PaycombatConfig
 from paycombat_gateway.storage.secrets import SecretBox
 
 __all__ = ["GatewayContext", "PaycombatClients"]
+
+# One look-up answered inside transactionProcess: connect and read well under Saleor's 2 s / 18 s.
+QUICK_CONNECT_TIMEOUT = 2.0
+QUICK_READ_TIMEOUT = 5.0
 
 
 class PaycombatClients:
@@ -37,6 +41,7 @@ class PaycombatClients:
         self._default_api_url = default_api_url
         self._timeouts = timeouts
         self._entries: dict[str, tuple[datetime, ConfigCredentials, PaycombatClient]] = {}
+        self._quick: dict[str, tuple[datetime, PaycombatClient]] = {}
         self._lock = threading.Lock()
         self._async: dict[str, tuple[datetime, asyncio.AbstractEventLoop, AsyncPaycombatClient]] = {}
         self._closing: set[asyncio.Task[None]] = set()
@@ -67,6 +72,29 @@ class PaycombatClients:
 
     def for_config(self, config: PaycombatConfig) -> PaycombatClient:
         return self._entry(config)[2]
+
+    def quick_for_config(self, config: PaycombatConfig) -> PaycombatClient:
+        """A client for one look-up inside a Saleor sync webhook: no retries and at most
+        ``QUICK_READ_TIMEOUT`` to read, so the answer to Saleor never waits out PayCombat's slowness."""
+        keys = self.credentials_for(config)
+        with self._lock:
+            cached = self._quick.get(config.id)
+            if cached is not None and cached[0] == config.updated_at:
+                return cached[1]
+        client = PaycombatClient(
+            keys.x_token,
+            keys.signature_key,
+            self.base_url_for(config),
+            connect_timeout=min(self._timeouts[0], QUICK_CONNECT_TIMEOUT),
+            read_timeout=min(self._timeouts[1], QUICK_READ_TIMEOUT),
+            retries=0,
+        )
+        with self._lock:
+            previous = self._quick.get(config.id)
+            self._quick[config.id] = (config.updated_at, client)
+        if previous is not None:
+            previous[1].close()
+        return client
 
     def credentials_for(self, config: PaycombatConfig) -> ConfigCredentials:
         return self._entry(config)[1]
@@ -105,6 +133,9 @@ class PaycombatClients:
         with self._lock:
             for _, _, client in self._entries.values():
                 client.close()
+            for _, client in self._quick.values():
+                client.close()
+            self._quick.clear()
             self._entries.clear()
 
 
@@ -125,9 +156,6 @@ class GatewayContext:
     configs: ConfigCache
     saleor_http: requests.Session = field(default_factory=_pooled_session)
     jwks_limiter: RefetchLimiter = field(default_factory=RefetchLimiter)
-    _saleor_async: tuple[asyncio.AbstractEventLoop, aiohttp.ClientSession] | None = field(
-        default=None, init=False, repr=False
-    )
 
     @classmethod
     def create(cls, settings: Settings, database: Database | None = None) -> GatewayContext:
@@ -145,14 +173,16 @@ class GatewayContext:
             ),
         )
 
-    def saleor_async_http(self) -> aiohttp.ClientSession:
-        """The pooled async HTTP session for calls to Saleor, of the running event loop; proxies from
-        the environment, as the ``requests`` session for Saleor reads them."""
-        loop = asyncio.get_running_loop()
-        if self._saleor_async is None or self._saleor_async[0] is not loop:
-            session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0), trust_env=True)
-            self._saleor_async = (loop, session)
-        return self._saleor_async[1]
+    def saleor_client(
+        self, installation: Installation, timeout: tuple[float, float] = (3.0, 10.0)
+    ) -> SaleorClient:
+        """A client acting as the app in ``installation``'s Saleor, with the token stored at install time."""
+        return SaleorClient(
+            installation.saleor_api_url,
+            self.box.decrypt(installation.token_encrypted),
+            session=self.saleor_http,
+            timeout=timeout,
+        )
 
     def paycombat_webhook_url(self, config_id: str) -> str:
         return f"{self.settings.app_url}/api/webhooks/paycombat/{config_id}"
@@ -165,7 +195,4 @@ class GatewayContext:
     async def aclose(self) -> None:
         """``close`` for the server's lifespan, which also closes the clients of its event loop."""
         await self.paycombat.aclose()
-        saleor, self._saleor_async = self._saleor_async, None
-        if saleor is not None and saleor[0] is asyncio.get_running_loop():
-            await saleor[1].close()
         self.close()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from decimal import Decimal
 from pathlib import Path
 
@@ -30,15 +29,7 @@ def test_one_batch_reports_every_payment_each_in_its_order(tmp_path: Path) -> No
                         event_type=event_type, psp_reference=checkout_id, amount=Decimal("49.99"),
                         currency="USD", message=None,
                     )  # fmt: skip
-        worker = OutboxWorker(stack.ctx)
-
-        async def one_batch() -> int:
-            try:
-                return await worker.run_once()
-            finally:
-                await stack.ctx.saleor_async_http().close()
-
-        worked = asyncio.run(one_batch())
+        worked = OutboxWorker(stack.ctx).run_once()
         money = [report for report in stack.saleor.reports if report["type"].startswith("CHARGE_")]
         assert worked >= 6
         for transaction_id, _ in transactions:
