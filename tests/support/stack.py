@@ -100,7 +100,6 @@ def make_settings(tmp_path: Path, app_url: str, sandbox_url: str, **overrides: A
         data_dir=tmp_path,
         database_url=f"sqlite:///{tmp_path / 'app.sqlite3'}",
         app_secret_key="e2e-secret-key-that-is-long-enough",
-        allowed_saleor_urls=r"http://127\.0\.0\.1:\d+/graphql/",
         paycombat_api_url=sandbox_url,
         log_format="text",
         outbox_poll_seconds=0.1,
@@ -138,7 +137,9 @@ def run_stack(
     ):
         sock = bind_loopback()
         app_url = f"http://127.0.0.1:{sock.getsockname()[1]}"
-        settings = make_settings(tmp_path, app_url, sandbox.base_url, **overrides)
+        settings = make_settings(
+            tmp_path, app_url, sandbox.base_url, **{"allowed_saleor_urls": saleor.api_url, **overrides}
+        )
         with serve_app(settings, sock) as (url, app):
             response = saleor.register(url)
             assert response.status_code == 200, response.text
