@@ -3,6 +3,10 @@
 Secrets are write-only: inputs accept them, no type can return them (only the last four characters).
 Every mutation validates first and writes in one transaction, so an input error leaves nothing half
 saved. Resolvers are async and push database and PayCombat work to a thread.
+
+A query is refused before anything runs when it has more aliases, tokens or depth than the page ever
+needs (``QUERY_LIMITS``): parsing, validating and executing happen on the event loop, so an alias bomb
+(``a1: configurations … a3000: configurations``) would otherwise stall every request of the process.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ from graphql import GraphQLError
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
-from strawberry.extensions import MaskErrors
+from strawberry.extensions import MaskErrors, MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
 from strawberry.types import Info
 
 from paycombat_gateway.gateway.api_urls import NOT_ALLOWED_MESSAGE, api_url_problem
@@ -458,6 +462,10 @@ class Mutation:
         return await run_in_threadpool(retry)
 
 
+# The page's largest document has about 60 tokens, one alias and a depth of 3: ample headroom, no bombs.
+QUERY_LIMITS = {"aliases": 15, "tokens": 1500, "depth": 8}
+
+
 def _is_internal(error: GraphQLError) -> bool:
     """Mask what a bug or the database raised (its text can carry SQL); keep GraphQL's own errors
     (a bad query) and a storage outage, whose message is meant for the merchant."""
@@ -469,9 +477,12 @@ schema = strawberry.Schema(
     query=Query,
     mutation=Mutation,
     extensions=[
+        lambda: MaxTokensLimiter(max_token_count=QUERY_LIMITS["tokens"]),
+        lambda: MaxAliasesLimiter(max_alias_count=QUERY_LIMITS["aliases"]),
+        lambda: QueryDepthLimiter(max_depth=QUERY_LIMITS["depth"]),
         lambda: MaskErrors(
             should_mask_error=_is_internal,
             error_message="Unexpected error in the app; its log has the details.",
-        )
+        ),
     ],
 )
