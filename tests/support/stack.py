@@ -22,6 +22,7 @@ from paycombat_gateway.storage.configs import create_config, map_channels
 from paycombat_gateway.storage.installations import get_installation
 from paycombat_gateway.storage.models import OutboxReport
 from paycombat_gateway.web.app import create_app
+from tests.support.databases import postgres_database_url
 from tests.support.saleor_double import SaleorDouble, initialize_payload, run_saleor
 
 ACCOUNT = SandboxAccount(x_token="snd_e2e_xtoken_4f1c2a", signature_key="snd_e2e_sigkey_9b7d3e", name="e2e")
@@ -146,3 +147,14 @@ def run_stack(
             ctx: GatewayContext = app.state.context
             config_id = _add_config(ctx, saleor.api_url) if with_config else ""
             yield Stack(url, app, saleor, sandbox, config_id, settings)
+
+
+@contextmanager
+def run_stack_on(backend: str, tmp_path: Path, **overrides: Any) -> Iterator[Stack]:
+    """``run_stack`` on "sqlite" (its default file) or on a fresh "postgresql" database."""
+    if backend == "sqlite":
+        with run_stack(tmp_path, **overrides) as stack:
+            yield stack
+        return
+    with postgres_database_url() as url, run_stack(tmp_path, database_url=url, **overrides) as stack:
+        yield stack
