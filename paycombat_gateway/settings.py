@@ -10,6 +10,7 @@ import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 from paycombat_gateway.url_allowlist import UrlAllowList, parse_url
@@ -60,6 +61,17 @@ def _positive_seconds(env: Mapping[str, str], name: str, default: float) -> floa
     return value
 
 
+@lru_cache(maxsize=16)
+def _allow_list(raw: str, form: str, trailing_slash_insensitive: bool) -> UrlAllowList | None:
+    """The parsed list (None when empty), or ``SettingsError`` saying how to write it."""
+    if not raw.strip():
+        return None
+    try:
+        return UrlAllowList.parse(raw, trailing_slash_insensitive=trailing_slash_insensitive)
+    except ValueError as exc:
+        raise SettingsError(f"{form}; {exc}") from None
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything the running app reads from its environment (see the README's table)."""
@@ -80,22 +92,20 @@ class Settings:
     paycombat_read_timeout: float = 10.0
     run_outbox_worker: bool = True
     webhook_concurrency: int = 4
-    _saleor_allow_list: UrlAllowList | None = field(init=False, repr=False, compare=False, default=None)
-    _api_allow_list: UrlAllowList | None = field(init=False, repr=False, compare=False, default=None)
 
     def __post_init__(self) -> None:
-        for raw, form, name in (
-            (self.allowed_saleor_urls, ALLOWED_SALEOR_URLS_FORM, "_saleor_allow_list"),
-            (self.paycombat_allowed_api_urls, ALLOWED_API_URLS_FORM, "_api_allow_list"),
-        ):
-            if raw.strip():
-                try:
-                    parsed = UrlAllowList.parse(raw, trailing_slash_insensitive=name == "_api_allow_list")
-                except ValueError as exc:
-                    raise SettingsError(f"{form}; {exc}") from None
-                object.__setattr__(self, name, parsed)
-        if self._api_allow_list and any(e.scheme != "https" for e in self._api_allow_list.entries):
+        self._saleor_allow_list  # noqa: B018 - a bad list stops start-up here, not at the first install
+        api_urls = self._api_allow_list
+        if api_urls is not None and any(entry.scheme != "https" for entry in api_urls.entries):
             raise SettingsError(f"{ALLOWED_API_URLS_FORM}; every entry must be https")
+
+    @property
+    def _saleor_allow_list(self) -> UrlAllowList | None:
+        return _allow_list(self.allowed_saleor_urls, ALLOWED_SALEOR_URLS_FORM, False)
+
+    @property
+    def _api_allow_list(self) -> UrlAllowList | None:
+        return _allow_list(self.paycombat_allowed_api_urls, ALLOWED_API_URLS_FORM, True)
 
     @property
     def is_production(self) -> bool:

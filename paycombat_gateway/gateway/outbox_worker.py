@@ -2,7 +2,9 @@
 
 Each app process runs one worker thread. It wakes when this process enqueues a report and otherwise
 polls, so reports enqueued by another instance, or left behind by a crash, are picked up too. Claims
-are leased (see ``storage.outbox``), so every report is worked by one worker at a time.
+are leased (see ``storage.outbox``), so every report is worked by one worker at a time. A process that
+restarts after dying takes back its own earlier leases at once (``instance_slot``) instead of waiting
+for them to run out.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import uuid
 from functools import partial
 
 from paycombat_gateway.gateway.context import GatewayContext
+from paycombat_gateway.gateway.instance_slot import InstanceSlot
 from paycombat_gateway.money import quantize
 from paycombat_gateway.saleor.client import SaleorClient, SaleorError
 from paycombat_gateway.storage import outbox
@@ -35,11 +38,31 @@ class OutboxWorker:
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self.slot: InstanceSlot | None = None
 
     def notify(self) -> None:
         self._wake.set()
 
+    def take_instance_slot(self) -> int:
+        """Become this host's next free instance and release the leases its earlier incarnations left
+        (they are dead: the slot was free). Returns how many reports are due again at once."""
+        self.slot = InstanceSlot.acquire(self.ctx.settings.data_dir)
+        if self.slot is None:
+            return 0
+        self.worker_id = f"{self.slot.prefix}{uuid.uuid4().hex[:8]}"
+        prefix, me = self.slot.prefix, self.worker_id
+        released = self.ctx.database.run(lambda s: outbox.release_leases(s, prefix, keep=me))
+        if released:
+            logger.info(
+                "outbox: took back %d report(s) an earlier run of this instance had claimed", released
+            )
+        return released
+
     def start(self) -> None:
+        try:
+            self.take_instance_slot()
+        except StorageUnavailable:
+            logger.warning("outbox: database unavailable at start; earlier leases will run out instead")
         self._thread = threading.Thread(target=self._loop, name="outbox-worker", daemon=True)
         self._thread.start()
 
@@ -48,6 +71,8 @@ class OutboxWorker:
         self._wake.set()
         if self._thread is not None:
             self._thread.join(timeout=10)
+        if self.slot is not None:
+            self.slot.release()
 
     def _loop(self) -> None:
         while not self._stop.is_set():
