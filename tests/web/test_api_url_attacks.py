@@ -70,7 +70,7 @@ def test_testing_saved_keys_against_another_url_sends_them_nowhere(stack: Stack,
     assert answer["ok"] is False and "enter the X-token and the signature key" in answer["message"]
     half = _graphql(stack, TEST, {"id": stack.config_id, "u": attacker.base_url, "x": "snd_typed_x_123456"})
     assert half["testConnection"]["ok"] is False  # one typed key does not release the other stored one
-    assert attacker.received == []
+    assert attacker.everything() == []
     assert _graphql(stack, TEST, {"id": stack.config_id})["testConnection"]["ok"] is True  # where they belong
 
 
@@ -81,7 +81,7 @@ def test_moving_a_configuration_needs_its_keys_again(stack: Stack, attacker: Rec
     assert _saved_api_url(stack) is None
     answer = stack.call(SyncEvent.TRANSACTION_INITIALIZE_SESSION, initialize_payload(stack.saleor))
     assert answer["result"] == "CHARGE_ACTION_REQUIRED"  # still served by PayCombat (the sandbox)
-    assert attacker.received == []
+    assert attacker.everything() == []
     unchanged = _graphql(stack, UPDATE, {"id": stack.config_id, "input": {"apiUrl": "", "name": "Renamed"}})
     assert unchanged["result"]["__typename"] == "Configuration"  # not moving it needs nothing
     rekeyed = _graphql(
@@ -153,4 +153,4 @@ def test_production_api_urls_are_https_on_paycombat_or_listed_public_hosts(
         {"input": {"name": "Elsewhere", "apiUrl": api_url, "xToken": typed["x"], "signatureKey": typed["k"]}},
     )
     assert [(e["field"], e["code"]) for e in created["result"]["errors"]] == [("apiUrl", "NOT_ALLOWED")]
-    assert attacker.received == []
+    assert attacker.everything() == []

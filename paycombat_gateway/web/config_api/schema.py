@@ -428,8 +428,16 @@ class Mutation:
             try:
                 # A signed PATCH for a checkout that cannot exist: PayCombat checks the keys, changes nothing.
                 client.create_new_checkout("0" * 64, "connection-test")
-            except (errors.NotFoundError, errors.InvalidRequestError):
-                pass  # PayCombat checked the signature and the X-token, then found no such checkout
+            except (errors.NotFoundError, errors.InvalidRequestError) as exc:
+                # PayCombat checked the signature and the X-token, then found no such checkout. Only its
+                # own envelope ({"status": false, "message": …}) says so: any web server can answer 404.
+                if exc.paycombat_message is None:
+                    logger.warning(
+                        "connection test against %s: HTTP %s without PayCombat's envelope",
+                        url,
+                        exc.http_status,
+                    )
+                    return ConnectionTest(ok=False, message=TEST_FAILED)
             except errors.PaycombatError as exc:
                 # One answer for every failure: the page must not tell open, closed and PayCombat-like ports apart.
                 logger.warning(
