@@ -20,7 +20,7 @@ from paycombat_gateway.sandbox.server import RunningSandbox, SandboxAccount, run
 from paycombat_gateway.settings import Settings
 from paycombat_gateway.storage.configs import create_config, map_channels
 from paycombat_gateway.storage.installations import get_installation
-from paycombat_gateway.storage.models import OutboxReport
+from paycombat_gateway.storage.models import OutboxReport, PaymentSession
 from paycombat_gateway.web.app import create_app
 from tests.support.databases import postgres_database_url
 from tests.support.saleor_double import SaleorDouble, initialize_payload, run_saleor
@@ -87,6 +87,30 @@ class Stack:
         self.sandbox.settle(checkout_id, outcome)
         self.wait_until(lambda: bool(self.reports(REPORT_OF_OUTCOME[outcome])))
         return initialize, checkout_id
+
+    def payin_success_for(self, checkout_id: str, payin_id: str) -> str:
+        """The sandbox's one PAYIN_SUCCESS delivery, rewritten as a payin ``payin_id`` for the payment of
+        ``checkout_id`` (its merchant reference swapped in): a signed-looking body to craft deliveries from."""
+        template: str = self.delivery("PAYIN_SUCCESS")["payload"]
+        with self.ctx.database.session() as session:
+            references = {row.checkout_id: row.merchant_reference for row in session.query(PaymentSession)}
+        (source,) = [reference for reference in references.values() if reference in template]
+        return template.replace(source, references[checkout_id]).replace(template[7:43], payin_id)
+
+    def graphql(self, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
+        """A configuration API call with a valid Dashboard token; its JSON answer (HTTP 200 asserted)."""
+        response = requests.post(
+            f"{self.app_url}/graphql",
+            json={"query": query, "variables": variables or {}},
+            headers={
+                "saleor-api-url": self.saleor.api_url,
+                "authorization-bearer": self.saleor.dashboard_token(),
+            },
+            timeout=60,
+        )
+        assert response.status_code == 200, response.text
+        body: dict[str, Any] = response.json()
+        return body
 
     def delivery(self, event: str) -> dict[str, Any]:
         """The one delivery of ``event`` (e.g. PAYIN_SUCCESS) the sandbox has sent."""

@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import requests
 
 from paycombat_gateway.saleor.webhooks import SyncEvent
 from paycombat_gateway.storage import configs
@@ -42,17 +41,7 @@ def attacker() -> Iterator[Receiver]:
 
 
 def _graphql(stack: Stack, query: str, variables: dict[str, Any]) -> dict[str, Any]:
-    response = requests.post(
-        f"{stack.app_url}/graphql",
-        json={"query": query, "variables": variables},
-        headers={
-            "saleor-api-url": stack.saleor.api_url,
-            "authorization-bearer": stack.saleor.dashboard_token(),
-        },
-        timeout=10,
-    )
-    assert response.status_code == 200, response.text
-    body: dict[str, Any] = response.json()
+    body = stack.graphql(query, variables)
     assert "errors" not in body, body
     data: dict[str, Any] = body["data"]
     return data

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-import requests
 
 from paycombat_gateway.storage import configs
 from paycombat_gateway.web.config_api.schema import QUERY_LIMITS
@@ -15,21 +14,6 @@ ALIAS_BOMB = "{ " + " ".join(f"a{n}: configurations {{ id name channels }}" for 
 FEW_TOKENS_MANY_ALIASES = "{ " + " ".join(f"a{n}: configurations {{ id }}" for n in range(100)) + " }"
 TOKEN_BOMB = "{ configurations { " + "id " * 5000 + "} }"
 DEPTH_BOMB = '{ __type(name: "Query") { ' + "fields { type { " * 10 + "name" + " } }" * 10 + " } }"
-
-
-def _post(stack: Stack, query: str) -> dict[str, Any]:
-    response = requests.post(
-        f"{stack.app_url}/graphql",
-        json={"query": query},
-        headers={
-            "saleor-api-url": stack.saleor.api_url,
-            "authorization-bearer": stack.saleor.dashboard_token(),
-        },
-        timeout=60,
-    )
-    assert response.status_code == 200, response.text
-    body: dict[str, Any] = response.json()
-    return body
 
 
 @pytest.mark.parametrize(
@@ -52,14 +36,14 @@ def test_a_bomb_is_refused_before_any_resolver_runs(
         return list_configs(session, installation_id)
 
     monkeypatch.setattr(configs, "list_configs", counting)
-    body = _post(stack, query)
+    body = stack.graphql(query)
     assert body.get("data") is None
     assert limit in body["errors"][0]["message"]
     assert reads == []  # refused before any resolver ran
-    assert "errors" not in _post(stack, "{ configurations { id } }") and len(reads) == 1
+    assert "errors" not in stack.graphql("{ configurations { id } }") and len(reads) == 1
 
 
 def test_the_pages_documents_stay_inside_the_limits(stack: Stack) -> None:
     aliased = "{ " + " ".join(f"a{n}: configurations {{ id }}" for n in range(QUERY_LIMITS["aliases"])) + " }"
-    body = _post(stack, aliased)
+    body = stack.graphql(aliased)
     assert "errors" not in body and len(body["data"]) == QUERY_LIMITS["aliases"]
