@@ -60,14 +60,16 @@ def test_a_restarted_instance_takes_back_what_it_had_claimed_when_killed(stack: 
         cwd=ROOT, stdout=subprocess.PIPE, text=True,
     )  # fmt: skip
     try:
-        assert dying.stdout is not None and dying.stdout.readline().strip() == "1"
+        assert dying.stdout is not None
+        claimed = int(dying.stdout.readline())
     finally:
         dying.kill()  # SIGKILL: no shutdown, the lease stays
         dying.wait(10)
+    assert claimed >= 1 and claimed == _pending(stack)
     restarted = OutboxWorker(stack.ctx)
     assert restarted.run_once() == 0  # as a stranger it would wait out the 60 s lease
-    assert restarted.take_instance_slot() == 1  # the slot the dead process held: its leases are ours
-    assert restarted.run_once() == 1
+    assert restarted.take_instance_slot() == claimed  # the slot the dead process held: its leases are ours
+    assert restarted.run_once() == claimed
     assert _pending(stack) == 0 and len(stack.reports("CHARGE_SUCCESS")) == 1
     assert restarted.slot is not None
     restarted.slot.release()
@@ -78,10 +80,10 @@ def test_a_second_live_instance_never_takes_the_first_ones_leases(stack: Stack) 
     first, second = OutboxWorker(stack.ctx), OutboxWorker(stack.ctx)
     first.take_instance_slot()
     claimed = stack.ctx.database.run(lambda s: len(outbox.claim_due_reports(s, first.worker_id)))
-    assert claimed == 1
+    assert claimed >= 1
     assert second.take_instance_slot() == 0
     assert first.slot is not None and second.slot is not None
     assert first.slot.prefix != second.slot.prefix
-    assert second.run_once() == 0 and _pending(stack) == 1
+    assert second.run_once() == 0 and _pending(stack) == claimed
     first.slot.release()
     second.slot.release()
