@@ -3,6 +3,7 @@ and never a live instance's."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -20,7 +21,7 @@ from tests.support.stack import Stack, run_stack_on
 ROOT = Path(__file__).resolve().parents[2]
 # An instance that claims every due report, as the outbox worker does before sending, then hangs there.
 CLAIM_AND_HANG = """
-import sys, time
+import json, sys, time
 from pathlib import Path
 from paycombat_gateway.gateway.instance_slot import InstanceSlot
 from paycombat_gateway.storage import outbox
@@ -29,7 +30,7 @@ from paycombat_gateway.storage.db import Database
 slot = InstanceSlot.acquire(Path(sys.argv[1]))
 database = Database.from_url(sys.argv[2])
 claimed = database.run(lambda s: [r.id for r in outbox.claim_due_reports(s, slot.prefix + "deadbeef")])
-print(len(claimed), flush=True)
+print(json.dumps(claimed), flush=True)
 time.sleep(600)
 """
 
@@ -48,9 +49,11 @@ def _owe_saleor_a_report(stack: Stack) -> None:
     stack.wait_until(lambda: not stack.outbox_settled())
 
 
-def _pending(stack: Stack) -> int:
+def _states(stack: Stack, ids: list[int]) -> set[tuple[str, str | None]]:
+    """(state, holder) of these reports."""
     with stack.ctx.database.session() as session:
-        return session.query(OutboxReport).filter(OutboxReport.state == "pending").count()
+        rows = session.query(OutboxReport).filter(OutboxReport.id.in_(ids))
+        return {(row.state, row.claimed_by) for row in rows}
 
 
 def test_a_restarted_instance_takes_back_what_it_had_claimed_when_killed(stack: Stack) -> None:
@@ -61,16 +64,20 @@ def test_a_restarted_instance_takes_back_what_it_had_claimed_when_killed(stack: 
     )  # fmt: skip
     try:
         assert dying.stdout is not None
-        claimed = int(dying.stdout.readline())
+        claimed: list[int] = json.loads(dying.stdout.readline())
     finally:
         dying.kill()  # SIGKILL: no shutdown, the lease stays
         dying.wait(10)
-    assert claimed >= 1 and claimed == _pending(stack)
+    assert claimed and {state for state, _ in _states(stack, claimed)} == {"pending"}
     restarted = OutboxWorker(stack.ctx)
-    assert restarted.run_once() == 0  # as a stranger it would wait out the 60 s lease
-    assert restarted.take_instance_slot() == claimed  # the slot the dead process held: its leases are ours
-    assert restarted.run_once() == claimed
-    assert _pending(stack) == 0 and len(stack.reports("CHARGE_SUCCESS")) == 1
+    restarted.run_once()  # as a stranger it cannot touch them: they are leased for 60 s
+    assert {state for state, _ in _states(stack, claimed)} == {"pending"}
+    assert restarted.take_instance_slot() == len(
+        claimed
+    )  # the slot the dead process held: its leases are ours
+    restarted.run_once()
+    assert _states(stack, claimed) == {("delivered", None)}
+    assert len(stack.reports("CHARGE_SUCCESS")) == 1
     assert restarted.slot is not None
     restarted.slot.release()
 
@@ -79,11 +86,12 @@ def test_a_second_live_instance_never_takes_the_first_ones_leases(stack: Stack) 
     _owe_saleor_a_report(stack)
     first, second = OutboxWorker(stack.ctx), OutboxWorker(stack.ctx)
     first.take_instance_slot()
-    claimed = stack.ctx.database.run(lambda s: len(outbox.claim_due_reports(s, first.worker_id)))
-    assert claimed >= 1
+    claimed = stack.ctx.database.run(lambda s: [r.id for r in outbox.claim_due_reports(s, first.worker_id)])
+    assert claimed
     assert second.take_instance_slot() == 0
     assert first.slot is not None and second.slot is not None
     assert first.slot.prefix != second.slot.prefix
-    assert second.run_once() == 0 and _pending(stack) == claimed
+    second.run_once()
+    assert _states(stack, claimed) == {("pending", first.worker_id)}
     first.slot.release()
     second.slot.release()
