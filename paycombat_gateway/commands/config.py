@@ -1,7 +1,9 @@
 """``paycombat-gateway config add|list``: PayCombat configurations without the Dashboard.
 
 For automation and for the first setup: stores the keys encrypted, maps channels, and prints the
-webhook URL to paste into PayCombat's Integration Details. Secrets are never printed back.
+webhook URL to paste into PayCombat's Integration Details. Secrets are never printed back. Channels
+follow the settings page's rules (``gateway.channel_choice``): they must exist in the Saleor, and one
+another configuration holds moves only with ``--move-channels``.
 """
 
 from __future__ import annotations
@@ -21,6 +23,36 @@ def _open() -> Any:
     settings = Settings.from_env()
     migrate(settings.resolved_database_url)
     return GatewayContext.create(settings)
+
+
+def _check_channels(ctx: Any, args: argparse.Namespace) -> tuple[int, list[str]]:
+    """(exit code, warnings): 0 when ``--channel`` may be mapped; the problems are printed."""
+    from paycombat_gateway.gateway import channel_choice
+    from paycombat_gateway.storage.installations import get_installation
+
+    with ctx.database.session(readonly=True) as session:
+        installation = get_installation(session, args.saleor_api_url)
+        if installation is None:
+            return 0, []  # said by the caller
+        holders = channel_choice.channel_holders(session, installation.id)
+        session.expunge(installation)
+    try:
+        known = channel_choice.saleor_channels(ctx, installation)
+    except channel_choice.ChannelsUnavailable as exc:
+        print(f"paycombat-gateway config add: --channel: {exc.message} Nothing was saved.", file=sys.stderr)
+        return 1, []
+    problems = channel_choice.check_channel_choice(
+        holders, known, None, args.channel, move=args.move_channels
+    )
+    for problem in problems:
+        how = " (pass --move-channels to move it)" if problem.code == "TAKEN" else ""
+        print(f"paycombat-gateway config add: --channel: {problem.message}{how}", file=sys.stderr)
+    warnings = [
+        warning
+        for channel in known
+        if channel.slug in args.channel and (warning := channel_choice.currency_warning(channel, None))
+    ]
+    return (2 if problems else 0), warnings
 
 
 def _add(args: argparse.Namespace) -> int:
@@ -45,6 +77,9 @@ def _add(args: argparse.Namespace) -> int:
         return 2
     ctx = _open()
     try:
+        refused, warnings = _check_channels(ctx, args)
+        if refused:
+            return refused
         with ctx.database.session() as session:
             installation = get_installation(session, args.saleor_api_url)
             if installation is None:
@@ -79,6 +114,8 @@ def _add(args: argparse.Namespace) -> int:
     print(f"id: {config_id}")
     print(f"webhook URL: {ctx.paycombat_webhook_url(config_id)}")
     print("Paste the webhook URL into PayCombat > Setting > Integration Details.")
+    for warning in warnings:
+        print(f"warning: {warning}", file=sys.stderr)
     return 0
 
 
@@ -116,7 +153,14 @@ def register(subparsers: Any) -> None:
     add.add_argument("--name", required=True)
     add.add_argument("--x-token", required=True)
     add.add_argument("--signature-key", required=True)
-    add.add_argument("--channel", action="append", required=True, help="channel slug (repeatable)")
+    add.add_argument(
+        "--channel", action="append", required=True, help="channel slug of this Saleor (repeatable)"
+    )
+    add.add_argument(
+        "--move-channels",
+        action="store_true",
+        help="take channels another configuration holds (refused otherwise)",
+    )
     add.add_argument(
         "--api-url", help="PayCombat base URL for this configuration (default: PAYCOMBAT_API_URL)"
     )

@@ -11,14 +11,19 @@ from requests.adapters import HTTPAdapter
 
 from paycombat_gateway.gateway.config_cache import ConfigCache
 from paycombat_gateway.paycombat.client import PaycombatClient
+from paycombat_gateway.saleor.client import SaleorClient
 from paycombat_gateway.saleor.jwks_refresh import JwksRefresher
 from paycombat_gateway.settings import Settings
 from paycombat_gateway.storage.configs import ConfigCredentials, credentials
 from paycombat_gateway.storage.db import Database
-from paycombat_gateway.storage.models import PaycombatConfig
+from paycombat_gateway.storage.models import Installation, PaycombatConfig
 from paycombat_gateway.storage.secrets import SecretBox
 
 __all__ = ["GatewayContext", "PaycombatClients"]
+
+# One look-up answered inside transactionProcess: connect and read well under Saleor's 2 s / 18 s.
+QUICK_CONNECT_TIMEOUT = 2.0
+QUICK_READ_TIMEOUT = 5.0
 
 
 class PaycombatClients:
@@ -32,6 +37,7 @@ class PaycombatClients:
         self._default_api_url = default_api_url
         self._timeouts = timeouts
         self._entries: dict[str, tuple[datetime, ConfigCredentials, PaycombatClient]] = {}
+        self._quick: dict[str, tuple[datetime, PaycombatClient]] = {}
         self._lock = threading.Lock()
 
     def base_url_for(self, config: PaycombatConfig) -> str:
@@ -61,6 +67,29 @@ class PaycombatClients:
     def for_config(self, config: PaycombatConfig) -> PaycombatClient:
         return self._entry(config)[2]
 
+    def quick_for_config(self, config: PaycombatConfig) -> PaycombatClient:
+        """A client for one look-up inside a Saleor sync webhook: no retries and at most
+        ``QUICK_READ_TIMEOUT`` to read, so the answer to Saleor never waits out PayCombat's slowness."""
+        keys = self.credentials_for(config)
+        with self._lock:
+            cached = self._quick.get(config.id)
+            if cached is not None and cached[0] == config.updated_at:
+                return cached[1]
+        client = PaycombatClient(
+            keys.x_token,
+            keys.signature_key,
+            self.base_url_for(config),
+            connect_timeout=min(self._timeouts[0], QUICK_CONNECT_TIMEOUT),
+            read_timeout=min(self._timeouts[1], QUICK_READ_TIMEOUT),
+            retries=0,
+        )
+        with self._lock:
+            previous = self._quick.get(config.id)
+            self._quick[config.id] = (config.updated_at, client)
+        if previous is not None:
+            previous[1].close()
+        return client
+
     def credentials_for(self, config: PaycombatConfig) -> ConfigCredentials:
         return self._entry(config)[1]
 
@@ -68,6 +97,9 @@ class PaycombatClients:
         with self._lock:
             for _, _, client in self._entries.values():
                 client.close()
+            for _, client in self._quick.values():
+                client.close()
+            self._quick.clear()
             self._entries.clear()
 
 
@@ -103,6 +135,17 @@ class GatewayContext:
                 settings.paycombat_api_url,
                 (settings.paycombat_connect_timeout, settings.paycombat_read_timeout),
             ),
+        )
+
+    def saleor_client(
+        self, installation: Installation, timeout: tuple[float, float] = (3.0, 10.0)
+    ) -> SaleorClient:
+        """A client acting as the app in ``installation``'s Saleor, with the token stored at install time."""
+        return SaleorClient(
+            installation.saleor_api_url,
+            self.box.decrypt(installation.token_encrypted),
+            session=self.saleor_http,
+            timeout=timeout,
         )
 
     def paycombat_webhook_url(self, config_id: str) -> str:

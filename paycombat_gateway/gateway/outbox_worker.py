@@ -14,10 +14,10 @@ from __future__ import annotations
 
 import logging
 import socket
-import threading
 import uuid
 from functools import partial
 
+from paycombat_gateway.gateway.background import BackgroundLoop
 from paycombat_gateway.gateway.context import GatewayContext
 from paycombat_gateway.gateway.instance_slot import InstanceSlot
 from paycombat_gateway.gateway.refunds import actions_now
@@ -40,13 +40,12 @@ class OutboxWorker:
         self.poll_seconds = poll_seconds
         self.batch = batch
         self.worker_id = f"{socket.gethostname()}-{uuid.uuid4().hex[:8]}"
-        self._wake = threading.Event()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._loop = BackgroundLoop("outbox-worker", self.run_once, batch=batch, poll_seconds=poll_seconds)
         self.slot: InstanceSlot | None = None
 
     def notify(self) -> None:
-        self._wake.set()
+        """A report was just enqueued: deliver it now rather than at the next poll."""
+        self._loop.notify()
 
     def take_instance_slot(self) -> int:
         """Become this host's next free instance and release the leases its earlier incarnations left
@@ -68,30 +67,12 @@ class OutboxWorker:
             self.take_instance_slot()
         except StorageUnavailable:
             logger.warning("outbox: database unavailable at start; earlier leases will run out instead")
-        self._thread = threading.Thread(target=self._loop, name="outbox-worker", daemon=True)
-        self._thread.start()
+        self._loop.start()
 
     def stop(self) -> None:
-        self._stop.set()
-        self._wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout=10)
+        self._loop.stop()
         if self.slot is not None:
             self.slot.release()
-
-    def _loop(self) -> None:
-        while not self._stop.is_set():
-            try:
-                worked = self.run_once()
-            except StorageUnavailable:
-                logger.warning("outbox: database unavailable; will retry")
-                worked = 0
-            except Exception:  # the worker must survive anything and keep delivering
-                logger.exception("outbox: unexpected error")
-                worked = 0
-            if worked < self.batch:
-                self._wake.wait(self.poll_seconds)
-                self._wake.clear()
 
     def run_once(self) -> int:
         """Claim and deliver one batch; returns how many reports were worked."""

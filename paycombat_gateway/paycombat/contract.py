@@ -21,6 +21,7 @@ __all__ = [
     "INFERENCES",
     "KRW_BANKS",
     "PAYIN_METHODS_BY_CURRENCY",
+    "PAYIN_METHOD_NAMES",
     "Endpoint",
     "Evidence",
     "Inference",
@@ -99,6 +100,12 @@ ENDPOINTS: Final[dict[str, Endpoint]] = {
                  "/api/v1/payin/payin-method/required-field/{payin_method_name}", False, Evidence.INFERRED,
                  "internal path /finmo/payin-method/required-field/{name} documented on apidoc.paycombat.dev "
                  "(api-12823595); the public prefix is assumed"),
+        # --- transaction (named only: "Get All Transaction", "Find Transaction by Id" in older navs) ----
+        Endpoint("get_all_transaction", "GET", "/api/v1/transaction", False, Evidence.INFERRED,
+                 "named only; assumed to be the collection GET of /api/v1/transaction, filtered by ?reference= "
+                 "and ?type= (see the `transaction_lookup` inference)"),
+        Endpoint("find_transaction_by_id", "GET", "/api/v1/transaction/{transaction_id}", False, Evidence.INFERRED,
+                 "named only; assumed to answer the payin or payout record of that id"),
         # --- customer -------------------------------------------------------------------------------
         Endpoint("create_customer", "POST", "/api/v1/customer/create", True,
                  Evidence.DOCUMENTED, _doc("create-customer-12819564e0")),
@@ -217,6 +224,22 @@ INFERENCES: Final[dict[str, Inference]] = {
         Inference("s2s_va_callback_url", "Create Virtual Account (S2S) takes the VA Register Callback URL in "
                   "callback_url (or webhook_url) and answers the VA record with id and status",
                   "the guide only says the callback goes to a merchant-supplied URL"),
+        # --- how the reconciler finds a payment at PayCombat when no webhook came (issue 15) ---
+        Inference("transaction_lookup", "Get All Transaction (GET /api/v1/transaction) lists payin and payout "
+                  "records in the payin record's shape, newest first, paginated like Get All Checkout; "
+                  "?reference= keeps those whose `transaction` / `order_reference` (payout: `order_id`) equals it "
+                  "and ?type=PAYIN keeps payins",
+                  "Transaction is named in the older navs (Get All Transaction, Find Transaction by Id) with no "
+                  "page stored; the merchant reference is the only key a checkout's payin carries"),
+        Inference("transaction_lookup_confirmed", "a listed payin belongs to a payment only if its `transaction` or "
+                  "`order_reference` equals the merchant reference exactly; its currency and amount are then judged "
+                  "by the settlement rules, as a webhook's are (another currency is held for review, another amount "
+                  "is reported as PayCombat's and flagged)",
+                  "a filter PayCombat applies could be a prefix or substring search; nothing documents it"),
+        Inference("checkout_without_payin", "a checkout with no payin after its expire_at (plus a grace period) will "
+                  "never be paid: the reconciler stops looking and reports nothing",
+                  "PayCombat sends PAYIN EXPIRED at expiry (documented webhook name); without any payin record "
+                  "there is no PayCombat statement to report"),
         Inference("refund_api", "PayCombat offers no refund API and sends no refund webhook: refunds are made only "
                   "in its dashboard (Features > Transaction > Refund Request) against the payin id",
                   "no refund endpoint or webhook is documented; the Features docs name Transaction > Refund Request. "
@@ -239,6 +262,15 @@ PAYIN_METHODS_BY_CURRENCY: Final[dict[str, tuple[str, ...]]] = {
     "USD": ("card",),
     "SGD": ("card",),
     "KRW": ("krw_virtual_account",),
+}
+
+# What a merchant reads for each payin method code (our wording; the codes are PayCombat's). au_bank_npp is
+# DOCUMENTED as PayID/NPP and eu_bank_sct_eur as SEPA SCT; a KRW virtual account's payin names its bank.
+PAYIN_METHOD_NAMES: Final[dict[str, str]] = {
+    "au_bank_npp": "PayID bank transfer (NPP)",
+    "eu_bank_sct_eur": "SEPA bank transfer",
+    "card": "Card",
+    "krw_virtual_account": "KRW virtual account",
 }
 
 # DOCUMENTED example value "KDB산업은행" (create-virtual-account-krw-17354379e0); the rest of the list is

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from paycombat_gateway.cli import main
-from paycombat_gateway.storage.configs import config_for_channel, credentials
+from paycombat_gateway.storage.configs import config_for_channel, credentials, list_configs
 from paycombat_gateway.storage.installations import get_installation
 from tests.support.stack import Stack
 
@@ -79,3 +79,48 @@ def test_config_add_refuses_a_private_api_url_in_production(
         installation = get_installation(session, stack.saleor.api_url)
         assert installation is not None
         assert config_for_channel(session, installation.id, "inside") is None
+
+
+def _add(stack: Stack, name: str, *extra: str) -> int:
+    return main([
+        "config", "add", "--saleor-api-url", stack.saleor.api_url, "--name", name,
+        "--x-token", "snd_cli_xtoken_55556666", "--signature-key", "snd_cli_sigkey_77778888", *extra,
+    ])  # fmt: skip
+
+
+def _names(stack: Stack) -> list[str]:
+    with stack.ctx.database.session() as session:
+        installation = get_installation(session, stack.saleor.api_url)
+        assert installation is not None
+        return [config.name for config in list_configs(session, installation.id)]
+
+
+@pytest.mark.usefixtures("environment")
+def test_config_add_follows_the_channel_rules(stack: Stack, capsys: pytest.CaptureFixture[str]) -> None:
+    assert _add(stack, "Typo", "--channel", "defualt-channel") == 2
+    assert capsys.readouterr().err == (
+        "paycombat-gateway config add: --channel: This Saleor has no channel 'defualt-channel'. "
+        "Did you mean 'default-channel'?\n"
+    )
+    assert _add(stack, "Taker", "--channel", "default-channel") == 2
+    assert capsys.readouterr().err == (
+        "paycombat-gateway config add: --channel: Channel 'default-channel' already pays with configuration "
+        "'Main'; move it explicitly to map it here. (pass --move-channels to move it)\n"
+    )
+    assert _names(stack) == ["Main"]
+    assert _add(stack, "Taker", "--channel", "default-channel", "--channel", "poland", "--move-channels") == 0
+    assert (
+        "warning: PayCombat takes no PLN: channel Poland will not offer PayCombat." in capsys.readouterr().err
+    )
+    with stack.ctx.database.session() as session:
+        installation = get_installation(session, stack.saleor.api_url)
+        assert installation is not None
+        holder = config_for_channel(session, installation.id, "default-channel")
+        assert holder is not None and holder.name == "Taker"
+    stack.saleor.mode = "down"
+    assert _add(stack, "Offline", "--channel", "korea") == 1
+    assert capsys.readouterr().err == (
+        "paycombat-gateway config add: --channel: Could not read this Saleor's channels "
+        "(Saleor answered HTTP 503). Nothing was saved.\n"
+    )
+    assert _names(stack) == ["Main", "Taker"]
