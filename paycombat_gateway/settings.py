@@ -8,14 +8,25 @@ from __future__ import annotations
 
 import math
 import os
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
+
+from paycombat_gateway.url_allowlist import UrlAllowList, parse_url
 
 __all__ = ["DEFAULT_PAYCOMBAT_API_URL", "ReconcileSettings", "Settings", "SettingsError"]
 
 DEFAULT_PAYCOMBAT_API_URL = "https://api.paycombat.com"
+ALLOWED_SALEOR_URLS_FORM = (
+    "ALLOWED_SALEOR_URLS is a comma-separated list of Saleor API URLs, e.g. "
+    "https://*.saleor.cloud/graphql/,https://shop.example.com/graphql/ "
+    "(*. admits any subdomain; scheme, port and path must match exactly; no regular expressions)"
+)
+ALLOWED_API_URLS_FORM = (
+    "PAYCOMBAT_ALLOWED_API_URLS is a comma-separated list of https PayCombat base URLs, "
+    "e.g. https://api.eu.paycombat.example"
+)
 
 
 class SettingsError(RuntimeError):
@@ -48,6 +59,17 @@ def _positive_seconds(env: Mapping[str, str], name: str, default: float) -> floa
     if not math.isfinite(value) or value <= 0:
         raise SettingsError(f"{name} must be a number of seconds above 0, not {raw!r}")
     return value
+
+
+@lru_cache(maxsize=16)
+def _allow_list(raw: str, form: str, trailing_slash_insensitive: bool) -> UrlAllowList | None:
+    """The parsed list (None when empty), or ``SettingsError`` saying how to write it."""
+    if not raw.strip():
+        return None
+    try:
+        return UrlAllowList.parse(raw, trailing_slash_insensitive=trailing_slash_insensitive)
+    except ValueError as exc:
+        raise SettingsError(f"{form}; {exc}") from None
 
 
 @dataclass(frozen=True)
@@ -92,7 +114,8 @@ class Settings:
     data_dir: Path = Path("data")
     database_url: str = ""
     app_secret_key: str | None = field(default=None, repr=False)
-    allowed_saleor_urls: str = ".*"
+    allowed_saleor_urls: str = ""  # empty: any Saleor (never in production)
+    paycombat_allowed_api_urls: str = ""
     paycombat_api_url: str = DEFAULT_PAYCOMBAT_API_URL
     log_level: str = "INFO"
     log_format: str = "json"
@@ -103,6 +126,20 @@ class Settings:
     run_outbox_worker: bool = True
     webhook_concurrency: int = 4
     reconcile: ReconcileSettings = field(default_factory=ReconcileSettings)
+
+    def __post_init__(self) -> None:
+        self._saleor_allow_list  # noqa: B018 - a bad list stops start-up here, not at the first install
+        api_urls = self._api_allow_list
+        if api_urls is not None and any(entry.scheme != "https" for entry in api_urls.entries):
+            raise SettingsError(f"{ALLOWED_API_URLS_FORM}; every entry must be https")
+
+    @property
+    def _saleor_allow_list(self) -> UrlAllowList | None:
+        return _allow_list(self.allowed_saleor_urls, ALLOWED_SALEOR_URLS_FORM, False)
+
+    @property
+    def _api_allow_list(self) -> UrlAllowList | None:
+        return _allow_list(self.paycombat_allowed_api_urls, ALLOWED_API_URLS_FORM, True)
 
     @property
     def is_production(self) -> bool:
@@ -116,8 +153,18 @@ class Settings:
         return f"sqlite:///{(self.data_dir / 'paycombat-gateway.sqlite3').resolve()}"
 
     def saleor_url_allowed(self, saleor_api_url: str) -> bool:
-        """Whether ``ALLOWED_SALEOR_URLS`` (a regular expression matched in full) admits this Saleor."""
-        return re.fullmatch(self.allowed_saleor_urls, saleor_api_url) is not None
+        """Whether ``ALLOWED_SALEOR_URLS`` admits this Saleor API URL (see ``url_allowlist``); without a
+        list (development) any URL that has no userinfo, query or fragment."""
+        if self._saleor_allow_list is None:
+            try:
+                return bool(parse_url(saleor_api_url))
+            except ValueError:
+                return False
+        return self._saleor_allow_list.allows(saleor_api_url)
+
+    def paycombat_api_url_listed(self, api_url: str) -> bool:
+        """Whether ``PAYCOMBAT_ALLOWED_API_URLS`` names this PayCombat base URL."""
+        return self._api_allow_list is not None and self._api_allow_list.allows(api_url)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -126,16 +173,8 @@ class Settings:
         if app_env not in {"development", "production", "test"}:
             raise SettingsError(f"APP_ENV must be development, production or test, not {app_env!r}")
         allowed = env.get("ALLOWED_SALEOR_URLS", "").strip()
-        if not allowed:
-            if app_env == "production":
-                raise SettingsError(
-                    "ALLOWED_SALEOR_URLS is required in production (a regex of Saleor API URLs)"
-                )
-            allowed = ".*"
-        try:
-            re.compile(allowed)
-        except re.error as exc:
-            raise SettingsError(f"ALLOWED_SALEOR_URLS is not a valid regular expression: {exc}") from exc
+        if not allowed and app_env == "production":
+            raise SettingsError(f"ALLOWED_SALEOR_URLS is required in production: {ALLOWED_SALEOR_URLS_FORM}")
         secret = env.get("APP_SECRET_KEY", "").strip() or None
         if app_env == "production" and secret is None:
             raise SettingsError("APP_SECRET_KEY is required in production: it encrypts stored secrets")
@@ -151,6 +190,7 @@ class Settings:
             database_url=env.get("DATABASE_URL", "").strip(),
             app_secret_key=secret,
             allowed_saleor_urls=allowed,
+            paycombat_allowed_api_urls=env.get("PAYCOMBAT_ALLOWED_API_URLS", "").strip(),
             paycombat_api_url=(env.get("PAYCOMBAT_API_URL", "").strip() or DEFAULT_PAYCOMBAT_API_URL).rstrip(
                 "/"
             ),

@@ -25,15 +25,13 @@ from paycombat_gateway.gateway.methods import gateway_initialize
 from paycombat_gateway.gateway.process import process_session
 from paycombat_gateway.gateway.refunds import refund_requested
 from paycombat_gateway.saleor.errors import SaleorProtocolError
-from paycombat_gateway.saleor.jwks import fetch_jwks
-from paycombat_gateway.saleor.jws import RefetchLimiter
 from paycombat_gateway.saleor.manifest import build_manifest
 from paycombat_gateway.saleor.register import register_app
 from paycombat_gateway.saleor.webhook_validation import InstallationKeys, VerifiedWebhook, validate_webhook
 from paycombat_gateway.saleor.webhooks import SYNC_WEBHOOKS, SyncEvent, SyncWebhook
 from paycombat_gateway.storage.db import StorageUnavailable
-from paycombat_gateway.storage.installations import save_jwks, upsert_installation
-from paycombat_gateway.web.installation_keys import InstallationKeysCache
+from paycombat_gateway.storage.installations import upsert_installation
+from paycombat_gateway.web.installation_keys import InstallationKeysCache, current_jwks
 
 __all__ = ["saleor_routes"]
 
@@ -60,15 +58,10 @@ async def _run_handler(handler: Handler, ctx: GatewayContext, installation_id: i
     return result.to_json() if hasattr(result, "to_json") else result
 
 
-class _NoRefetch(RefetchLimiter):
-    """For the attempt on the event loop: a signature the cached keys do not verify is never refetched
-    there; the attempt in a thread, with the real limiter, may refetch."""
-
-    def allow(self, key: str) -> bool:
-        return False
-
-
-NO_REFETCH = _NoRefetch()
+def _no_fetch(saleor_api_url: str, kid: str | None) -> str | None:
+    """For the attempt on the event loop: Saleor's current keys are never fetched there; a signature
+    whose kid the cached keys lack fails that attempt, and ``_verify`` in a thread may fetch them."""
+    return None
 
 
 def _error(exc: SaleorProtocolError) -> JSONResponse:
@@ -90,9 +83,6 @@ RETRY_WITH_FRESH_KEYS = {"NOT_REGISTERED", "SIGNATURE_VERIFICATION_FAILED", "REC
 
 def saleor_routes(ctx: GatewayContext) -> list[Route]:
     installations = InstallationKeysCache(ctx.database)
-
-    def refetch(saleor_api_url: str) -> str:
-        return fetch_jwks(ctx.saleor_http, saleor_api_url)
 
     async def manifest(request: Request) -> Response:
         return JSONResponse(build_manifest(ctx.settings.app_url))
@@ -130,13 +120,21 @@ def saleor_routes(ctx: GatewayContext) -> list[Route]:
         return JSONResponse({"success": True})
 
     def _verify(webhook: SyncWebhook, method: str, headers: dict[str, str], body: bytes) -> VerifiedWebhook:
+        api_url = headers.get("saleor-api-url", "").strip()
+        ticket = ctx.jwks_refresher.ticket(api_url)
+
+        def current_keys(saleor_api_url: str, kid: str | None) -> str | None:
+            return current_jwks(
+                ctx, saleor_api_url, kid, ticket=ticket,
+                on_kept=lambda jwks: installations.update_jwks(saleor_api_url, jwks),
+            )  # fmt: skip
+
         def attempt(lookup: Callable[[str], InstallationKeys | None]) -> VerifiedWebhook:
             return validate_webhook(
                 method=method, headers=headers, raw_body=body, webhook=webhook,
-                lookup=lookup, refetch=refetch, limiter=ctx.jwks_limiter,
+                lookup=lookup, current_keys=current_keys,
             )  # fmt: skip
 
-        api_url = headers.get("saleor-api-url", "")
         was_cached = installations.is_cached(api_url)
         try:
             return attempt(installations.cached)
@@ -148,27 +146,21 @@ def saleor_routes(ctx: GatewayContext) -> list[Route]:
     async def _verified(
         webhook: SyncWebhook, method: str, headers: dict[str, str], body: bytes
     ) -> VerifiedWebhook:
-        """Verified on the event loop when the cached keys verify; otherwise ``_verify`` in a thread."""
-        if installations.is_cached(headers.get("saleor-api-url", "")):
+        """On the event loop when the installation's cached keys verify (CPU only, the usual case);
+        otherwise ``_verify`` in a thread, which may read the database or fetch Saleor's keys."""
+        if installations.is_cached(headers.get("saleor-api-url", "").strip()):
             try:
                 return validate_webhook(
                     method=method, headers=headers, raw_body=body, webhook=webhook,
-                    lookup=installations.cached, refetch=refetch, limiter=NO_REFETCH,
+                    lookup=installations.cached, current_keys=_no_fetch,
                 )  # fmt: skip
             except SaleorProtocolError as exc:
                 if exc.code not in RETRY_WITH_FRESH_KEYS:
                     raise
         return await run_in_threadpool(_verify, webhook, method, headers, body)
 
-    def _save_jwks(verified: VerifiedWebhook, jwks: str) -> None:
-        with ctx.database.session() as session:
-            save_jwks(session, verified.installation.installation_id, jwks)
-        installations.update_jwks(verified.saleor_api_url, jwks)
-
     async def _handle(webhook: SyncWebhook, method: str, headers: dict[str, str], body: bytes) -> Any:
         verified = await _verified(webhook, method, headers, body)
-        if verified.refreshed_jwks is not None:
-            await run_in_threadpool(_save_jwks, verified, verified.refreshed_jwks)
         handler = HANDLERS[webhook.event]
         return await _run_handler(handler, ctx, verified.installation.installation_id, verified.payload)
 
