@@ -4,18 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
-import requests
 from urllib3.util.retry import Retry
 
 from paycombat_gateway.paycombat import errors
 from paycombat_gateway.paycombat.client import AsyncPaycombatClient
 from paycombat_gateway.paycombat.contract import DEFAULT_BASE_URL
 from paycombat_gateway.paycombat.protocol import BACKOFF_FACTOR, BACKOFF_MAX, backoff_seconds
-from paycombat_gateway.sandbox.server import RunningSandbox, run_sandbox
+from paycombat_gateway.sandbox.server import RunningSandbox
 from tests.paycombat import test_client_cassettes
 from tests.paycombat.conftest import (
     RECORDER,
@@ -25,9 +24,9 @@ from tests.paycombat.conftest import (
     CassetteSession,
 )
 from tests.paycombat.test_client_environment import PAYCOMBAT_URL, _ForwardProxy, proxy_url
-from tests.paycombat.test_client_policy import ACCOUNT, REQUEST, half_answer_server
+from tests.paycombat.test_client_policy import ACCOUNT, REQUEST, _no_faults, half_answer_server, sandbox
 
-__all__ = ["proxy_url"]  # the fixture, shared with the sync client's test
+__all__ = ["_no_faults", "proxy_url", "sandbox"]  # the fixtures, shared with the sync client's tests
 
 CASSETTE_TESTS = [
     test
@@ -62,18 +61,6 @@ def test_the_async_client_replays_every_cassette(case: Callable[[CassetteSession
 
 def test_every_cassette_test_is_replayed_here() -> None:
     assert len(CASSETTE_TESTS) >= 12
-
-
-@pytest.fixture(scope="module")
-def sandbox() -> Iterator[RunningSandbox]:
-    with run_sandbox([ACCOUNT]) as running:
-        yield running
-
-
-@pytest.fixture(autouse=True)
-def _no_faults(sandbox: RunningSandbox) -> Iterator[None]:
-    yield
-    requests.delete(f"{sandbox.base_url}/_sandbox/faults", timeout=5)
 
 
 def _client(sandbox: RunningSandbox, **options: Any) -> AsyncPaycombatClient:
