@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0004_reconcile"
-down_revision = "0003_refunds"  # chained after main's 0003 when main was merged (was "0001")
+down_revision = "0003_refunds"
 branch_labels = None
 depends_on = None
 
