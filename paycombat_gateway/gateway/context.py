@@ -41,7 +41,6 @@ class PaycombatClients:
         self._default_api_url = default_api_url
         self._timeouts = timeouts
         self._entries: dict[str, tuple[datetime, ConfigCredentials, PaycombatClient]] = {}
-        self._quick: dict[str, tuple[datetime, PaycombatClient]] = {}
         self._lock = threading.Lock()
         self._async: dict[str, tuple[datetime, asyncio.AbstractEventLoop, AsyncPaycombatClient]] = {}
         self._closing: set[asyncio.Task[None]] = set()
@@ -73,47 +72,39 @@ class PaycombatClients:
     def for_config(self, config: PaycombatConfig) -> PaycombatClient:
         return self._entry(config)[2]
 
-    def quick_for_config(self, config: PaycombatConfig) -> PaycombatClient:
-        """A client for one look-up inside a Saleor sync webhook: no retries and at most
-        ``QUICK_READ_TIMEOUT`` to read, so the answer to Saleor never waits out PayCombat's slowness."""
-        keys = self.credentials_for(config)
-        with self._lock:
-            cached = self._quick.get(config.id)
-            if cached is not None and cached[0] == config.updated_at:
-                return cached[1]
-        client = PaycombatClient(
-            keys.x_token,
-            keys.signature_key,
-            self.base_url_for(config),
-            connect_timeout=min(self._timeouts[0], QUICK_CONNECT_TIMEOUT),
-            read_timeout=min(self._timeouts[1], QUICK_READ_TIMEOUT),
-            retries=0,
-        )
-        with self._lock:
-            previous = self._quick.get(config.id)
-            self._quick[config.id] = (config.updated_at, client)
-        if previous is not None:
-            previous[1].close()
-        return client
-
     def credentials_for(self, config: PaycombatConfig) -> ConfigCredentials:
         return self._entry(config)[1]
 
-    def async_for_config(self, config: PaycombatConfig) -> AsyncPaycombatClient:
-        """The async client for ``config``; call it on the event loop that will await the client."""
+    def async_for_config(self, config: PaycombatConfig, *, quick: bool = False) -> AsyncPaycombatClient:
+        """The async client for ``config``; call it on the event loop that will await the client.
+
+        ``quick``: the client for one look-up inside a Saleor sync webhook: no retries and at most
+        ``QUICK_READ_TIMEOUT`` to read, so the answer to Saleor never waits out PayCombat's slowness."""
         loop = asyncio.get_running_loop()
-        cached = self._async.get(config.id)
+        key = f"{config.id}/quick" if quick else config.id
+        cached = self._async.get(key)
         if cached is not None and cached[0] == config.updated_at and cached[1] is loop:
             return cached[2]
         keys = self.credentials_for(config)
-        client = AsyncPaycombatClient(
-            keys.x_token,
-            keys.signature_key,
-            self.base_url_for(config),
-            connect_timeout=self._timeouts[0],
-            read_timeout=self._timeouts[1],
-        )
-        self._async[config.id] = (config.updated_at, loop, client)
+        connect, read = self._timeouts
+        if quick:
+            client = AsyncPaycombatClient(
+                keys.x_token,
+                keys.signature_key,
+                self.base_url_for(config),
+                connect_timeout=min(connect, QUICK_CONNECT_TIMEOUT),
+                read_timeout=min(read, QUICK_READ_TIMEOUT),
+                retries=0,
+            )
+        else:
+            client = AsyncPaycombatClient(
+                keys.x_token,
+                keys.signature_key,
+                self.base_url_for(config),
+                connect_timeout=connect,
+                read_timeout=read,
+            )
+        self._async[key] = (config.updated_at, loop, client)
         if cached is not None and cached[1] is loop:  # a client of a finished loop has nothing to close
             closing = loop.create_task(cached[2].aclose())
             self._closing.add(closing)
@@ -133,9 +124,6 @@ class PaycombatClients:
         with self._lock:
             for _, _, client in self._entries.values():
                 client.close()
-            for _, client in self._quick.values():
-                client.close()
-            self._quick.clear()
             self._entries.clear()
 
 

@@ -14,6 +14,7 @@ reconciler) settles it either way.
 from __future__ import annotations
 
 from paycombat_gateway.gateway.answers import answer_from_state, failure
+from paycombat_gateway.gateway.blocking import in_thread
 from paycombat_gateway.gateway.context import GatewayContext
 from paycombat_gateway.gateway.errors import ErrorCode, PaymentError
 from paycombat_gateway.gateway.reconcile import ask_before_answering
@@ -38,13 +39,14 @@ def find_session(
         return snapshot(row) if row is not None else None
 
 
-def process_session(
+async def process_session(
     ctx: GatewayContext, installation_id: int, payload: TransactionProcessSession
 ) -> SessionResult:
-    found = find_session(ctx, installation_id, payload.transaction.id, payload.transaction.psp_reference)
+    transaction = payload.transaction
+    found = await in_thread(find_session, ctx, installation_id, transaction.id, transaction.psp_reference)
     if found is None:
         return failure(PaymentError(ErrorCode.PAYMENT_NOT_FOUND, "This app did not start this payment."))
     if found.state is SessionState.ACTION_REQUIRED:  # no webhook has told us anything: ask once
-        found = ask_before_answering(ctx, found)
-    config = ctx.configs.by_id(found.config_id)
+        found = await ask_before_answering(ctx, found)
+    config = await ctx.configs.by_id_async(found.config_id)
     return answer_from_state(found, config.environment if config is not None else "unknown")

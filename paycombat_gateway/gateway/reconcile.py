@@ -36,12 +36,13 @@ from decimal import Decimal
 from sqlalchemy.orm import Session
 
 from paycombat_gateway.gateway.background import BackgroundLoop
+from paycombat_gateway.gateway.blocking import in_thread
 from paycombat_gateway.gateway.context import GatewayContext
 from paycombat_gateway.gateway.inbound import NewsSource, record_payin_news
 from paycombat_gateway.gateway.settlement import SessionState
 from paycombat_gateway.gateway.snapshots import SessionSnapshot, snapshot
 from paycombat_gateway.paycombat import errors
-from paycombat_gateway.paycombat.client import PaycombatClient
+from paycombat_gateway.paycombat.client import AsyncPaycombatClient, PaycombatClient
 from paycombat_gateway.paycombat.contract import WebhookKind
 from paycombat_gateway.paycombat.models import Payin
 from paycombat_gateway.paycombat.webhooks import PaycombatWebhook, parse_webhook
@@ -56,6 +57,7 @@ __all__ = [
     "Reconciler",
     "ask_before_answering",
     "find_payins",
+    "find_payins_async",
     "learn_from_paycombat",
     "next_wait",
 ]
@@ -106,7 +108,20 @@ def find_payins(client: PaycombatClient, payment: SessionSnapshot) -> list[Payin
             return [client.retrieve_payin(payment.payin_id)]
         except errors.NotFoundError:
             pass  # fall back to the reference: the id may be one PayCombat does not serve here
-    listed = client.get_all_transaction(reference=payment.merchant_reference)
+    return _ours(client.get_all_transaction(reference=payment.merchant_reference), payment)
+
+
+async def find_payins_async(client: AsyncPaycombatClient, payment: SessionSnapshot) -> list[Payin]:
+    """``find_payins`` on the event loop (``transactionProcess``: no thread waits on PayCombat)."""
+    if payment.payin_id:
+        try:
+            return [await client.retrieve_payin(payment.payin_id)]
+        except errors.NotFoundError:
+            pass
+    return _ours(await client.get_all_transaction(reference=payment.merchant_reference), payment)
+
+
+def _ours(listed: list[Payin], payment: SessionSnapshot) -> list[Payin]:
     reference = payment.merchant_reference
     return [payin for payin in listed if reference in (payin.transaction, payin.order_reference)]
 
@@ -204,15 +219,16 @@ def learn_from_paycombat(
     return enqueued, said
 
 
-def ask_before_answering(ctx: GatewayContext, payment: SessionSnapshot) -> SessionSnapshot:
+async def ask_before_answering(ctx: GatewayContext, payment: SessionSnapshot) -> SessionSnapshot:
     """``transactionProcess`` with no word from PayCombat yet: ask it once and record what it shows,
     the webhook's way; the payment as it now stands. PayCombat not answering changes nothing: the
-    answer then comes from what was known, and the reconciler keeps looking."""
-    config = ctx.configs.by_id(payment.config_id)
+    answer then comes from what was known, and the reconciler keeps looking. PayCombat is awaited on
+    the quick async client; only the database work runs in a worker thread."""
+    config = await ctx.configs.by_id_async(payment.config_id)
     if config is None or payment.checkout_id is None:
         return payment
     try:
-        payins = find_payins(ctx.paycombat.quick_for_config(config), payment)
+        payins = await find_payins_async(ctx.paycombat.async_for_config(config, quick=True), payment)
     except errors.PaycombatError as exc:
         logger.warning(
             "transactionProcess: PayCombat did not say how %s stands: %s", payment.checkout_id, exc
@@ -220,6 +236,10 @@ def ask_before_answering(ctx: GatewayContext, payment: SessionSnapshot) -> Sessi
         return payment
     if not payins:
         return payment
+    return await in_thread(_record_and_reload, ctx, payment, payins)
+
+
+def _record_and_reload(ctx: GatewayContext, payment: SessionSnapshot, payins: list[Payin]) -> SessionSnapshot:
     learn_from_paycombat(ctx, payment, payins, source=NewsSource.PROCESS)
     with ctx.database.session(readonly=True) as session:
         row = session.get(PaymentSession, payment.id)
