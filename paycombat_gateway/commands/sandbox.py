@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -71,7 +72,7 @@ def _delays(text: str) -> tuple[float, ...]:
 def _sandbox(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from paycombat_gateway.background_server import bind_loopback
+    from paycombat_gateway.background_server import bind_problem, listening_socket
     from paycombat_gateway.sandbox.app import create_sandbox_app
     from paycombat_gateway.sandbox.core import SandboxConfig
     from paycombat_gateway.sandbox.dispatcher import DEFAULT_RETRY_DELAYS
@@ -85,10 +86,13 @@ def _sandbox(args: argparse.Namespace) -> int:
                 webhook_retry_delays=args.webhook_retry_delays or DEFAULT_RETRY_DELAYS,
             )
         )
-        sock = bind_loopback(args.host, args.port)
-        sock.listen(2048)  # connections queue from now on, so the URL printed below already answers
-    except (ValueError, OSError) as exc:
-        print(f"paycombat-gateway sandbox: {exc}")
+    except ValueError as exc:
+        print(f"paycombat-gateway sandbox: {exc}", file=sys.stderr)
+        return 2
+    try:  # connections queue from now on, so the URL printed below already answers
+        sock = listening_socket(args.host, args.port)
+    except OSError as exc:
+        print(f"paycombat-gateway sandbox: {bind_problem(args.host, args.port, exc)}", file=sys.stderr)
         return 2
     host, port = sock.getsockname()[:2]
     if development:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import sys
 from typing import Any
 
 __all__ = ["register"]
@@ -14,24 +15,34 @@ logger = logging.getLogger(__name__)
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
+    from paycombat_gateway.background_server import bind_problem, listening_socket
     from paycombat_gateway.observability import configure_logging
     from paycombat_gateway.settings import Settings
 
     settings = Settings.from_env()  # a SettingsError becomes one line and exit status 2 (cli.main)
     configure_logging(settings.log_level, settings.log_format)
+    try:  # before migrating: a taken port is the first thing a second `serve` should hear about
+        sock = listening_socket(args.host, args.port)
+    except OSError as exc:
+        print(f"paycombat-gateway serve: {bind_problem(args.host, args.port, exc)}", file=sys.stderr)
+        return 2
     from paycombat_gateway.web.app import create_app
 
-    app = create_app(settings)
+    try:
+        app = create_app(settings)
+    except BaseException:
+        sock.close()
+        raise
     options: dict[str, Any] = {
-        "host": args.host,
-        "port": args.port,
         "log_config": None,  # keep our redacting JSON handler
         "access_log": False,  # RequestIdMiddleware logs one line per request
         "proxy_headers": True,
         "forwarded_allow_ips": args.forwarded_allow_ips,
         "timeout_graceful_shutdown": 10,
     }
-    uvicorn.run(app, **options)
+    host, port = sock.getsockname()[:2]
+    logger.info("listening on http://%s:%s (APP_URL %s)", host, port, settings.app_url)
+    uvicorn.Server(uvicorn.Config(app, **options)).run(sockets=[sock])
     return 0
 
 

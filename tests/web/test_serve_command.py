@@ -46,6 +46,32 @@ def test_serve_from_nothing_serves_the_manifest(tmp_path: Path) -> None:
     assert any(
         line["level"] == "WARNING" and "APP_SECRET_KEY is not set" in line["message"] for line in lines
     )
+    # quiet by default: one line about the migration, none of Alembic's narration (start and /readyz)
+    assert not [line for line in lines if line["logger"].startswith("alembic")]
+    assert [line["message"] for line in lines if line["logger"].endswith("migrate")] == [
+        "database migrated from an empty database to 0001"
+    ]
+
+
+def test_a_taken_port_is_named(tmp_path: Path) -> None:
+    taken = bind_loopback()
+    taken.listen(1)
+    port = taken.getsockname()[1]
+    env = {**os.environ, "DATA_DIR": str(tmp_path / "data")}
+    try:
+        for command in ("serve", "sandbox"):
+            result = subprocess.run(
+                [sys.executable, "-m", "paycombat_gateway", command, "--port", str(port)], env=env,
+                capture_output=True, text=True, timeout=60, check=False,
+            )  # fmt: skip
+            assert result.returncode == 2
+            assert result.stderr.strip() == (
+                f"paycombat-gateway {command}: port {port} on 127.0.0.1 is already in use by another program; "
+                "choose another with --port"
+            )
+    finally:
+        taken.close()
+    assert not (tmp_path / "data").exists(), "a refused start creates nothing"
 
 
 def test_production_refuses_to_start_without_its_settings(tmp_path: Path) -> None:
@@ -56,7 +82,7 @@ def test_production_refuses_to_start_without_its_settings(tmp_path: Path) -> Non
         timeout=60, check=False,
     )  # fmt: skip
     assert result.returncode == 2
-    assert "required in production" in result.stderr and "Traceback" not in result.stderr
+    assert "APP_ENV=production needs APP_URL, APP_SECRET_KEY" in result.stderr and "Traceback" not in result.stderr
 
 
 def test_every_command_names_a_bad_setting_in_one_line(tmp_path: Path) -> None:
