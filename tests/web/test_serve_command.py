@@ -82,7 +82,10 @@ def test_production_refuses_to_start_without_its_settings(tmp_path: Path) -> Non
         timeout=60, check=False,
     )  # fmt: skip
     assert result.returncode == 2
-    assert "APP_ENV=production needs APP_URL, APP_SECRET_KEY" in result.stderr and "Traceback" not in result.stderr
+    assert (
+        "APP_ENV=production needs APP_URL, APP_SECRET_KEY" in result.stderr
+        and "Traceback" not in result.stderr
+    )
 
 
 def test_every_command_names_a_bad_setting_in_one_line(tmp_path: Path) -> None:
