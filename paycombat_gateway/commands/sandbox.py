@@ -12,14 +12,12 @@ import sys
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from paycombat_gateway.sandbox.accounts import DEV_SIGNATURE_KEY, DEV_X_TOKEN  # two constants, light
+
 if TYPE_CHECKING:  # the sandbox is imported only when the command runs, to keep the CLI quick
     from paycombat_gateway.sandbox.accounts import SandboxAccount
 
 __all__ = ["DEV_SIGNATURE_KEY", "DEV_X_TOKEN", "accounts_from", "register"]
-
-# The development account a newcomer gets when no account is given. Public on purpose: sandbox only.
-DEV_X_TOKEN = "snd_dev_xtoken_local_only"
-DEV_SIGNATURE_KEY = "snd_dev_signature_local_only"
 
 DESCRIPTION = """\
 A local PayCombat for development and tests, like stripe-mock for Stripe: the same /api/v1/...
