@@ -128,7 +128,7 @@ def register(subparsers: Any) -> None:
         "--account",
         action="append",
         metavar="NAME:XTOKEN:KEY",
-        help="another account (repeatable; or SANDBOX_ACCOUNTS, comma-separated)",
+        help="another account (repeatable; or SANDBOX_ACCOUNTS, comma-separated; default: none)",
     )
     parser.add_argument("--database", metavar="PATH", help="SQLite file to keep state in (default: memory)")
     parser.add_argument(
