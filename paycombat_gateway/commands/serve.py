@@ -15,14 +15,16 @@ logger = logging.getLogger(__name__)
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from paycombat_gateway.background_server import bind_problem, listening_socket
+    from paycombat_gateway.background_server import bind_loopback, bind_problem
     from paycombat_gateway.observability import configure_logging
     from paycombat_gateway.settings import Settings
 
     settings = Settings.from_env()  # a SettingsError becomes one line and exit status 2 (cli.main)
     configure_logging(settings.log_level, settings.log_format)
-    try:  # before migrating: a taken port is the first thing a second `serve` should hear about
-        sock = listening_socket(args.host, args.port)
+    # Bound before migrating, so a taken port is the first thing a second `serve` hears about; it listens
+    # only once uvicorn runs, so a probe meanwhile is refused (retry) rather than left waiting.
+    try:
+        sock = bind_loopback(args.host, args.port)
     except OSError as exc:
         print(f"paycombat-gateway serve: {bind_problem(args.host, args.port, exc)}", file=sys.stderr)
         return 2
