@@ -59,8 +59,11 @@ class FakeDashboard:
     responses: list[str] = field(default_factory=list)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser() -> Iterator[Browser]:
+    """One Chromium for the browser tests, closed when they are done: Playwright's sync API keeps an
+    event loop running in the main thread while it is open, which would break every later test that
+    runs a coroutine there (``asyncio.run`` refuses to start inside a running loop)."""
     assert Path(CHROMIUM).exists(), "Debian chromium is missing: run scripts/browser-deps"
     with sync_playwright() as playwright:
         launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)

@@ -1,0 +1,126 @@
+"""The async client is the same client on another transport: same cassettes, retries, errors."""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+import requests
+from urllib3.util.retry import Retry
+
+from paycombat_gateway.paycombat import errors
+from paycombat_gateway.paycombat.client import AsyncPaycombatClient
+from paycombat_gateway.paycombat.contract import DEFAULT_BASE_URL
+from paycombat_gateway.paycombat.protocol import BACKOFF_FACTOR, BACKOFF_MAX, backoff_seconds
+from paycombat_gateway.sandbox.server import RunningSandbox, run_sandbox
+from tests.paycombat import test_client_cassettes
+from tests.paycombat.conftest import (
+    RECORDER,
+    RECORDING,
+    REPLAY_SIGNATURE_KEY,
+    REPLAY_X_TOKEN,
+    CassetteSession,
+)
+from tests.paycombat.test_client_policy import ACCOUNT, REQUEST
+
+CASSETTE_TESTS = [
+    test
+    for name, test in vars(test_client_cassettes).items()
+    if name.startswith("test_") and "paycombat" in inspect.signature(test).parameters
+]
+
+
+class _OnOneLoop:
+    """The async client behind the sync client's interface: each call awaited on one event loop, so
+    the sync client's cassette tests run unchanged against it."""
+
+    def __init__(self, client: AsyncPaycombatClient, runner: asyncio.Runner) -> None:
+        self._client = client
+        self._runner = runner
+
+    def __getattr__(self, name: str) -> Callable[..., Any]:
+        operation = getattr(self._client, name)
+        return lambda *args, **kwargs: self._runner.run(operation(*args, **kwargs))
+
+
+@pytest.mark.skipif(RECORDING, reason="recording writes cassettes through the sync client; this replays them")
+@pytest.mark.parametrize("case", CASSETTE_TESTS, ids=lambda test: test.__name__)
+def test_the_async_client_replays_every_cassette(case: Callable[[CassetteSession], None]) -> None:
+    with asyncio.Runner() as runner, RECORDER.use_cassette(f"{case.__name__}.yaml"):
+        client = AsyncPaycombatClient(REPLAY_X_TOKEN, REPLAY_SIGNATURE_KEY, DEFAULT_BASE_URL, retries=0)
+        try:
+            case(CassetteSession(client=_OnOneLoop(client, runner), settle=None))  # type: ignore[arg-type]
+        finally:
+            runner.run(client.aclose())
+
+
+def test_every_cassette_test_is_replayed_here() -> None:
+    assert len(CASSETTE_TESTS) >= 12
+
+
+@pytest.fixture(scope="module")
+def sandbox() -> Iterator[RunningSandbox]:
+    with run_sandbox([ACCOUNT]) as running:
+        yield running
+
+
+@pytest.fixture(autouse=True)
+def _no_faults(sandbox: RunningSandbox) -> Iterator[None]:
+    yield
+    requests.delete(f"{sandbox.base_url}/_sandbox/faults", timeout=5)
+
+
+def _client(sandbox: RunningSandbox, **options: Any) -> AsyncPaycombatClient:
+    return AsyncPaycombatClient(ACCOUNT.x_token, ACCOUNT.signature_key, sandbox.base_url, **options)
+
+
+def test_get_is_retried_on_503_and_post_is_not(sandbox: RunningSandbox) -> None:
+    async def scenario() -> None:
+        client = _client(sandbox)
+        checkout = await client.create_payment_request(REQUEST)
+        sandbox.add_fault(f"/api/v1/checkout/retrieve/{checkout.id}", status=503, count=2)
+        assert (await client.get_detail_checkout(checkout.id)).id == checkout.id
+        before = sandbox.store.count("checkout")
+        sandbox.add_fault("/api/v1/checkout/payment-request", status=503, count=1)
+        with pytest.raises(errors.ServerError) as caught:
+            await client.create_payment_request(REQUEST)
+        assert caught.value.http_status == 503
+        assert sandbox.store.count("checkout") == before
+        await client.aclose()
+
+    asyncio.run(scenario())
+
+
+def test_post_is_not_retried_after_a_read_timeout(sandbox: RunningSandbox) -> None:
+    async def scenario() -> None:
+        client = _client(sandbox, read_timeout=0.3)
+        before = sandbox.store.count("checkout")
+        sandbox.add_fault("/api/v1/checkout/payment-request", delay_seconds=1.0, count=5)
+        with pytest.raises(errors.TimeoutError):
+            await client.create_payment_request(REQUEST)
+        await asyncio.sleep(1.2)
+        assert sandbox.store.count("checkout") == before + 1  # exactly one request reached PayCombat
+        await client.aclose()
+
+    asyncio.run(scenario())
+
+
+def test_connection_refused_is_a_typed_error() -> None:
+    async def scenario() -> None:
+        client = AsyncPaycombatClient("snd_x_token_value", "snd_signature_value", "http://127.0.0.1:9")
+        with pytest.raises(errors.ConnectionFailed):
+            await client.create_payment_request(REQUEST)
+        await client.aclose()
+
+    asyncio.run(scenario())
+
+
+def test_backoff_is_urllib3s_formula() -> None:
+    """The waits between retries are the ones the urllib3 ``Retry`` policy used before gave."""
+    policy = Retry(total=5, backoff_factor=BACKOFF_FACTOR, backoff_max=BACKOFF_MAX)
+    for failures in range(1, 6):
+        policy = policy.increment(method="GET", url="/", error=None)  # type: ignore[arg-type]
+        assert backoff_seconds(failures) == policy.get_backoff_time()
