@@ -43,7 +43,7 @@ def _open(*, migrate_it: bool) -> Any:
         )
     database = Database.from_url(url)
     try:
-        database.ping()  # an unreachable PostgreSQL: one line (DatabaseUnusable)
+        database.require_reachable()  # an unreachable PostgreSQL: one line (DatabaseUnusable)
         if migrate_it:
             migrate(url)
         elif (problem := readiness_problem(database.engine)) is not None:

@@ -237,10 +237,14 @@ class Database:
         raise AssertionError("unreachable")
 
     def ping(self) -> None:
-        """Connect once; a database that cannot be opened raises ``DatabaseUnusable`` (one line)."""
+        with self.engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+
+    def require_reachable(self) -> None:
+        """``ping`` for commands starting up: a database that cannot be opened is ``DatabaseUnusable``,
+        one line naming it and why, instead of the driver's traceback."""
         try:
-            with self.engine.connect() as connection:
-                connection.execute(text("SELECT 1"))
+            self.ping()
         except OperationalError as exc:
             raise database_unusable(self.engine.url, exc) from None
 

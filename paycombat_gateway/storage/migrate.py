@@ -34,7 +34,7 @@ def migrate(database_url: str, revision: str = "head") -> None:
     prepare_sqlite_path(database_url)
     probe = Database.from_url(database_url, pool_size=1)
     try:
-        probe.ping()
+        probe.require_reachable()
         before = current_revision(probe.engine)
     finally:
         probe.dispose()
