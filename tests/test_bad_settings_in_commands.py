@@ -6,14 +6,13 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 import requests
 
-from paycombat_gateway.background_server import bind_loopback
 from tests.support.databases import postgres_database_url
+from tests.support.serve_process import free_port, serve_process
 
 # (environment, what the one line must say, the other command that must say it too)
 CASES = {
@@ -98,24 +97,5 @@ def test_postgres_urls_as_providers_write_them_work(tmp_path: Path) -> None:
         migrated = _run(["migrate"], env)
         assert migrated.returncode == 0, migrated.stderr
         assert "is at migration 0001" in migrated.stdout
-        sock = bind_loopback()
-        port = sock.getsockname()[1]
-        sock.close()
-        process = subprocess.Popen(
-            [sys.executable, "-m", "paycombat_gateway", "serve", "--port", str(port)],
-            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-        )  # fmt: skip
-        try:
-            deadline = time.monotonic() + 30
-            while True:
-                assert process.poll() is None, "serve exited"
-                try:
-                    ready = requests.get(f"http://127.0.0.1:{port}/readyz", timeout=2)
-                    break
-                except requests.ConnectionError:
-                    assert time.monotonic() < deadline
-                    time.sleep(0.1)
-            assert ready.json() == {"status": "ready"}
-        finally:
-            process.terminate()
-            process.communicate(timeout=15)
+        with serve_process(env, free_port()) as served:
+            assert requests.get(f"{served.url}/readyz", timeout=5).json() == {"status": "ready"}

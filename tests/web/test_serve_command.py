@@ -6,43 +6,26 @@ import json
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import requests
 
 from paycombat_gateway.background_server import bind_loopback
+from tests.support.serve_process import free_port, serve_process
 
 
 def test_serve_from_nothing_serves_the_manifest(tmp_path: Path) -> None:
-    sock = bind_loopback()
-    port = sock.getsockname()[1]
-    sock.close()
+    port = free_port()
     env = {key: value for key, value in os.environ.items() if not key.startswith(("DATABASE_URL", "APP_"))}
     env.update(DATA_DIR=str(tmp_path / "data"), APP_URL=f"http://127.0.0.1:{port}")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "paycombat_gateway", "serve", "--port", str(port)],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-    )  # fmt: skip
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            assert process.poll() is None, "serve exited"
-            try:
-                manifest = requests.get(f"http://127.0.0.1:{port}/api/manifest", timeout=1)
-                break
-            except requests.ConnectionError:
-                assert time.monotonic() < deadline
-                time.sleep(0.1)
+    with serve_process(env, port) as served:
+        manifest = requests.get(f"{served.url}/api/manifest", timeout=5)
         assert manifest.status_code == 200
         assert manifest.json()["tokenTargetUrl"] == f"http://127.0.0.1:{port}/api/register"
         assert (tmp_path / "data" / "paycombat-gateway.sqlite3").exists()
         assert (tmp_path / "data" / "secret.key").exists()
-        assert requests.get(f"http://127.0.0.1:{port}/readyz", timeout=5).json() == {"status": "ready"}
-    finally:
-        process.terminate()
-        _, stderr = process.communicate(timeout=15)
-    lines = [json.loads(line) for line in stderr.decode().splitlines() if line.startswith("{")]
+        assert requests.get(f"{served.url}/readyz", timeout=5).json() == {"status": "ready"}
+    lines = [json.loads(line) for line in served.stderr.splitlines() if line.startswith("{")]
     assert any(
         line["level"] == "WARNING" and "APP_SECRET_KEY is not set" in line["message"] for line in lines
     )
