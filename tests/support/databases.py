@@ -48,10 +48,9 @@ def _shown_dsn() -> str:
     """The admin DSN as tried, password masked, and where it came from."""
     shown = re.sub(r"(password\s*=\s*)\S+", r"\1***", POSTGRES_ADMIN_DSN)
     shown = re.sub(r"(://[^:/@]+:)[^@]*@", r"\1***@", shown)  # the URL form, user:password@host
-    source = (
-        "TEST_POSTGRES_ADMIN_DSN" if os.environ.get("TEST_POSTGRES_ADMIN_DSN", "").strip() else "the default"
-    )
-    return f"{shown!r} ({source}; set TEST_POSTGRES_ADMIN_DSN for another server)"
+    if os.environ.get("TEST_POSTGRES_ADMIN_DSN", "").strip():
+        return f"{shown!r} (from TEST_POSTGRES_ADMIN_DSN)"
+    return f"{shown!r} (the default; set TEST_POSTGRES_ADMIN_DSN for another server)"
 
 
 @contextmanager
@@ -65,14 +64,16 @@ def postgres_database_url() -> Iterator[str]:
     name = f"pcg_test_{uuid.uuid4().hex[:12]}"
     try:
         admin = psycopg.connect(POSTGRES_ADMIN_DSN, autocommit=True, connect_timeout=5)
+        unreachable = None
     except psycopg.OperationalError as exc:  # a clear failure, never a skip
-        reason = " ".join(str(exc).split())
+        unreachable = " ".join(str(exc).split())
+    if unreachable is not None:  # outside the except block: the failure is this one line, no chained trace
         message = (
-            f"PostgreSQL is needed here and did not answer at {_shown_dsn()}: {reason}. Start it with "
+            f"PostgreSQL is needed here and did not answer at {_shown_dsn()}: {unreachable}. Start it with "
             'scripts/services, or leave these tests out: -m "not postgres"'
         )
         if current_test is None:  # the benchmarks, outside pytest
-            raise RuntimeError(message) from None
+            raise RuntimeError(message)
         pytest.fail(message, pytrace=False)
     with admin:
         admin.execute(f'CREATE DATABASE "{name}"')
