@@ -1,8 +1,7 @@
-"""TRANSACTION_REFUND_REQUESTED and TRANSACTION_CANCELATION_REQUESTED.
+"""TRANSACTION_CANCELATION_REQUESTED (refunds live in ``gateway.refunds``).
 
-PayCombat documents no refund API, so a refund request is answered honestly with how to refund in
-PayCombat's dashboard. Cancelling works for a checkout nobody paid: PayCombat's Cancel Checkout; a
-paid one is refused. Both may arrive for checkouts that never became orders (Saleor's fund release).
+Cancelling works for a checkout nobody paid: PayCombat's Cancel Checkout; a paid one is refused and
+offers Refund instead. It may arrive for checkouts that never became orders.
 """
 
 from __future__ import annotations
@@ -12,37 +11,16 @@ import logging
 from paycombat_gateway.gateway.context import GatewayContext
 from paycombat_gateway.gateway.paycombat_errors import public_error
 from paycombat_gateway.gateway.process import find_session
+from paycombat_gateway.gateway.reporting import owe_details
 from paycombat_gateway.gateway.results import ActionResult
 from paycombat_gateway.gateway.settlement import ACTIONS_WHEN_PAID, SessionState
 from paycombat_gateway.paycombat import errors
-from paycombat_gateway.saleor.payloads import TransactionCancelationRequested, TransactionRefundRequested
+from paycombat_gateway.saleor.payloads import TransactionCancelationRequested
 from paycombat_gateway.storage.models import PaymentSession
 
-__all__ = ["cancel_requested", "refund_requested"]
+__all__ = ["cancel_requested"]
 
 logger = logging.getLogger(__name__)
-
-
-def refund_requested(
-    ctx: GatewayContext, installation_id: int, payload: TransactionRefundRequested
-) -> ActionResult:
-    found = find_session(ctx, installation_id, payload.transaction.id, payload.transaction.psp_reference)
-    what = (
-        f"payin {found.payin_id} of checkout {found.checkout_id}"
-        if found and found.payin_id
-        else "this payment"
-    )
-    return ActionResult(
-        result="REFUND_FAILURE",
-        psp_reference=found.checkout_id if found else payload.transaction.psp_reference or None,
-        amount=payload.action.amount,
-        message=(
-            f"REFUND_NOT_SUPPORTED: PayCombat has no refund API. Refund {payload.action.amount} "
-            f"{payload.action.currency} of {what} in the PayCombat dashboard (Transaction > Payin > Refund "
-            "Request), then record the refund on this order in Saleor."
-        ),
-        actions=ACTIONS_WHEN_PAID,
-    )
 
 
 def cancel_requested(
@@ -52,7 +30,7 @@ def cancel_requested(
     found = find_session(ctx, installation_id, payload.transaction.id, payload.transaction.psp_reference)
     if found is None:
         return ActionResult(
-            "CANCEL_FAILURE", None, amount, "PAYMENT_NOT_FOUND: this app did not start this payment."
+            "CANCEL_FAILURE", None, amount, "PAYMENT_NOT_FOUND: This app did not start this payment."
         )
     reference = found.checkout_id or found.merchant_reference
     if found.state is SessionState.SUCCEEDED:
@@ -60,8 +38,8 @@ def cancel_requested(
             "CANCEL_FAILURE",
             reference,
             amount,
-            "ALREADY_PAID: the shopper has paid this PayCombat checkout, so it cannot be cancelled. "
-            "Refund it in the PayCombat dashboard (Transaction > Payin > Refund Request).",
+            "ALREADY_PAID: The shopper has paid this PayCombat checkout, so it cannot be cancelled. "
+            "Refund it instead.",
             actions=ACTIONS_WHEN_PAID,
         )
     if found.state is SessionState.CANCELLED or found.checkout_token is None:
@@ -93,7 +71,7 @@ def cancel_requested(
             "CANCEL_SUCCESS",
             reference,
             amount,
-            f"PayCombat reports this checkout already {found.state.value}; nothing can be charged on it.",
+            f"PayCombat reports this checkout already {found.state.value}, so nothing can be charged on it.",
             actions=(),
         )
     except errors.PaycombatError as exc:
@@ -105,6 +83,7 @@ def cancel_requested(
         row = session.get(PaymentSession, found.id, with_for_update=True)
         if row is not None and row.state != SessionState.SUCCEEDED.value:
             row.state = SessionState.CANCELLED.value
+            owe_details(session, row, ctx.settings.app_url)  # the order page loses its Cancel button
     return ActionResult(
         "CANCEL_SUCCESS", reference, amount, "The PayCombat checkout was cancelled.", actions=()
     )

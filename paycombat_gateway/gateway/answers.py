@@ -14,7 +14,14 @@ from paycombat_gateway.gateway.results import SessionResult
 from paycombat_gateway.gateway.settlement import ACTIONS_WHEN_PAID, ACTIONS_WHEN_PENDING, SessionState
 from paycombat_gateway.gateway.snapshots import SessionSnapshot
 
-__all__ = ["action_required", "answer_from_state", "failure"]
+__all__ = ["CLOSED_MESSAGES", "action_required", "answer_from_state", "failure"]
+
+# What the order page says about a checkout that can no longer be paid, as a sentence.
+CLOSED_MESSAGES = {
+    SessionState.FAILED: "The PayCombat payment failed.",
+    SessionState.EXPIRED: "The PayCombat checkout expired before the shopper paid.",
+    SessionState.CANCELLED: "The PayCombat checkout was cancelled.",
+}
 
 
 def failure(error: PaymentError, amount: Decimal | None = None) -> SessionResult:
@@ -65,7 +72,7 @@ def answer_from_state(found: SessionSnapshot, environment: str) -> SessionResult
             time=found.updated_at,
             psp_reference=reference,
             amount=found.amount,
-            message=f"The PayCombat checkout {found.state.value}.",
+            message=CLOSED_MESSAGES[found.state],
             data={"status": found.state.value, "checkout_id": found.checkout_id},
         )
     if found.checkout_id is None:  # the hosted checkout was never created

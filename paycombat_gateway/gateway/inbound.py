@@ -18,6 +18,7 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from paycombat_gateway.gateway.context import GatewayContext
+from paycombat_gateway.gateway.reporting import owe_saleor
 from paycombat_gateway.gateway.settlement import PayinNotice, SessionState, Transition, apply_notice
 from paycombat_gateway.gateway.snapshots import snapshot
 from paycombat_gateway.money import MoneyError, quantize
@@ -26,7 +27,6 @@ from paycombat_gateway.paycombat.contract import WebhookKind
 from paycombat_gateway.paycombat.webhooks import PaycombatWebhook, parse_webhook, verify_and_parse
 from paycombat_gateway.storage.inbox import record_delivery
 from paycombat_gateway.storage.models import PaycombatConfig, PaymentSession
-from paycombat_gateway.storage.outbox import enqueue_report
 
 __all__ = ["InboundResult", "receive_paycombat_webhook"]
 
@@ -127,7 +127,9 @@ def _decide(row: PaymentSession, event: PaycombatWebhook) -> _Decision:
     return _Decision(note=transition.note, transition=transition)
 
 
-def _carry_out(session: Session, row: PaymentSession, decision: _Decision, delivery_id: int) -> bool:
+def _carry_out(
+    session: Session, row: PaymentSession, decision: _Decision, delivery_id: int, app_url: str
+) -> bool:
     """Apply a decision to the payment and owe Saleor its event; True when a report was enqueued."""
     if decision.virtual_account is not None:
         row.virtual_account = decision.virtual_account
@@ -141,22 +143,11 @@ def _carry_out(session: Session, row: PaymentSession, decision: _Decision, deliv
     if transition.paid_amount is not None:
         row.paid_amount = transition.paid_amount
     row.amount_mismatch = row.amount_mismatch or transition.amount_mismatch
+    if transition.payment_method and not row.payin_method_name:
+        row.payin_method_name = transition.payment_method  # names the transaction in Saleor
     if transition.report is None:
         return False
-    report = transition.report
-    _, created = enqueue_report(
-        session,
-        installation_id=row.installation_id,
-        payment_session_id=row.id,
-        delivery_id=delivery_id,
-        event_type=report.event_type,
-        psp_reference=report.psp_reference,
-        amount=report.amount,
-        currency=row.currency,
-        message=report.message,
-        available_actions=list(report.available_actions) if report.available_actions is not None else None,
-    )
-    return created
+    return owe_saleor(session, row, transition.report, app_url, delivery_id=delivery_id)
 
 
 def receive_paycombat_webhook(
@@ -208,5 +199,7 @@ def receive_paycombat_webhook(
         )
         if duplicate or delivery is None:
             return InboundResult(200, {"status": True, "duplicate": True})
-        enqueued = _carry_out(session, row, decision, delivery) if row is not None else False
+        enqueued = (
+            _carry_out(session, row, decision, delivery, ctx.settings.app_url) if row is not None else False
+        )
     return InboundResult(200, {"status": True}, report_enqueued=enqueued)

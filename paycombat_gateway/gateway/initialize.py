@@ -20,6 +20,7 @@ from paycombat_gateway.gateway.errors import ErrorCode, PaymentError
 from paycombat_gateway.gateway.methods import allowed_methods, source_countries
 from paycombat_gateway.gateway.order_lines import OrderLines, SourceLine, build_order_lines
 from paycombat_gateway.gateway.paycombat_errors import public_error
+from paycombat_gateway.gateway.reporting import announce_checkout
 from paycombat_gateway.gateway.results import SessionResult
 from paycombat_gateway.gateway.settlement import SessionState
 from paycombat_gateway.gateway.snapshots import SessionSnapshot, snapshot
@@ -254,19 +255,17 @@ def initialize_session(
         return failure(
             PaymentError(ErrorCode.PAYMENT_NOT_FOUND, "The payment record disappeared."), money.amount
         )
-    return action_required(
-        SessionSnapshot(
-            id=claim.session_id,
-            config_id=config.id,
-            state=SessionState(state),
-            merchant_reference=claim.merchant_reference,
-            currency=money.currency,
-            amount=money.amount,
-            payin_id=None,
-            paid_amount=None,
-            updated_at=utcnow(),
-            **recorded,
-        ),
-        config.environment,
-        warnings,
+    started_checkout = SessionSnapshot(
+        id=claim.session_id,
+        config_id=config.id,
+        state=SessionState(state),
+        merchant_reference=claim.merchant_reference,
+        currency=money.currency,
+        amount=money.amount,
+        payin_id=None,
+        paid_amount=None,
+        updated_at=utcnow(),
+        **recorded,
     )
+    announce_checkout(ctx, installation_id, started_checkout)
+    return action_required(started_checkout, config.environment, warnings)

@@ -1,5 +1,8 @@
 """Delivers owed ``transactionEventReport`` calls to Saleor until Saleor accepts them.
 
+A ``TRANSACTION_DETAILS`` row is sent with ``transactionUpdate`` instead: the transaction's name and
+link, and the buttons it offers as of delivery (so a late delivery never brings back a stale Cancel).
+
 Each app process runs one worker thread. It wakes when this process enqueues a report and otherwise
 polls, so reports enqueued by another instance, or left behind by a crash, are picked up too. Claims
 are leased (see ``storage.outbox``), so every report is worked by one worker at a time.
@@ -14,6 +17,8 @@ import uuid
 from functools import partial
 
 from paycombat_gateway.gateway.context import GatewayContext
+from paycombat_gateway.gateway.refunds import actions_now
+from paycombat_gateway.gateway.reporting import TRANSACTION_DETAILS
 from paycombat_gateway.money import quantize
 from paycombat_gateway.saleor.client import SaleorClient, SaleorError
 from paycombat_gateway.storage import outbox
@@ -90,18 +95,28 @@ class OutboxWorker:
                     self.ctx.box.decrypt(installation.token_encrypted),
                     session=self.ctx.saleor_http,
                 )
-                send = partial(
-                    client.transaction_event_report,
-                    transaction_id=payment.saleor_transaction_id,
-                    psp_reference=report.psp_reference,
-                    event_type=report.event_type,
-                    amount=quantize(report.amount, report.currency, exact=False)
-                    if report.amount is not None
-                    else None,
-                    time=report.occurred_at,
-                    message=report.message,
-                    external_url=report.external_url,
-                    available_actions=report.available_actions,
+                send = (
+                    partial(
+                        client.transaction_update,
+                        transaction_id=payment.saleor_transaction_id,
+                        name=report.message,
+                        external_url=report.external_url,
+                        available_actions=list(actions_now(session, payment)),
+                    )
+                    if report.event_type == TRANSACTION_DETAILS
+                    else partial(
+                        client.transaction_event_report,
+                        transaction_id=payment.saleor_transaction_id,
+                        psp_reference=report.psp_reference,
+                        event_type=report.event_type,
+                        amount=quantize(report.amount, report.currency, exact=False)
+                        if report.amount is not None
+                        else None,
+                        time=report.occurred_at,
+                        message=report.message,
+                        external_url=report.external_url,
+                        available_actions=report.available_actions,
+                    )
                 )
             what = f"{report.event_type} {report.psp_reference}"
         if send is None:

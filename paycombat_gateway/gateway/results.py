@@ -8,7 +8,7 @@ from decimal import Decimal
 from typing import Any
 from urllib.parse import urlsplit
 
-__all__ = ["ActionResult", "SessionResult"]
+__all__ = ["ActionResult", "SessionResult", "external_url"]
 
 MAX_MESSAGE = 512  # Saleor truncates longer messages
 MAX_PSP_REFERENCE = 512  # varchar(512); longer values have caused HTTP 500s in Saleor
@@ -21,7 +21,8 @@ def _message(text: str | None) -> str | None:
     return text if len(text) <= MAX_MESSAGE else text[: MAX_MESSAGE - 1] + "…"
 
 
-def _external_url(url: str | None) -> str | None:
+def external_url(url: str | None) -> str | None:
+    """``url`` when Saleor accepts it as an ``externalUrl``, else None (the field is then left out)."""
     if not url or len(url) > MAX_EXTERNAL_URL:
         return None
     parts = urlsplit(url)
@@ -77,8 +78,8 @@ class SessionResult:
             self.result, self.time, self.psp_reference, self.amount, self.message, self.actions,
             needs_reference=("_SUCCESS", "_REQUEST"),
         )  # fmt: skip
-        if (external_url := _external_url(self.external_url)) is not None:
-            body["externalUrl"] = external_url
+        if (link := external_url(self.external_url)) is not None:
+            body["externalUrl"] = link
         if self.data is not None:
             body["data"] = self.data
         return body
@@ -86,9 +87,13 @@ class SessionResult:
 
 @dataclass(frozen=True, slots=True)
 class ActionResult:
-    """Answer to TRANSACTION_REFUND_REQUESTED / TRANSACTION_CANCELATION_REQUESTED (sync form, §4.5)."""
+    """Answer to TRANSACTION_REFUND_REQUESTED / TRANSACTION_CANCELATION_REQUESTED (§4.5).
 
-    result: str
+    With a ``result`` it is the sync form (Saleor records the outcome now). Without one it is the
+    async form: Saleor stores ``psp_reference`` on a pending ``*_REQUEST`` and waits for the outcome
+    from ``transactionEventReport``."""
+
+    result: str | None
     psp_reference: str | None
     amount: Decimal | None = None
     message: str | None = None
@@ -96,6 +101,13 @@ class ActionResult:
     time: datetime = field(default_factory=lambda: datetime.now(UTC))
 
     def to_json(self) -> dict[str, Any]:
+        if self.result is None:
+            if not self.psp_reference:
+                raise ValueError("a pending action needs a pspReference")
+            body: dict[str, Any] = {"pspReference": self.psp_reference[:MAX_PSP_REFERENCE]}
+            if self.actions is not None:
+                body["actions"] = list(self.actions)
+            return body
         return _common(
             self.result, self.time, self.psp_reference, self.amount, self.message, self.actions,
             needs_reference=("_SUCCESS",),

@@ -21,12 +21,16 @@ from enum import StrEnum
 from paycombat_gateway.paycombat.contract import WebhookKind
 
 __all__ = [
+    "ACTIONS_WHEN_CLOSED",
+    "ACTIONS_WHEN_PAID",
+    "ACTIONS_WHEN_PENDING",
     "EventReport",
     "PayinNotice",
     "SessionState",
     "SessionView",
     "Transition",
     "apply_notice",
+    "available_actions",
 ]
 
 
@@ -88,12 +92,24 @@ class Transition:
     payin_id: str | None = None
     paid_amount: Decimal | None = None
     amount_mismatch: bool = False
+    payment_method: str | None = None
 
 
 # What the app can do for a transaction in each state; Saleor shows the matching Dashboard buttons.
-# PayCombat has no refund API, so a paid transaction offers nothing; an unpaid one can be cancelled.
-ACTIONS_WHEN_PAID: tuple[str, ...] = ()
+# A checkout that can still be paid can be cancelled; charged money can be refunded (the merchant
+# carries the refund out in PayCombat's dashboard, see gateway.refunds); nothing once it is over.
+ACTIONS_WHEN_PAID: tuple[str, ...] = ("REFUND",)
 ACTIONS_WHEN_PENDING: tuple[str, ...] = ("CANCEL",)
+ACTIONS_WHEN_CLOSED: tuple[str, ...] = ()
+
+
+def available_actions(state: SessionState, refundable: Decimal) -> tuple[str, ...]:
+    """The buttons a transaction in ``state`` offers, with ``refundable`` still charged and not refunded."""
+    if state.is_paid:
+        return ACTIONS_WHEN_PAID if refundable > 0 else ACTIONS_WHEN_CLOSED
+    if state in {SessionState.INITIALIZING, SessionState.ACTION_REQUIRED, SessionState.PENDING}:
+        return ACTIONS_WHEN_PENDING
+    return ACTIONS_WHEN_CLOSED
 
 
 def _success(session: SessionView, notice: PayinNotice) -> Transition:
@@ -126,11 +142,9 @@ def _success(session: SessionView, notice: PayinNotice) -> Transition:
         )
     mismatch = amount != session.requested_amount
     message = f"Paid through PayCombat (payin {notice.payin_id}"
-    message += f", {notice.payment_method})" if notice.payment_method else ")"
+    message += f", {notice.payment_method})." if notice.payment_method else ")."
     if mismatch:
-        message += (
-            f". Amount differs: requested {session.requested_amount}, paid {amount} {session.currency}."
-        )
+        message += f" Amount differs: requested {session.requested_amount}, paid {amount} {session.currency}."
     return Transition(
         state=SessionState.SUCCEEDED,
         report=EventReport(
@@ -144,6 +158,7 @@ def _success(session: SessionView, notice: PayinNotice) -> Transition:
         payin_id=notice.payin_id,
         paid_amount=amount,
         amount_mismatch=mismatch,
+        payment_method=notice.payment_method,
     )
 
 
@@ -159,6 +174,7 @@ def _failure(session: SessionView, notice: PayinNotice, state: SessionState, wha
             psp_reference=session.checkout_id,
             amount=session.requested_amount,
             message=f"PayCombat payin {notice.payin_id or ''} {what}".replace("  ", " ").strip() + ".",
+            available_actions=ACTIONS_WHEN_CLOSED,
         ),
         note=what,
         payin_id=notice.payin_id or session.payin_id,

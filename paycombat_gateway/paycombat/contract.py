@@ -217,6 +217,13 @@ INFERENCES: Final[dict[str, Inference]] = {
         Inference("s2s_va_callback_url", "Create Virtual Account (S2S) takes the VA Register Callback URL in "
                   "callback_url (or webhook_url) and answers the VA record with id and status",
                   "the guide only says the callback goes to a merchant-supplied URL"),
+        Inference("refund_api", "PayCombat offers no refund API and sends no refund webhook: refunds are made only "
+                  "in its dashboard (Features > Transaction > Refund Request) against the payin id",
+                  "no refund endpoint or webhook is documented; the Features docs name Transaction > Refund Request. "
+                  "The app keeps a refund owed until the merchant marks it done; gateway.refunds.submit_to_paycombat "
+                  "is where a real API would plug in"),
+        Inference("dashboard_payment_url", "PayCombat's merchant dashboard has no linkable address per payin that we know",
+                  "no dashboard URL scheme is documented, so externalUrl links the app's own page for the payment"),
         Inference("webhook_retry_schedule", "a delivery answered non-2xx (redirects are not followed) or unreachable is "
                   "retried after 1, 5, 30, 120 and 600 s in the sandbox (six attempts, like Finmo's six)",
                   "PayCombat's retry policy is not documented; Finmo retries 6 times over a day"),

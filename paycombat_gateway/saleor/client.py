@@ -1,4 +1,5 @@
-"""A small Saleor GraphQL client for the calls this app makes: app id and ``transactionEventReport``."""
+"""A small Saleor GraphQL client for the calls this app makes: app id, ``transactionEventReport`` and
+``transactionUpdate`` (the transaction's name, link and buttons)."""
 
 from __future__ import annotations
 
@@ -152,5 +153,30 @@ class SaleorClient:
         return EventReportResult(
             already_processed=bool(result.get("alreadyProcessed")),
             transaction_event_id=event.get("id") if isinstance(event, dict) else None,
+            errors=[error for error in result.get("errors") or [] if isinstance(error, dict)],
+        )
+
+    def transaction_update(
+        self,
+        *,
+        transaction_id: str,
+        name: str | None,
+        external_url: str | None,
+        available_actions: list[str] | None,
+    ) -> EventReportResult:
+        """Set what the order page shows of the transaction; an answer like an event report's."""
+        variables = {
+            "id": transaction_id,
+            "name": name,
+            "externalUrl": external_url,
+            "availableActions": available_actions,
+        }
+        data = self.execute(load_document("operations/transaction_update.graphql"), variables)
+        result = data.get("transactionUpdate")
+        if not isinstance(result, dict):
+            raise SaleorUnavailable("transactionUpdate returned nothing")
+        return EventReportResult(
+            already_processed=False,
+            transaction_event_id=None,
             errors=[error for error in result.get("errors") or [] if isinstance(error, dict)],
         )

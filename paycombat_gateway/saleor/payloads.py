@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 __all__ = [
     "Action",
     "CheckoutSource",
+    "IssuingPrincipal",
     "OrderSource",
     "PaymentGatewayInitializeSession",
     "SourceLine",
@@ -188,10 +189,24 @@ class TransactionProcessSession(_Event):
     source_object: SourceObject = Field(alias="sourceObject", discriminator="typename")
 
 
+class IssuingPrincipal(_Payload):
+    """Who made Saleor send the event: a staff user or an app; absent for Saleor's own jobs."""
+
+    typename: str | None = Field(default=None, alias="__typename")
+    id: str | None = None
+    name: str | None = None
+
+    def describe(self) -> str:
+        if self.typename == "App":
+            return f"app {self.name or self.id}"
+        return f"staff user {self.id}" if self.id else "Saleor"
+
+
 class TransactionRefundRequested(_Event):
     action: Action
     transaction: TransactionRef
     granted_refund: _Id | None = Field(default=None, alias="grantedRefund")
+    issuing_principal: IssuingPrincipal | None = Field(default=None, alias="issuingPrincipal")
 
 
 class TransactionCancelationRequested(_Event):

@@ -35,6 +35,7 @@ __all__ = [
     "PaycombatConfig",
     "PaycombatDelivery",
     "PaymentSession",
+    "RefundOwed",
     "utcnow",
 ]
 
@@ -245,3 +246,34 @@ class OutboxReport(Base):
     claimed_until: Mapped[datetime | None] = mapped_column(UtcDateTime)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     delivered_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class RefundOwed(Base):
+    """A refund Saleor asked for that the merchant carries out in PayCombat's dashboard.
+
+    PayCombat has no refund API (``paycombat.contract`` inference ``refund_api``): the row is the
+    to-do the merchant sees until they mark it refunded or declined. Its ``id`` is also the
+    pspReference Saleor holds for the pending ``REFUND_REQUEST``.
+    """
+
+    __tablename__ = "refunds_owed"
+    __table_args__ = (UniqueConstraint("installation_id", "request_key"),)
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    installation_id: Mapped[int] = mapped_column(ForeignKey("installations.id", ondelete="CASCADE"))
+    payment_session_id: Mapped[int] = mapped_column(ForeignKey("payment_sessions.id"), index=True)
+    # Saleor's request (transaction, issuedAt, amount): a redelivered webhook finds its refund again.
+    request_key: Mapped[str | None] = mapped_column(String(255))
+    amount: Mapped[Decimal] = mapped_column(MONEY)
+    currency: Mapped[str] = mapped_column(String(3))
+    state: Mapped[str] = mapped_column(String(16), default="owed", index=True)
+    payin_id: Mapped[str | None] = mapped_column(String(128))
+    source_type: Mapped[str] = mapped_column(String(16))  # "order" or "checkout" (Saleor's fund release)
+    source_id: Mapped[str | None] = mapped_column(String(512))
+    requested_by: Mapped[str] = mapped_column(String(255))
+    requested_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, index=True)
+    granted_refund_id: Mapped[str | None] = mapped_column(String(512))
+    paycombat_reference: Mapped[str | None] = mapped_column(String(255))
+    decline_reason: Mapped[str | None] = mapped_column(Text)
+    decided_by: Mapped[str | None] = mapped_column(String(255))
+    decided_at: Mapped[datetime | None] = mapped_column(UtcDateTime)

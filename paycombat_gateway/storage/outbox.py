@@ -12,18 +12,20 @@ from __future__ import annotations
 import random
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import Table, or_, select, update
 from sqlalchemy.orm import Session
 
+from paycombat_gateway.storage.db import Database
 from paycombat_gateway.storage.models import OutboxReport, utcnow
-from paycombat_gateway.storage.upsert import insert_unless_exists
+from paycombat_gateway.storage.upsert import insert_unless_exists, unless_exists_statement
 
 __all__ = [
     "backoff_delay",
     "claim_due_reports",
     "enqueue_report",
+    "enqueue_report_single",
     "mark_delivered",
     "mark_failed",
     "mark_retry",
@@ -32,6 +34,7 @@ __all__ = [
 ]
 
 MAX_BACKOFF_SECONDS = 600
+_IDENTITY = ("payment_session_id", "event_type", "psp_reference")  # one report per identity
 
 
 def backoff_delay(attempts: int) -> timedelta:
@@ -62,7 +65,7 @@ def enqueue_report(
     report_id = insert_unless_exists(
         session,
         OutboxReport,
-        ("payment_session_id", "event_type", "psp_reference"),
+        _IDENTITY,
         installation_id=installation_id,
         payment_session_id=payment_session_id,
         delivery_id=delivery_id,
@@ -89,6 +92,20 @@ def enqueue_report(
         )
     ).one()
     return existing, False
+
+
+def enqueue_report_single(database: Database, **fields: Any) -> bool:
+    """``enqueue_report`` as one autocommit statement outside any session (``Database.write_single``),
+    for the request path, where a whole ORM transaction would cost more than the write. True when new."""
+    now = utcnow()
+    values: dict[str, Any] = {
+        column.key: None for column in OutboxReport.__table__.columns if column.key != "id"
+    }
+    values.update(occurred_at=now, next_attempt_at=now, created_at=now, state="pending", attempts=0, **fields)
+    statement = unless_exists_statement(
+        cast(Table, OutboxReport.__table__), database.engine.dialect.name, _IDENTITY
+    )
+    return database.write_single(statement, values) is not None
 
 
 def claim_due_reports(

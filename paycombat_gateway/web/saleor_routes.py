@@ -11,11 +11,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from paycombat_gateway.gateway.actions import cancel_requested, refund_requested
+from paycombat_gateway.gateway.actions import cancel_requested
 from paycombat_gateway.gateway.context import GatewayContext
 from paycombat_gateway.gateway.initialize import initialize_session
 from paycombat_gateway.gateway.methods import gateway_initialize
 from paycombat_gateway.gateway.process import process_session
+from paycombat_gateway.gateway.refunds import refund_requested
 from paycombat_gateway.saleor.errors import SaleorProtocolError
 from paycombat_gateway.saleor.jwks import fetch_jwks
 from paycombat_gateway.saleor.manifest import build_manifest

@@ -28,11 +28,11 @@ from paycombat_gateway.storage.configs import create_config, map_channels
 from paycombat_gateway.storage.db import Database
 from paycombat_gateway.storage.installations import get_installation
 from paycombat_gateway.storage.migrate import migrate
-from paycombat_gateway.storage.models import OutboxReport, PaycombatDelivery
+from paycombat_gateway.storage.models import PaycombatDelivery
 from paycombat_gateway.storage.secrets import SecretBox
 from tests.support.databases import POSTGRES_ADMIN_DSN, postgres_database_url
 from tests.support.saleor_double import SaleorDouble, initialize_payload, run_saleor
-from tests.support.stack import ACCOUNT, PATHS
+from tests.support.stack import ACCOUNT, PATHS, money_reports
 
 SECRET = "two-instances-secret-key-long-enough"
 
@@ -187,7 +187,7 @@ def test_same_webhook_on_two_instances_gives_one_report(any_cluster: Cluster) ->
     with cluster.database.session() as session:
         assert session.query(PaycombatDelivery).count() == 1
         assert session.query(PaycombatDelivery).one().duplicates == 3
-        assert [row.state for row in session.query(OutboxReport)] == ["delivered"]
+        assert [row.state for row in money_reports(session)] == ["delivered"]
 
 
 @pytest.mark.postgres

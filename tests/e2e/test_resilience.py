@@ -7,7 +7,7 @@ from pathlib import Path
 from paycombat_gateway.saleor.webhooks import SyncEvent
 from paycombat_gateway.storage.models import OutboxReport
 from tests.support.saleor_double import initialize_payload
-from tests.support.stack import Stack, run_stack, serve_app
+from tests.support.stack import Stack, money_reports, run_stack, serve_app
 
 
 def test_saleor_unavailable_when_the_webhook_arrives(stack: Stack) -> None:
@@ -21,7 +21,7 @@ def test_saleor_unavailable_when_the_webhook_arrives(stack: Stack) -> None:
 
     def attempted_and_waiting() -> bool:
         with stack.ctx.database.session() as session:
-            report = session.query(OutboxReport).one()
+            report = money_reports(session).one()
             return report.attempts >= 1 and report.state == "pending"
 
     stack.wait_until(attempted_and_waiting)
@@ -41,7 +41,7 @@ def test_app_restarted_between_delivery_and_report(tmp_path: Path) -> None:
         stack.sandbox.settle(checkout_id, "success")
         assert stack.sandbox.wait_for_webhooks()
         with stack.ctx.database.session() as session:
-            assert session.query(OutboxReport).one().state == "pending"
+            assert money_reports(session).one().state == "pending"
         assert stack.saleor.reports == []
         restarted_settings = stack.settings.__class__(
             **{**stack.settings.__dict__, "run_outbox_worker": True}
@@ -52,7 +52,7 @@ def test_app_restarted_between_delivery_and_report(tmp_path: Path) -> None:
 
             def delivered() -> bool:
                 with ctx.database.session() as session:
-                    return bool(session.query(OutboxReport).one().state == "delivered")
+                    return bool(money_reports(session).one().state == "delivered")
 
             stack.wait_until(delivered)
             assert [event[1] for event in stack.saleor.accepted_events()] == ["CHARGE_SUCCESS"]

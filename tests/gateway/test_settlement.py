@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from paycombat_gateway.gateway.settlement import PayinNotice, SessionState, SessionView, apply_notice
+import pytest
+
+from paycombat_gateway.gateway.settlement import (
+    PayinNotice,
+    SessionState,
+    SessionView,
+    apply_notice,
+    available_actions,
+)
 from paycombat_gateway.paycombat.contract import WebhookKind
 
 CHECKOUT = "9b1c-checkout"
@@ -40,7 +48,7 @@ def test_success_reports_charge_success_under_the_checkout_id() -> None:
     assert transition.report.event_type == "CHARGE_SUCCESS"
     assert transition.report.psp_reference == CHECKOUT
     assert transition.report.amount == Decimal("49.99")
-    assert transition.report.available_actions == ()
+    assert transition.report.available_actions == ("REFUND",)  # charged money can be refunded
     assert not transition.amount_mismatch
 
 
@@ -121,3 +129,25 @@ def test_a_success_after_a_first_success_without_payin_id_is_not_a_second_paymen
         _notice(WebhookKind.PAYIN_SUCCESS, payin="payin-2"),
     )
     assert second.report is not None and second.report.event_type == "CHARGE_SUCCESS"
+
+
+@pytest.mark.parametrize(
+    ("state", "left", "expected"),
+    [
+        (SessionState.ACTION_REQUIRED, Decimal(0), ("CANCEL",)),
+        (SessionState.PENDING, Decimal(0), ("CANCEL",)),
+        (SessionState.SUCCEEDED, Decimal("0.01"), ("REFUND",)),
+        (SessionState.SUCCEEDED, Decimal(0), ()),
+        (SessionState.FAILED, Decimal(0), ()),
+        (SessionState.EXPIRED, Decimal(0), ()),
+        (SessionState.CANCELLED, Decimal(0), ()),
+    ],
+)
+def test_the_buttons_each_state_offers(state: SessionState, left: Decimal, expected: tuple[str, ...]) -> None:
+    assert available_actions(state, left) == expected
+
+
+def test_a_failure_takes_the_cancel_button_away() -> None:
+    open_checkout = SessionView(SessionState.ACTION_REQUIRED, CHECKOUT, Decimal("49.99"), "USD")
+    transition = apply_notice(open_checkout, PayinNotice(WebhookKind.PAYIN_EXPIRED, "p1", None, None))
+    assert transition.report is not None and transition.report.available_actions == ()

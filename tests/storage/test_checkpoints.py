@@ -58,13 +58,27 @@ def test_the_thread_checkpoints_unasked_and_stops(tmp_path: Path) -> None:
         assert not checkpointer.running
 
 
+def _block_the_file(database: Database) -> None:
+    """Put a directory where the database file was, so no connection can open or recreate it. The
+    running thread may recreate the file between the unlink and the mkdir: then try again. The pool
+    is emptied afterwards, so no connection still holds the unlinked file open."""
+    path = _database_file(database)
+    while True:
+        database.engine.dispose()
+        path.unlink(missing_ok=True)
+        try:
+            path.mkdir()
+            break
+        except FileExistsError:
+            continue
+    database.engine.dispose()
+
+
 def test_the_thread_survives_a_failed_checkpoint(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     with migrated_database("sqlite", tmp_path) as database:
         checkpointer = WalCheckpointer(database, interval_seconds=0.02)
         checkpointer.start()
-        database.engine.dispose()
-        _database_file(database).unlink()  # the file is gone: every checkpoint now fails
-        _database_file(database).mkdir()  # and cannot be recreated
+        _block_the_file(database)  # every checkpoint now fails
         deadline = time.monotonic() + 5
         while "sqlite checkpoint failed" not in caplog.text:
             assert time.monotonic() < deadline, "no checkpoint failed"

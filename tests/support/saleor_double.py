@@ -7,6 +7,9 @@
   token is checked, ``{ app { id } }`` answers, and ``transactionEventReport`` follows Saleor's
   deduplication (same type + pspReference + amount: ``alreadyProcessed``; different amount:
   ``INCORRECT_DETAILS``), recording every call;
+- keeps what the order page shows of each transaction (``transaction(id)``: name, externalUrl,
+  availableActions), changed as Saleor changes it: ``transactionUpdate`` and every event report's
+  ``availableActions``; a sync answer's ``actions`` only where Saleor applies them (``apply_answer``);
 - can be switched to fail: ``mode = "down"`` (503), ``"errors"`` (GraphQL errors) or ``"slow"``.
 """
 
@@ -78,6 +81,7 @@ class SaleorDouble:
     graphql_calls: list[dict[str, Any]] = field(default_factory=list)
     invalid_documents: list[str] = field(default_factory=list)
     _events: dict[tuple[str, str, str], Decimal | None] = field(default_factory=dict)
+    transactions: dict[str, dict[str, Any]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     # --- identity -------------------------------------------------------------------------------
@@ -207,12 +211,50 @@ class SaleorDouble:
                     ],
                 }
             self._events[identity] = amount
+            if args.get("availableActions") is not None:
+                self._transaction(identity[0])["availableActions"] = list(args["availableActions"])
             return {
                 "alreadyProcessed": False,
                 "transaction": {"id": args["id"]},
                 "transactionEvent": {"id": "event-" + "-".join(identity)},
                 "errors": [],
             }
+
+    # Saleor applies a session answer's actions only for these results (BRIEF: facts from real Saleor).
+    SESSION_RESULTS_APPLYING_ACTIONS = frozenset(
+        {"AUTHORIZATION_SUCCESS", "AUTHORIZATION_REQUEST", "AUTHORIZATION_ACTION_REQUIRED",
+         "AUTHORIZATION_FAILURE", "CHARGE_REQUEST", "CHARGE_SUCCESS"}
+    )  # fmt: skip
+
+    def _transaction(self, transaction_id: str) -> dict[str, Any]:
+        return self.transactions.setdefault(
+            transaction_id, {"name": "", "externalUrl": "", "availableActions": []}
+        )
+
+    def transaction(self, transaction_id: str) -> dict[str, Any]:
+        """What the order page shows of a transaction."""
+        with self._lock:
+            return dict(self._transaction(transaction_id))
+
+    def apply_answer(self, transaction_id: str, *, session: bool, answer: dict[str, Any]) -> None:
+        """Apply a sync webhook answer's ``actions`` as Saleor does: an action answer's always (also
+        the pending form without result), a session answer's only for some results."""
+        if answer.get("actions") is None:
+            return
+        if session and answer.get("result") not in self.SESSION_RESULTS_APPLYING_ACTIONS:
+            return
+        with self._lock:
+            self._transaction(transaction_id)["availableActions"] = list(answer["actions"])
+
+    def _update(self, info: Any, **args: Any) -> dict[str, Any]:
+        changes = args.get("transaction") or {}
+        with self._lock:
+            self.graphql_calls.append({"transactionUpdate": args})
+            state = self._transaction(str(args["id"]))
+            for key in ("name", "externalUrl", "availableActions"):
+                if changes.get(key) is not None:
+                    state[key] = list(changes[key]) if key == "availableActions" else changes[key]
+        return {"transaction": {"id": args["id"]}, "errors": []}
 
     def accepted_events(self) -> list[tuple[str, str, str, Decimal | None]]:
         with self._lock:
@@ -250,7 +292,11 @@ class SaleorDouble:
                     ]
                 }
             )
-        root = {"app": lambda info: {"id": self.app_id}, "transactionEventReport": self._report}
+        root = {
+            "app": lambda info: {"id": self.app_id},
+            "transactionEventReport": self._report,
+            "transactionUpdate": self._update,
+        }
         result = execute(
             saleor_schema(self.schema_version),
             document,

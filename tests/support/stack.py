@@ -10,10 +10,12 @@ from pathlib import Path
 from typing import Any
 
 import requests
+from sqlalchemy.orm import Query, Session
 from starlette.applications import Starlette
 
 from paycombat_gateway.background_server import bind_loopback, serve_in_thread
 from paycombat_gateway.gateway.context import GatewayContext
+from paycombat_gateway.gateway.reporting import TRANSACTION_DETAILS
 from paycombat_gateway.paycombat.signing import compute_signature
 from paycombat_gateway.saleor.webhooks import SyncEvent
 from paycombat_gateway.sandbox.server import RunningSandbox, SandboxAccount, run_sandbox
@@ -47,10 +49,23 @@ class Stack:
         return self.saleor.send_webhook(self.app_url, PATHS[event], event.value, payload, **overrides)
 
     def call(self, event: SyncEvent, payload: dict[str, Any]) -> dict[str, Any]:
+        """Send a sync webhook and apply its answer's actions as Saleor would."""
         response = self.send(event, payload)
         assert response.status_code == 200, response.text
         body: dict[str, Any] = response.json()
+        transaction = payload.get("transaction")
+        if transaction and event is not SyncEvent.PAYMENT_GATEWAY_INITIALIZE_SESSION:
+            session = event in {
+                SyncEvent.TRANSACTION_INITIALIZE_SESSION,
+                SyncEvent.TRANSACTION_PROCESS_SESSION,
+            }
+            self.saleor.apply_answer(transaction["id"], session=session, answer=body)
         return body
+
+    def order_page(self, transaction_id: str) -> dict[str, Any]:
+        """The transaction as Saleor's order page shows it, once every owed report has arrived."""
+        self.wait_until(self.outbox_settled)
+        return self.saleor.transaction(transaction_id)
 
     def wait_until(self, condition: Callable[[], bool], timeout: float = 15.0) -> None:
         deadline = time.monotonic() + timeout
@@ -91,6 +106,11 @@ class Stack:
         """The one delivery of ``event`` (e.g. PAYIN_SUCCESS) the sandbox has sent."""
         (delivery,) = [d for d in self.sandbox.store.all("delivery") if d["event"] == event]
         return delivery
+
+
+def money_reports(session: Session) -> Query[OutboxReport]:
+    """The outbox's event reports, without the transaction-details rows (name, link, buttons)."""
+    return session.query(OutboxReport).filter(OutboxReport.event_type != TRANSACTION_DETAILS)
 
 
 def make_settings(tmp_path: Path, app_url: str, sandbox_url: str, **overrides: Any) -> Settings:

@@ -18,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from strawberry.extensions import MaskErrors
+from strawberry.tools import merge_types
 from strawberry.types import Info
 
 from paycombat_gateway.gateway.context import GatewayContext
@@ -27,6 +28,7 @@ from paycombat_gateway.storage import configs, inbox, outbox, sessions
 from paycombat_gateway.storage.db import StorageUnavailable
 from paycombat_gateway.storage.models import OutboxReport, PaycombatConfig
 from paycombat_gateway.web.config_api.auth import DashboardIdentity
+from paycombat_gateway.web.config_api.refunds import RefundMutation, RefundQuery
 from paycombat_gateway.web.config_api.validation import KNOWN_METHODS, FieldProblem, check_configuration
 
 __all__ = ["schema"]
@@ -431,8 +433,8 @@ def _is_internal(error: GraphQLError) -> bool:
 
 
 schema = strawberry.Schema(
-    query=Query,
-    mutation=Mutation,
+    query=merge_types("Query", (Query, RefundQuery)),
+    mutation=merge_types("Mutation", (Mutation, RefundMutation)),
     extensions=[
         lambda: MaskErrors(
             should_mask_error=_is_internal,
