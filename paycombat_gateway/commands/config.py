@@ -16,6 +16,8 @@ import os
 import sys
 from typing import Any
 
+from paycombat_gateway.commands import open_context
+
 __all__ = ["register"]
 
 # (option, environment variable, prompt) for each secret config add needs
@@ -23,35 +25,6 @@ SECRETS = {
     "x_token": ("--x-token", "PAYCOMBAT_X_TOKEN", "PayCombat X-token: "),
     "signature_key": ("--signature-key", "PAYCOMBAT_SIGNATURE_KEY", "PayCombat signature key: "),
 }
-
-
-def _open(*, migrate_it: bool) -> Any:
-    """The context ``serve`` would build, on a database that already exists (never a new, empty one)."""
-    from paycombat_gateway.gateway.context import GatewayContext
-    from paycombat_gateway.settings import Settings, SettingsError
-    from paycombat_gateway.storage.db import Database, shown_url
-    from paycombat_gateway.storage.migrate import migrate, readiness_problem
-
-    settings = Settings.from_env()
-    url = settings.resolved_database_url
-    print(f"database: {shown_url(url)} (from {settings.database_setting})")
-    sqlite = settings.sqlite_path
-    if sqlite is not None and not sqlite.exists():
-        raise SettingsError(
-            f"{settings.database_setting}: there is no database at {sqlite}, so serve has not run with these "
-            "settings; run this with the DATA_DIR / DATABASE_URL that serve uses (nothing was created)"
-        )
-    database = Database.from_url(url)
-    try:
-        database.require_reachable()  # an unreachable PostgreSQL: one line (DatabaseUnusable)
-        if migrate_it:
-            migrate(url)
-        elif (problem := readiness_problem(database.engine)) is not None:
-            raise SettingsError(f"{settings.database_setting}: {problem}")
-    except BaseException:
-        database.dispose()
-        raise
-    return GatewayContext.create(settings, database)
 
 
 def _secret(args: argparse.Namespace, name: str) -> str | None:
@@ -86,7 +59,7 @@ def _add(args: argparse.Namespace) -> int:
     x_token, signature_key = _secret(args, "x_token"), _secret(args, "signature_key")
     if x_token is None or signature_key is None:
         return 2
-    ctx = _open(migrate_it=True)
+    ctx = open_context(migrate_it=True)
     try:
         with ctx.database.session() as session:
             installation = get_installation(session, args.saleor_api_url)
@@ -139,7 +112,7 @@ def _list(args: argparse.Namespace) -> int:
     from paycombat_gateway.storage.configs import list_configs, mapped_channels
     from paycombat_gateway.storage.installations import list_installations
 
-    ctx = _open(migrate_it=False)
+    ctx = open_context(migrate_it=False)
     shown = 0
     try:
         with ctx.database.session(readonly=True) as session:

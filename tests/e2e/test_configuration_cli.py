@@ -80,7 +80,7 @@ def test_add_says_which_database_and_warns_without_app_url(
     )
     assert code == 0
     out, err = capsys.readouterr()
-    assert f"database: {stack.settings.database_url} (from DATABASE_URL)" in out
+    assert f"database: {stack.settings.database_url} (from DATABASE_URL)" in err
     config_id = out.split("id: ")[1].split()[0]
     assert f"webhook URL: http://127.0.0.1:8000/api/webhooks/paycombat/{config_id}" in out
     assert "warning: APP_URL is not set" in err
@@ -132,11 +132,11 @@ def test_list_shows_the_api_url_the_server_calls(
                      "--api-url", stack.sandbox.base_url)) == 0  # fmt: skip
     capsys.readouterr()
     assert main(["config", "list"]) == 0
-    listing = capsys.readouterr().out
+    listing, err = capsys.readouterr()
     assert f"PayCombat API: {stack.sandbox.base_url} (from this configuration)" in listing
     # the stack's own configuration has no API URL: the server calls PAYCOMBAT_API_URL
     assert "PayCombat API: http://127.0.0.1:9999 (from PAYCOMBAT_API_URL)" in listing
-    assert f"database: {stack.settings.database_url} (from DATABASE_URL)" in listing
+    assert f"database: {stack.settings.database_url} (from DATABASE_URL)" in err
 
 
 def test_an_empty_list_says_how_to_add_one(
@@ -152,7 +152,7 @@ def test_an_empty_list_says_how_to_add_one(
     assert "http://127.0.0.1:23999/api/manifest" in out and "paycombat-gateway config add" in out
 
 
-@pytest.mark.parametrize("command", [["config", "list"], ["config", "add", "--saleor-api-url", "https://s.example/graphql/",
+@pytest.mark.parametrize("command", [["config", "list"], ["refunds", "list"], ["config", "add", "--saleor-api-url", "https://s.example/graphql/",
                                       "--name", "n", "--x-token", "x", "--signature-key", "k", "--channel", "c"]])  # fmt: skip
 def test_a_command_started_in_the_wrong_folder_creates_nothing(
     tmp_path: Path, command: list[str], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
@@ -161,7 +161,8 @@ def test_a_command_started_in_the_wrong_folder_creates_nothing(
     for name in ("DATA_DIR", "DATABASE_URL", "APP_SECRET_KEY"):
         monkeypatch.delenv(name, raising=False)
     assert main(command) == 2
-    (line,) = capsys.readouterr().err.strip().splitlines()
+    said, line = capsys.readouterr().err.strip().splitlines()
+    assert said == f"database: sqlite:///{tmp_path / 'data' / 'paycombat-gateway.sqlite3'} (from DATA_DIR)"
     assert line.startswith("paycombat-gateway: DATA_DIR: there is no database at ")
     assert str(tmp_path / "data" / "paycombat-gateway.sqlite3") in line
     assert list(tmp_path.iterdir()) == []
