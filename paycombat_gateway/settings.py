@@ -195,6 +195,8 @@ class Settings:
         except re.error as exc:
             raise SettingsError(f"ALLOWED_SALEOR_URLS is not a valid regular expression: {exc}") from exc
         secret = _secret_key(env.get("APP_SECRET_KEY", ""))
+        if production and secret is None:  # set, but only commas and spaces
+            raise SettingsError("APP_ENV=production needs APP_SECRET_KEY: it holds no key")
         app_url = _app_url(env["APP_URL"]) if env.get("APP_URL", "").strip() else cls.app_url
         data_dir = Path(env.get("DATA_DIR", "").strip() or cls.data_dir)
         database_url = normalise_database_url(env.get("DATABASE_URL", ""))

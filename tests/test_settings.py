@@ -75,6 +75,8 @@ def test_production_names_every_missing_setting_at_once() -> None:
     with pytest.raises(SettingsError) as caught:
         Settings.from_env({"APP_ENV": "production"})
     assert "APP_URL, APP_SECRET_KEY, ALLOWED_SALEOR_URLS" in str(caught.value)
+    with pytest.raises(SettingsError, match="APP_SECRET_KEY: it holds no key"):
+        Settings.from_env({**PRODUCTION, "APP_SECRET_KEY": " , "})
 
 
 @pytest.mark.parametrize(
