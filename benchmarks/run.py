@@ -7,6 +7,8 @@
 2. PayCombat webhook ingestion (verify, store, dedupe): deliveries/s and p99 on SQLite (one instance)
    and PostgreSQL (two instances), and a check that every delivery was stored exactly once.
 3. For context, not a target: measurement 1 at 32 concurrent with a stub that takes 50 ms to answer.
+4. Reconciliation (issue 15): how long a backlog of 10,000 open sessions whose webhooks were lost takes
+   to reconcile, and how many PayCombat calls it made (``benchmarks/reconcile.py``).
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ import requests
 from sqlalchemy import func, select
 
 from benchmarks.load import Request, Result, run_load
+from benchmarks.reconcile import bench_reconcile
 from benchmarks.servers import TIS_PATH
 from paycombat_gateway.background_server import bind_loopback
 from paycombat_gateway.paycombat.signing import compute_signature
@@ -369,10 +372,21 @@ def _parallel(urls: list[str], halves: list[list[Request]]) -> list[Result]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--requests", type=int, default=2000, help="requests per measurement (default 2000)")
+    parser.add_argument(
+        "--reconcile-sessions", type=int, default=10_000, help="open sessions in the reconciliation backlog"
+    )
+    parser.add_argument(
+        "--reconcile-seconds", type=float, default=600, help="bound on one reconciliation measurement"
+    )
+    parser.add_argument("--only", choices=["reconcile"], help="run only this measurement")
     args = parser.parse_args()
     print(
         f"machine: {platform.node()} · {os.cpu_count()} cores · Python {platform.python_version()} · {platform.platform()}"
     )
+    if args.only == "reconcile":
+        with tempfile.TemporaryDirectory() as tmp:
+            bench_reconcile(tmp, args.reconcile_sessions, args.reconcile_seconds)
+        return
     with tempfile.TemporaryDirectory() as tmp, run_saleor() as saleor:
         bench_sync_webhook(saleor, tmp, args.requests)
         bench_ingestion(saleor, tmp, args.requests)
@@ -386,6 +400,7 @@ def main() -> None:
             heading="3. For context:",
             with_floor=False,
         )
+        bench_reconcile(tmp, args.reconcile_sessions, args.reconcile_seconds)
 
 
 if __name__ == "__main__":

@@ -17,8 +17,14 @@ __all__ = ["bind_loopback", "bind_problem", "listening_socket", "serve_in_thread
 
 
 def bind_loopback(host: str = "127.0.0.1", port: int = 0) -> socket.socket:
-    """A bound socket, so a server's URL is known before the app that needs it is built."""
-    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+    """A bound socket, so a server's URL is known before the app that needs it is built.
+
+    Created with ``IPPROTO_TCP`` named: asyncio turns Nagle off (``TCP_NODELAY``) only on sockets whose
+    ``proto`` says TCP, and a socket made with proto 0 left every answer waiting ~40 ms for the
+    client's delayed ACK (headers and body are separate writes).
+    """
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind((host, port))

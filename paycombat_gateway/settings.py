@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 __all__ = [
     "DEFAULT_PAYCOMBAT_API_URL",
     "MIN_SECRET_KEY_LENGTH",
+    "ReconcileSettings",
     "Settings",
     "SettingsError",
     "normalise_database_url",
@@ -125,6 +126,39 @@ def _sqlite_folder_problem(path: Path) -> Path | None:
 
 
 @dataclass(frozen=True)
+class ReconcileSettings:
+    """How this instance's reconciler asks PayCombat about payments no webhook has settled.
+
+    ``RECONCILE=false`` turns it off for this instance; ``RECONCILE_AFTER_SECONDS`` is how long a hosted
+    checkout stays open before the first look; ``RECONCILE_INTERVAL_SECONDS`` the first wait between
+    looks (doubling after each); ``RECONCILE_CALLS_PER_SECOND`` the most PayCombat calls this instance
+    makes per second for one PayCombat configuration.
+    """
+
+    enabled: bool = True
+    after_seconds: float = 600.0
+    interval_seconds: float = 60.0
+    calls_per_second: float = 5.0
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> ReconcileSettings:
+        return cls(
+            enabled=_bool(env.get("RECONCILE"), cls.enabled),
+            after_seconds=_positive_seconds(env, "RECONCILE_AFTER_SECONDS", cls.after_seconds),
+            interval_seconds=_positive_seconds(env, "RECONCILE_INTERVAL_SECONDS", cls.interval_seconds),
+            calls_per_second=_calls_per_second(env, "RECONCILE_CALLS_PER_SECOND", cls.calls_per_second),
+        )
+
+
+def _calls_per_second(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name, "").strip()
+    try:
+        return _positive_seconds(env, name, default)
+    except SettingsError:
+        raise SettingsError(f"{name} must be a number of calls per second above 0, not {raw!r}") from None
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything the running app reads from its environment (see the README's table)."""
 
@@ -143,6 +177,7 @@ class Settings:
     paycombat_read_timeout: float = 10.0
     run_outbox_worker: bool = True
     webhook_concurrency: int = 4
+    reconcile: ReconcileSettings = field(default_factory=ReconcileSettings)
 
     @property
     def is_production(self) -> bool:
@@ -223,6 +258,7 @@ class Settings:
             ),
             run_outbox_worker=_bool(env.get("RUN_OUTBOX_WORKER"), cls.run_outbox_worker),
             webhook_concurrency=_positive_int(env, "WEBHOOK_CONCURRENCY", cls.webhook_concurrency),
+            reconcile=ReconcileSettings.from_env(env),
         )
         settings.check_folders()
         return settings

@@ -24,8 +24,8 @@ A local PayCombat for development and tests, like stripe-mock for Stripe: the sa
 paths and envelopes, X-token and signature checked, a hosted checkout page at the checkout_url it
 returns, and signed PAYIN webhooks retried with backoff. Point PAYCOMBAT_API_URL at the printed URL.
 
-LOCAL USE ONLY: no money moves, the /_sandbox/ API (settle, deliveries, faults, accounts) needs no
-credentials, and nothing here is hardened. Keep it on 127.0.0.1.
+LOCAL USE ONLY: no money moves, the /_sandbox/ API (settle, deliveries, dropped webhooks, faults,
+accounts) needs no credentials, and nothing here is hardened. Keep it on 127.0.0.1.
 
 Accounts: --x-token/--signature-key (or SANDBOX_X_TOKEN/SANDBOX_SIGNATURE_KEY) give the default one;
 --account NAME:XTOKEN:KEY (repeatable, or SANDBOX_ACCOUNTS=NAME:XTOKEN:KEY,...) adds more. With none,

@@ -20,6 +20,10 @@ from paycombat_gateway.storage.secrets import SecretBox
 
 __all__ = ["GatewayContext", "PaycombatClients"]
 
+# One look-up answered inside transactionProcess: connect and read well under Saleor's 2 s / 18 s.
+QUICK_CONNECT_TIMEOUT = 2.0
+QUICK_READ_TIMEOUT = 5.0
+
 
 class PaycombatClients:
     """One pooled ``PaycombatClient`` and the decrypted keys per configuration, rebuilt when the
@@ -32,6 +36,7 @@ class PaycombatClients:
         self._default_api_url = default_api_url
         self._timeouts = timeouts
         self._entries: dict[str, tuple[datetime, ConfigCredentials, PaycombatClient]] = {}
+        self._quick: dict[str, tuple[datetime, PaycombatClient]] = {}
         self._lock = threading.Lock()
 
     def base_url_for(self, config: PaycombatConfig) -> str:
@@ -61,6 +66,29 @@ class PaycombatClients:
     def for_config(self, config: PaycombatConfig) -> PaycombatClient:
         return self._entry(config)[2]
 
+    def quick_for_config(self, config: PaycombatConfig) -> PaycombatClient:
+        """A client for one look-up inside a Saleor sync webhook: no retries and at most
+        ``QUICK_READ_TIMEOUT`` to read, so the answer to Saleor never waits out PayCombat's slowness."""
+        keys = self.credentials_for(config)
+        with self._lock:
+            cached = self._quick.get(config.id)
+            if cached is not None and cached[0] == config.updated_at:
+                return cached[1]
+        client = PaycombatClient(
+            keys.x_token,
+            keys.signature_key,
+            self.base_url_for(config),
+            connect_timeout=min(self._timeouts[0], QUICK_CONNECT_TIMEOUT),
+            read_timeout=min(self._timeouts[1], QUICK_READ_TIMEOUT),
+            retries=0,
+        )
+        with self._lock:
+            previous = self._quick.get(config.id)
+            self._quick[config.id] = (config.updated_at, client)
+        if previous is not None:
+            previous[1].close()
+        return client
+
     def credentials_for(self, config: PaycombatConfig) -> ConfigCredentials:
         return self._entry(config)[1]
 
@@ -68,6 +96,9 @@ class PaycombatClients:
         with self._lock:
             for _, _, client in self._entries.values():
                 client.close()
+            for _, client in self._quick.values():
+                client.close()
+            self._quick.clear()
             self._entries.clear()
 
 

@@ -1,5 +1,10 @@
 """PayCombat webhooks: authenticate, store durably, deduplicate, match, and owe Saleor the event.
 
+``record_payin_news`` is where every statement of PayCombat's about a payin meets, whoever brought it:
+this webhook route, the reconciler (``gateway/reconcile.py``) and ``transactionProcess``. It alone
+decides the Saleor event and writes to the outbox, so one event is reported once however many times,
+and by however many paths, it arrives.
+
 Everything after authentication happens in ONE database transaction (delivery row, session update,
 outbox row), committed before PayCombat gets its 2xx: a crash at any point either loses nothing or
 makes PayCombat deliver again, and the second copy is recognised as a duplicate. Unmatched deliveries
@@ -12,6 +17,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import bindparam, select
@@ -28,7 +34,7 @@ from paycombat_gateway.paycombat.webhooks import PaycombatWebhook, parse_webhook
 from paycombat_gateway.storage.inbox import record_delivery
 from paycombat_gateway.storage.models import PaycombatConfig, PaymentSession
 
-__all__ = ["InboundResult", "receive_paycombat_webhook"]
+__all__ = ["InboundResult", "NewsSource", "Recorded", "receive_paycombat_webhook", "record_payin_news"]
 
 logger = logging.getLogger(__name__)
 _KEPT_HEADERS = ("content-type", "user-agent", "x-request-id", "x-forwarded-for")
@@ -72,6 +78,24 @@ def _authenticate(
     return confirmed
 
 
+class NewsSource(StrEnum):
+    """Where a statement of PayCombat's came from; the inbox and the payment keep it."""
+
+    WEBHOOK = "webhook"
+    RECONCILIATION = "reconciliation"  # the reconciler looked the payment up (gateway/reconcile.py)
+    PROCESS = "process"  # transactionProcess asked PayCombat before answering
+
+
+@dataclass(frozen=True, slots=True)
+class Recorded:
+    """What one piece of PayCombat news did to the app's records."""
+
+    matched: bool
+    duplicate: bool
+    report_enqueued: bool
+    note: str
+
+
 _MATCH = (
     select(PaymentSession)
     .where(
@@ -82,7 +106,11 @@ _MATCH = (
 )  # built once: only the references and the configuration change between deliveries
 
 
-def _match(session: Session, event: PaycombatWebhook, config_id: str) -> PaymentSession | None:
+def _match(
+    session: Session, event: PaycombatWebhook, config_id: str, payment_session_id: int | None
+) -> PaymentSession | None:
+    if payment_session_id is not None:  # the caller looked this payment up itself
+        return session.get(PaymentSession, payment_session_id, with_for_update=True)
     if not event.references:
         return None
     return session.scalars(_MATCH, {"references": list(event.references), "config_id": config_id}).first()
@@ -128,7 +156,12 @@ def _decide(row: PaymentSession, event: PaycombatWebhook) -> _Decision:
 
 
 def _carry_out(
-    session: Session, row: PaymentSession, decision: _Decision, delivery_id: int, app_url: str
+    session: Session,
+    row: PaymentSession,
+    decision: _Decision,
+    delivery_id: int,
+    source: NewsSource,
+    app_url: str,
 ) -> bool:
     """Apply a decision to the payment and owe Saleor its event; True when a report was enqueued."""
     if decision.virtual_account is not None:
@@ -147,7 +180,68 @@ def _carry_out(
         row.payin_method_name = transition.payment_method  # names the transaction in Saleor
     if transition.report is None:
         return False
-    return owe_saleor(session, row, transition.report, app_url, delivery_id=delivery_id)
+    report = transition.report
+    created = owe_saleor(session, row, report, app_url, delivery_id=delivery_id)
+    if created and report.event_type in _OUTCOMES and row.settled_by is None:
+        row.settled_by = source.value
+    return created
+
+
+_OUTCOMES = frozenset({"CHARGE_SUCCESS", "CHARGE_FAILURE"})
+
+
+def record_payin_news(
+    session: Session,
+    *,
+    config_id: str,
+    event: PaycombatWebhook,
+    raw_body: bytes,
+    source: NewsSource,
+    app_url: str,
+    headers: dict[str, str] | None = None,
+    signature_valid: bool = False,
+    payment_session_id: int | None = None,
+) -> Recorded:
+    """The one place where PayCombat's word about a payin becomes the payment's state and the Saleor
+    event owed, whoever brought it: a webhook, the reconciler or ``transactionProcess``.
+
+    The statement is stored in the inbox under the same deduplication key whatever its source, so the
+    second telling of one event (the webhook arriving after the reconciler found the payin) is a
+    duplicate and changes nothing. Runs inside the caller's transaction.
+    """
+    row = _match(session, event, config_id, payment_session_id)
+    if row is not None:
+        try:
+            decision = _decide(row, event)
+            match_state = "matched"
+        except MoneyError as exc:
+            # Never round money behind anyone's back: keep the delivery, report nothing, show it
+            # among the deliveries that need a person.
+            decision = _Decision(note=f"held for review, the amount cannot be reported exactly: {exc}")
+            match_state = "unmatched"
+    else:
+        decision = _Decision(
+            note="no payment of this app carries these references: " + ", ".join(event.references)[:200]
+        )
+        match_state = "unmatched" if event.kind is not WebhookKind.PAYOUT else "ignored"
+    delivery, duplicate = record_delivery(
+        session,
+        config_id=config_id,
+        raw_body=raw_body,
+        headers=headers or {},
+        signature_valid=signature_valid,
+        dedupe_key=event.dedupe_key,
+        kind=event.kind.value,
+        payin_id=event.object_id,
+        match_state=match_state,
+        payment_session_id=row.id if row is not None else None,
+        note=decision.note,
+        source=source.value,
+    )
+    if duplicate or delivery is None:
+        return Recorded(matched=row is not None, duplicate=True, report_enqueued=False, note="duplicate")
+    enqueued = _carry_out(session, row, decision, delivery, source, app_url) if row is not None else False
+    return Recorded(matched=row is not None, duplicate=False, report_enqueued=enqueued, note=decision.note)
 
 
 def receive_paycombat_webhook(
@@ -169,37 +263,16 @@ def receive_paycombat_webhook(
             "Could not confirm the unsigned delivery with PayCombat; retry later.",
         )
     with ctx.database.session() as session:
-        row = _match(session, event, config.id)
-        if row is not None:
-            try:
-                decision = _decide(row, event)
-                match_state = "matched"
-            except MoneyError as exc:
-                # Never round money behind anyone's back: keep the delivery, report nothing, show it
-                # among the deliveries that need a person.
-                decision = _Decision(note=f"held for review, the amount cannot be reported exactly: {exc}")
-                match_state = "unmatched"
-        else:
-            decision = _Decision(
-                note="no payment of this app carries these references: " + ", ".join(event.references)[:200]
-            )
-            match_state = "unmatched" if event.kind is not WebhookKind.PAYOUT else "ignored"
-        delivery, duplicate = record_delivery(
+        recorded = record_payin_news(
             session,
             config_id=config.id,
+            event=event,
             raw_body=raw_body,
+            source=NewsSource.WEBHOOK,
+            app_url=ctx.settings.app_url,
             headers={name: headers[name] for name in _KEPT_HEADERS if name in headers},
             signature_valid=bool(headers.get("x-signature")),
-            dedupe_key=event.dedupe_key,
-            kind=event.kind.value,
-            payin_id=event.object_id,
-            match_state=match_state,
-            payment_session_id=row.id if row is not None else None,
-            note=decision.note,
         )
-        if duplicate or delivery is None:
-            return InboundResult(200, {"status": True, "duplicate": True})
-        enqueued = (
-            _carry_out(session, row, decision, delivery, ctx.settings.app_url) if row is not None else False
-        )
-    return InboundResult(200, {"status": True}, report_enqueued=enqueued)
+    if recorded.duplicate:
+        return InboundResult(200, {"status": True, "duplicate": True})
+    return InboundResult(200, {"status": True}, report_enqueued=recorded.report_enqueued)

@@ -12,17 +12,16 @@ from __future__ import annotations
 
 import logging
 import socket
-import threading
 import uuid
 from functools import partial
 
+from paycombat_gateway.gateway.background import BackgroundLoop
 from paycombat_gateway.gateway.context import GatewayContext
 from paycombat_gateway.gateway.refunds import actions_now
 from paycombat_gateway.gateway.reporting import TRANSACTION_DETAILS
 from paycombat_gateway.money import quantize
 from paycombat_gateway.saleor.client import SaleorClient, SaleorError
 from paycombat_gateway.storage import outbox
-from paycombat_gateway.storage.db import StorageUnavailable
 from paycombat_gateway.storage.models import Installation, OutboxReport, PaymentSession
 
 __all__ = ["OutboxWorker"]
@@ -37,36 +36,17 @@ class OutboxWorker:
         self.poll_seconds = poll_seconds
         self.batch = batch
         self.worker_id = f"{socket.gethostname()}-{uuid.uuid4().hex[:8]}"
-        self._wake = threading.Event()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._loop = BackgroundLoop("outbox-worker", self.run_once, batch=batch, poll_seconds=poll_seconds)
 
     def notify(self) -> None:
-        self._wake.set()
+        """A report was just enqueued: deliver it now rather than at the next poll."""
+        self._loop.notify()
 
     def start(self) -> None:
-        self._thread = threading.Thread(target=self._loop, name="outbox-worker", daemon=True)
-        self._thread.start()
+        self._loop.start()
 
     def stop(self) -> None:
-        self._stop.set()
-        self._wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-
-    def _loop(self) -> None:
-        while not self._stop.is_set():
-            try:
-                worked = self.run_once()
-            except StorageUnavailable:
-                logger.warning("outbox: database unavailable; will retry")
-                worked = 0
-            except Exception:  # the worker must survive anything and keep delivering
-                logger.exception("outbox: unexpected error")
-                worked = 0
-            if worked < self.batch:
-                self._wake.wait(self.poll_seconds)
-                self._wake.clear()
+        self._loop.stop()
 
     def run_once(self) -> int:
         """Claim and deliver one batch; returns how many reports were worked."""

@@ -163,6 +163,29 @@ def get_required_fields_by_payin_method(payin_method_name: str) -> Call[dict[str
     return _call("get_required_fields_by_payin_method", _object, payin_method_name=payin_method_name)
 
 
+# --- transaction (reconciliation: contract inferences ``transaction_lookup``) --------------------------
+
+
+def _payins(data: Any, name: str) -> list[Payin]:
+    return [_model(Payin)(item, name) for item in _objects(data, name)]
+
+
+def get_all_transaction(
+    *, reference: str | None = None, record_type: str | None = "PAYIN", page: int = 1, limit: int = 20
+) -> Call[list[Payin]]:
+    """Transactions (payin records when ``record_type`` is PAYIN) carrying ``reference``, newest first."""
+    query: dict[str, str | int] = {"page": page, "per_page": limit}
+    if reference is not None:
+        query["reference"] = reference
+    if record_type is not None:
+        query["type"] = record_type
+    return _call("get_all_transaction", _payins, query=query)
+
+
+def find_transaction_by_id(transaction_id: str) -> Call[Payin]:
+    return _call("find_transaction_by_id", _model(Payin), transaction_id=transaction_id)
+
+
 # --- customer, payout, merchant -------------------------------------------------------------------------
 
 

@@ -116,6 +116,9 @@ class _Operations:
     get_all_payin_method = Operation(calls.get_all_payin_method)
     get_list_payment_method_by_currency = Operation(calls.get_list_payment_method_by_currency)
     get_required_fields_by_payin_method = Operation(calls.get_required_fields_by_payin_method)
+    # --- transaction ----------------------------------------------------------------------------
+    get_all_transaction = Operation(calls.get_all_transaction)
+    find_transaction_by_id = Operation(calls.find_transaction_by_id)
     # --- customer, payout, merchant -----------------------------------------------------------
     create_customer = Operation(calls.create_customer)
     update_customer = Operation(calls.update_customer)

@@ -99,6 +99,12 @@ ENDPOINTS: Final[dict[str, Endpoint]] = {
                  "/api/v1/payin/payin-method/required-field/{payin_method_name}", False, Evidence.INFERRED,
                  "internal path /finmo/payin-method/required-field/{name} documented on apidoc.paycombat.dev "
                  "(api-12823595); the public prefix is assumed"),
+        # --- transaction (named only: "Get All Transaction", "Find Transaction by Id" in older navs) ----
+        Endpoint("get_all_transaction", "GET", "/api/v1/transaction", False, Evidence.INFERRED,
+                 "named only; assumed to be the collection GET of /api/v1/transaction, filtered by ?reference= "
+                 "and ?type= (see the `transaction_lookup` inference)"),
+        Endpoint("find_transaction_by_id", "GET", "/api/v1/transaction/{transaction_id}", False, Evidence.INFERRED,
+                 "named only; assumed to answer the payin or payout record of that id"),
         # --- customer -------------------------------------------------------------------------------
         Endpoint("create_customer", "POST", "/api/v1/customer/create", True,
                  Evidence.DOCUMENTED, _doc("create-customer-12819564e0")),
@@ -217,6 +223,22 @@ INFERENCES: Final[dict[str, Inference]] = {
         Inference("s2s_va_callback_url", "Create Virtual Account (S2S) takes the VA Register Callback URL in "
                   "callback_url (or webhook_url) and answers the VA record with id and status",
                   "the guide only says the callback goes to a merchant-supplied URL"),
+        # --- how the reconciler finds a payment at PayCombat when no webhook came (issue 15) ---
+        Inference("transaction_lookup", "Get All Transaction (GET /api/v1/transaction) lists payin and payout "
+                  "records in the payin record's shape, newest first, paginated like Get All Checkout; "
+                  "?reference= keeps those whose `transaction` / `order_reference` (payout: `order_id`) equals it "
+                  "and ?type=PAYIN keeps payins",
+                  "Transaction is named in the older navs (Get All Transaction, Find Transaction by Id) with no "
+                  "page stored; the merchant reference is the only key a checkout's payin carries"),
+        Inference("transaction_lookup_confirmed", "a listed payin belongs to a payment only if its `transaction` or "
+                  "`order_reference` equals the merchant reference exactly; its currency and amount are then judged "
+                  "by the settlement rules, as a webhook's are (another currency is held for review, another amount "
+                  "is reported as PayCombat's and flagged)",
+                  "a filter PayCombat applies could be a prefix or substring search; nothing documents it"),
+        Inference("checkout_without_payin", "a checkout with no payin after its expire_at (plus a grace period) will "
+                  "never be paid: the reconciler stops looking and reports nothing",
+                  "PayCombat sends PAYIN EXPIRED at expiry (documented webhook name); without any payin record "
+                  "there is no PayCombat statement to report"),
         Inference("refund_api", "PayCombat offers no refund API and sends no refund webhook: refunds are made only "
                   "in its dashboard (Features > Transaction > Refund Request) against the payin id",
                   "no refund endpoint or webhook is documented; the Features docs name Transaction > Refund Request. "

@@ -97,6 +97,15 @@ def _handlers(sandbox: Sandbox) -> dict[str, Handler]:
         per_page = _positive_int(call.query, ("per_page", "limit"), 20, 100)
         return checkouts.page(call.account, page, per_page)
 
+    def get_all_transaction(call: ApiCall) -> Any:
+        return ledger.transactions(
+            call.account,
+            reference=call.query.get("reference"),
+            record_type=call.query.get("type", "").upper() or None,
+            page=_positive_int(call.query, ("page",), 1, 1_000_000),
+            per_page=_positive_int(call.query, ("per_page", "limit"), 20, 100),
+        )
+
     def va_bank_information(call: ApiCall) -> Any:
         return checkouts.virtual_account_of(checkouts.by_token(call.path["checkout_token"], call.account))
 
@@ -118,6 +127,8 @@ def _handlers(sandbox: Sandbox) -> dict[str, Handler]:
         "create_payin": lambda call: ledger.create_payin(call.account, call.body),
         "retrieve_payin": lambda call: ledger.retrieve_payin(call.account, call.path["payin_id"]),
         "create_virtual_account": lambda call: ledger.create_virtual_account(call.account, call.body),
+        "get_all_transaction": get_all_transaction,
+        "find_transaction_by_id": lambda call: ledger.transaction(call.account, call.path["transaction_id"]),
         "get_all_payin_method": lambda call: all_method_descriptors(),
         "get_list_payment_method_by_currency": lambda call: all_method_descriptors(
             call.path["currency"].upper()

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import math
 from datetime import datetime
 from typing import Any
 
@@ -25,6 +24,7 @@ from paycombat_gateway.sandbox.models import (
     new_checkout,
     new_payin,
     new_virtual_account,
+    paginate,
     public,
     va_register_callback,
 )
@@ -91,17 +91,7 @@ class CheckoutService:
         """One page of the account's checkouts, newest first, in Laravel's paginator shape."""
         mine = self.store.filter("checkout", _account=account.merchant_id)
         mine.reverse()
-        start = (page - 1) * per_page
-        items = mine[start : start + per_page]
-        return {
-            "current_page": page,
-            "data": items,
-            "per_page": per_page,
-            "total": len(mine),
-            "last_page": max(math.ceil(len(mine) / per_page), 1),
-            "from": start + 1 if items else None,
-            "to": start + len(items) if items else None,
-        }
+        return paginate(mine, page, per_page)
 
     def virtual_account_of(self, checkout: Record) -> Record:
         virtual_account = (

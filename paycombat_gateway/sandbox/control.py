@@ -1,5 +1,6 @@
 """The sandbox-only API under ``/_sandbox/``: settle a checkout without a browser, inspect webhook
-deliveries, inject faults and add accounts. No X-token: it is for a developer's own machine and tests.
+deliveries, drop webhooks (and send them late), inject faults and add accounts. No X-token: it is for
+a developer's own machine and tests.
 """
 
 from __future__ import annotations
@@ -78,6 +79,44 @@ def control_routes(sandbox: Sandbox) -> list[Route]:
         sandbox.faults.clear()
         return envelope([])
 
+    drops = sandbox.dispatcher.drops
+
+    async def drop_webhooks(request: Request) -> Response:
+        """``{"account": name or merchant_id}`` drops every webhook of that account from now on;
+        ``{"count": N}`` drops the next N deliveries of any account. Both may be given."""
+        try:
+            body = parse_json_object(await request.body() or b"{}")
+            account_name = _optional_text(body, "account")
+            count = body.get("count")
+            if count is not None and (isinstance(count, bool) or not isinstance(count, int) or count < 1):
+                raise field_error("count", "must be a whole number of at least 1")
+            if account_name is None and count is None:
+                raise SandboxError(422, "Name an account, a count of deliveries, or both")
+            if account_name is not None:
+                account = next(
+                    (a for a in sandbox.accounts.all() if account_name in (a.name, a.merchant_id)), None
+                )
+                if account is None:
+                    raise field_error("account", "is not an account of this sandbox")
+                drops.drop_account(account.merchant_id)
+            if count is not None:
+                drops.drop_next(count)
+        except SandboxError as error:
+            return error_response(error)
+        return envelope(drops.to_dict(), 201, "Created")
+
+    async def list_drops(request: Request) -> Response:
+        return envelope(drops.to_dict())
+
+    async def stop_dropping(request: Request) -> Response:
+        drops.clear()
+        return envelope(drops.to_dict())
+
+    async def release_dropped(request: Request) -> Response:
+        """Send every dropped webhook now, late; ``data.released`` says how many."""
+        released = await run_in_threadpool(sandbox.dispatcher.release_dropped)
+        return envelope({"released": released})
+
     async def add_account(request: Request) -> Response:
         """``{"name", "x_token", "signature_key"}``: one more merchant, from now on."""
         try:
@@ -104,6 +143,10 @@ def control_routes(sandbox: Sandbox) -> list[Route]:
         Route("/_sandbox/faults", add_fault, methods=["POST"]),
         Route("/_sandbox/faults", list_faults, methods=["GET"]),
         Route("/_sandbox/faults", clear_faults, methods=["DELETE"]),
+        Route("/_sandbox/webhooks/drop", drop_webhooks, methods=["POST"]),
+        Route("/_sandbox/webhooks/drop", list_drops, methods=["GET"]),
+        Route("/_sandbox/webhooks/drop", stop_dropping, methods=["DELETE"]),
+        Route("/_sandbox/webhooks/release", release_dropped, methods=["POST"]),
         Route("/_sandbox/accounts", add_account, methods=["POST"]),
         Route("/_sandbox/accounts", list_accounts, methods=["GET"]),
     ]

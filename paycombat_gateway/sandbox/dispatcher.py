@@ -22,6 +22,7 @@ from typing import Any
 import requests
 
 from paycombat_gateway.paycombat.signing import sign_body
+from paycombat_gateway.sandbox.faults import WebhookDrops
 from paycombat_gateway.sandbox.models import Clock, iso, utc_now
 from paycombat_gateway.sandbox.store import SandboxStore
 
@@ -44,6 +45,7 @@ class WebhookDispatcher:
         *,
         timeout: tuple[float, float] = (3.0, 10.0),
         clock: Clock = utc_now,
+        drops: WebhookDrops | None = None,
     ) -> None:
         if any(delay < 0 for delay in retry_delays):
             raise ValueError("webhook retry delays cannot be negative")
@@ -51,6 +53,7 @@ class WebhookDispatcher:
         self.retry_delays = tuple(float(delay) for delay in retry_delays)
         self.timeout = timeout
         self._clock = clock
+        self.drops = drops or WebhookDrops()
         self._queue: list[tuple[float, int, str]] = []
         self._counter = itertools.count()
         self._wake = threading.Condition()
@@ -62,7 +65,7 @@ class WebhookDispatcher:
     def start(self) -> None:
         """Start delivering, first resuming deliveries a previous run still owed."""
         for delivery in self.store.all("delivery"):
-            if not delivery["delivered"] and not delivery["gave_up"]:
+            if not delivery["delivered"] and not delivery["gave_up"] and not delivery.get("dropped"):
                 self._schedule(delivery["id"], 0.0)
         self._thread = threading.Thread(target=self._run, name="sandbox-webhooks", daemon=True)
         self._thread.start()
@@ -79,6 +82,7 @@ class WebhookDispatcher:
     ) -> dict[str, Any]:
         """Queue ``body`` for ``url``, signed with ``signature_key``; returns the delivery record."""
         signed = sign_body(body, signature_key)
+        dropped = self.drops.take(account)
         delivery = self.store.put(
             "delivery",
             {
@@ -91,13 +95,24 @@ class WebhookDispatcher:
                 "attempts": [],
                 "delivered": False,
                 "gave_up": False,
-                "next_attempt_at": iso(self._clock()),
+                "dropped": dropped,
+                "next_attempt_at": None if dropped else iso(self._clock()),
                 "created_at": iso(self._clock()),
                 "_account": account,
             },
         )
-        self._schedule(delivery["id"], 0.0)
+        if not dropped:
+            self._schedule(delivery["id"], 0.0)
         return delivery
+
+    def release_dropped(self) -> int:
+        """Send every dropped delivery now, late (what PayCombat's retry does once the way is clear)."""
+        released = 0
+        for delivery in self.store.filter("delivery", dropped=True):
+            self.store.put("delivery", {**delivery, "dropped": False, "next_attempt_at": iso(self._clock())})
+            self._schedule(delivery["id"], 0.0)
+            released += 1
+        return released
 
     def _schedule(self, delivery_id: str, delay: float) -> None:
         with self._wake:

@@ -23,7 +23,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from paycombat_gateway.paycombat.signing import js_stringify
 from paycombat_gateway.sandbox.errors import SandboxError
 
-__all__ = ["Fault", "FaultBook", "FaultMiddleware", "parse_fault"]
+__all__ = ["Fault", "FaultBook", "FaultMiddleware", "WebhookDrops", "parse_fault"]
 
 SANDBOX_PREFIX = "/_sandbox/"
 MAX_DELAY_SECONDS = 30.0
@@ -152,3 +152,44 @@ class FaultMiddleware:
             return buffered.pop(0) if buffered else await receive()
 
         await self.app(scope, replay, send)
+
+
+class WebhookDrops:
+    """Webhooks that never leave: every one for some accounts, and/or the next N of any account.
+
+    What a firewall, a changed ``APP_URL`` or a proxy in front of the app does to PayCombat's deliveries,
+    so tests and merchants can watch reconciliation find the payments anyway. A dropped delivery is
+    kept, marked ``dropped``, and can be sent late with ``release``.
+    """
+
+    def __init__(self) -> None:
+        self._accounts: set[str] = set()
+        self._next = 0
+        self._lock = threading.Lock()
+
+    def drop_account(self, merchant_id: str) -> None:
+        with self._lock:
+            self._accounts.add(merchant_id)
+
+    def drop_next(self, count: int) -> None:
+        with self._lock:
+            self._next += count
+
+    def clear(self) -> None:
+        with self._lock:
+            self._accounts.clear()
+            self._next = 0
+
+    def take(self, merchant_id: str) -> bool:
+        """Whether the delivery about to be made for ``merchant_id`` is dropped (counting it)."""
+        with self._lock:
+            if merchant_id in self._accounts:
+                return True
+            if self._next > 0:
+                self._next -= 1
+                return True
+            return False
+
+    def to_dict(self) -> dict[str, Any]:
+        with self._lock:
+            return {"accounts": sorted(self._accounts), "next": self._next}

@@ -18,6 +18,7 @@ from paycombat_gateway.sandbox.models import (
     new_payin,
     new_payout,
     new_virtual_account,
+    paginate,
     va_register_callback,
 )
 from paycombat_gateway.sandbox.store import SandboxStore
@@ -33,6 +34,8 @@ __all__ = ["Ledger"]
 
 Record = dict[str, Any]
 DIRECT_TRX_TYPE = "DIRECT_PAYIN"  # documented value on direct payins
+# Where each kind of transaction carries the merchant's reference (contract inference ``transaction_lookup``)
+_REFERENCE_FIELDS = {"payin": ("transaction", "order_reference"), "payout": ("order_id",)}
 
 
 def _currency(errors: FieldErrors, body: Record, key: str = "currency") -> str | None:
@@ -70,6 +73,43 @@ class Ledger:
         """By the payin's UUID or its ``payin_…`` Finmo id (both appear in the docs' examples)."""
         payin = self.store.get("payin", payin_id) or self.store.find("payin", payin_id_finmo=payin_id)
         return self._owned(payin, account, "Payin")
+
+    # --- transactions (contract inference ``transaction_lookup``) ------------------------------
+
+    def transactions(
+        self,
+        account: SandboxAccount,
+        *,
+        reference: str | None,
+        record_type: str | None,
+        page: int,
+        per_page: int,
+    ) -> Record:
+        """Get All Transaction: the account's payins and payouts, newest first, optionally only those
+        whose merchant reference equals ``reference`` and of one ``record_type`` (PAYIN / PAYOUT)."""
+        if record_type not in (None, "PAYIN", "PAYOUT"):
+            raise field_error("type", "must be PAYIN or PAYOUT")
+        found: dict[str, Record] = {}
+        for kind, keys in _REFERENCE_FIELDS.items():
+            if record_type not in (None, kind.upper()):
+                continue
+            candidates = (
+                self.store.filter(kind)
+                if reference is None
+                else [record for key in keys for record in self.store.lookup(kind, key, reference)]
+            )
+            found.update((r["id"], r) for r in candidates if r["_account"] == account.merchant_id)
+        listed = sorted(found.values(), key=lambda record: str(record["created_at"]), reverse=True)
+        return paginate(listed, page, per_page)
+
+    def transaction(self, account: SandboxAccount, transaction_id: str) -> Record:
+        """Find Transaction by Id: the payin (by UUID or ``payin_…`` id) or payout of that id."""
+        record = (
+            self.store.get("payin", transaction_id)
+            or self.store.find("payin", payin_id_finmo=transaction_id)
+            or self.store.get("payout", transaction_id)
+        )
+        return self._owned(record, account, "Transaction")
 
     def create_payin(self, account: SandboxAccount, body: Record) -> Record:
         """Create Payin: a PENDING payin (KRW: ``payer_id`` must name a virtual account of this account)."""

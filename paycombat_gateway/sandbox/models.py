@@ -6,6 +6,7 @@ account owns a record, a checkout's state) and never leave it: ``public`` strips
 
 from __future__ import annotations
 
+import math
 import secrets
 import uuid
 from collections.abc import Callable
@@ -68,6 +69,22 @@ def public(record: Any) -> Any:
 
 
 # Upper-case English names, as the documented example writes "AUSTRALIA" (contract inference ``country_name``).
+def paginate(records: list[Record], page: int, per_page: int) -> Record:
+    """One page of ``records`` in Laravel's paginator shape (contract inference
+    ``get_all_checkout_pagination``, shared by every list the sandbox serves)."""
+    start = (page - 1) * per_page
+    items = records[start : start + per_page]
+    return {
+        "current_page": page,
+        "data": items,
+        "per_page": per_page,
+        "total": len(records),
+        "last_page": max(math.ceil(len(records) / per_page), 1),
+        "from": start + 1 if items else None,
+        "to": start + len(items) if items else None,
+    }
+
+
 COUNTRY_NAMES = {
     "AU": "AUSTRALIA", "EU": "EUROPE", "KR": "SOUTH KOREA", "US": "UNITED STATES", "SG": "SINGAPORE",
     "NZ": "NEW ZEALAND", "PH": "PHILIPPINES", "JP": "JAPAN", "GB": "UNITED KINGDOM", "DE": "GERMANY",

@@ -90,6 +90,19 @@ class RunningSandbox:
     def clear_faults(self) -> None:
         self._call("DELETE", "/_sandbox/faults")
 
+    def drop_webhooks(self, account: str | None = None, count: int | None = None) -> None:
+        """Drop every webhook of ``account`` (name or merchant id) and/or the next ``count`` deliveries."""
+        spec = {key: value for key, value in (("account", account), ("count", count)) if value is not None}
+        self._call("POST", "/_sandbox/webhooks/drop", spec)
+
+    def stop_dropping_webhooks(self) -> None:
+        self._call("DELETE", "/_sandbox/webhooks/drop")
+
+    def release_dropped_webhooks(self) -> int:
+        """Send every dropped webhook now; how many."""
+        released: int = self._call("POST", "/_sandbox/webhooks/release")["released"]
+        return released
+
     def add_account(self, account: SandboxAccount) -> None:
         """Another merchant from now on (the account's secrets go over loopback only)."""
         self._call(

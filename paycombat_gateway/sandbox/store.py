@@ -42,6 +42,8 @@ class SandboxStore:
         self._records: dict[str, dict[str, dict[str, Any]]] = {kind: {} for kind in KINDS}
         self._db: sqlite3.Connection | None = None
         self._seq = 0
+        # (kind, field) -> field value -> ids, built on first use by ``lookup`` and kept up by ``put``
+        self._indexes: dict[tuple[str, str], dict[Any, set[str]]] = {}
         if database:
             self._db = sqlite3.connect(database, check_same_thread=False)
             self._db.execute(
@@ -66,8 +68,14 @@ class SandboxStore:
         """Insert or replace ``record`` (keyed by its ``id``); returns a copy of what was stored."""
         stored = copy.deepcopy(record)
         with self._lock:
-            is_new = stored["id"] not in self._records[kind]
+            previous = self._records[kind].get(stored["id"])
+            is_new = previous is None
             self._records[kind][stored["id"]] = stored
+            for (indexed_kind, key), index in self._indexes.items():
+                if indexed_kind == kind:
+                    if previous is not None:
+                        index.get(previous.get(key), set()).discard(stored["id"])
+                    index.setdefault(stored.get(key), set()).add(stored["id"])
             if self._db is not None:
                 self._seq += 1
                 body = json.dumps(stored, default=_encode, ensure_ascii=False)
@@ -104,6 +112,19 @@ class SandboxStore:
                     if all(record.get(key) == value for key, value in match.items())
                 ]
             )
+
+    def lookup(self, kind: str, key: str, value: Any) -> list[dict[str, Any]]:
+        """Records of ``kind`` whose ``key`` equals ``value``, in no set order, through an index on ``key``
+        (a reconciliation backlog asks for thousands of references; a scan each would be quadratic)."""
+        with self._lock:
+            index = self._indexes.get((kind, key))
+            if index is None:
+                index = {}
+                for record_id, record in self._records[kind].items():
+                    index.setdefault(record.get(key), set()).add(record_id)
+                self._indexes[(kind, key)] = index
+            records = self._records[kind]
+            return copy.deepcopy([records[record_id] for record_id in index.get(value, ())])
 
     def find(self, kind: str, **match: Any) -> dict[str, Any] | None:
         """The first record of ``kind`` matching ``match``, or None."""

@@ -24,6 +24,7 @@ def record_delivery(
     match_state: str = "unmatched",
     payment_session_id: int | None = None,
     note: str | None = None,
+    source: str = "webhook",
 ) -> tuple[int | None, bool]:
     """Store a delivery; the second copy of the same ``dedupe_key`` only bumps a counter.
 
@@ -47,6 +48,7 @@ def record_delivery(
         received_at=utcnow(),
         processed_at=utcnow(),
         duplicates=0,
+        source=source,
     )
     if delivery_id is not None:
         return int(delivery_id), False

@@ -164,7 +164,10 @@ class PaymentSession(Base):
     """One Saleor transaction we started, and the PayCombat checkout behind it."""
 
     __tablename__ = "payment_sessions"
-    __table_args__ = (UniqueConstraint("installation_id", "idempotency_key"),)
+    __table_args__ = (
+        UniqueConstraint("installation_id", "idempotency_key"),
+        Index("ix_payment_sessions_reconcile_due", "state", "reconcile_next_at"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     installation_id: Mapped[int] = mapped_column(ForeignKey("installations.id", ondelete="CASCADE"))
@@ -193,6 +196,16 @@ class PaymentSession(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, index=True)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)
+    # Who first told us the outcome Saleor was sent: "webhook", "reconciliation" or "process".
+    settled_by: Mapped[str | None] = mapped_column(String(16))
+    # The reconciler's place (gateway/reconcile.py): how often PayCombat was asked, when to ask next,
+    # which instance holds the payment now, and when (and why) it stopped asking.
+    reconcile_attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    reconcile_next_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    reconcile_claimed_by: Mapped[str | None] = mapped_column(String(64))
+    reconcile_claimed_until: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    reconcile_stopped_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    reconcile_note: Mapped[str | None] = mapped_column(Text)
 
 
 class PaycombatDelivery(Base):
@@ -215,6 +228,8 @@ class PaycombatDelivery(Base):
     note: Mapped[str | None] = mapped_column(Text)
     duplicates: Mapped[int] = mapped_column(Integer, default=0)
     processed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    # "webhook", or "reconciliation" / "process" for what the app read from PayCombat itself
+    source: Mapped[str] = mapped_column(String(16), default="webhook", server_default="webhook")
 
 
 class OutboxReport(Base):

@@ -87,6 +87,7 @@ def claim_payment_session(
         updated_at=now,
         state="initializing",
         amount_mismatch=False,
+        reconcile_attempts=0,
         **fields,
     )
     # Racing claims share the key and the merchant reference: every unique key arbitrates (None).

@@ -1,4 +1,4 @@
-"""The Starlette app: every route, the middleware, and the outbox worker's lifetime."""
+"""The Starlette app: every route, the middleware, and the outbox worker's and reconciler's lifetimes."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from starlette.staticfiles import StaticFiles
 
 from paycombat_gateway.gateway.context import GatewayContext
 from paycombat_gateway.gateway.outbox_worker import OutboxWorker
+from paycombat_gateway.gateway.reconcile import Reconciler
 from paycombat_gateway.settings import Settings
 from paycombat_gateway.storage.checkpoints import WalCheckpointer
 from paycombat_gateway.storage.migrate import migrate, readiness_problem
@@ -37,6 +38,7 @@ def create_app(
     ctx = context or GatewayContext.create(settings)
     worker = OutboxWorker(ctx, poll_seconds=settings.outbox_poll_seconds)
     checkpointer = WalCheckpointer(ctx.database)
+    reconciler = Reconciler(ctx, on_report_enqueued=worker.notify)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -44,8 +46,11 @@ def create_app(
             checkpointer.start()  # SQLite only
             if settings.run_outbox_worker:
                 worker.start()
+            if settings.reconcile.enabled:
+                reconciler.start()
             yield
         finally:
+            reconciler.stop()
             worker.stop()
             checkpointer.stop()  # before ctx.close() disposes of the database
             ctx.close()
@@ -72,4 +77,5 @@ def create_app(
     app.state.context = ctx
     app.state.outbox = worker
     app.state.checkpointer = checkpointer
+    app.state.reconciler = reconciler
     return app

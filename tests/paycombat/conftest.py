@@ -109,6 +109,7 @@ class CassetteSession:
 def paycombat(request: pytest.FixtureRequest) -> Iterator[CassetteSession]:
     """A client whose traffic goes through the test's cassette (``cassettes/paycombat/<test>.yaml``)."""
     name = f"{request.node.name}.yaml"
+    settle = None
     with ExitStack() as stack:
         if RECORDING and os.environ.get("PAYCOMBAT_API_URL"):
             base_url = os.environ["PAYCOMBAT_API_URL"]
@@ -122,7 +123,8 @@ def paycombat(request: pytest.FixtureRequest) -> Iterator[CassetteSession]:
                 run_sandbox([SandboxAccount(x_token=SANDBOX_X_TOKEN, signature_key=SANDBOX_SIGNATURE_KEY)])
             )
             client = PaycombatClient(SANDBOX_X_TOKEN, SANDBOX_SIGNATURE_KEY, sandbox.base_url, retries=0)
+            settle = sandbox.checkouts.settle  # in process: not PayCombat traffic, so not recorded
         else:
             client = PaycombatClient(REPLAY_X_TOKEN, REPLAY_SIGNATURE_KEY, DEFAULT_BASE_URL, retries=0)
         stack.enter_context(RECORDER.use_cassette(name))
-        yield CassetteSession(client=client, settle=None)
+        yield CassetteSession(client=client, settle=settle)

@@ -74,6 +74,22 @@ def test_create_and_retrieve_payin(paycombat: CassetteSession) -> None:
     assert paycombat.client.retrieve_payin(payin.id).id == payin.id
 
 
+def test_find_a_payment_by_merchant_reference(paycombat: CassetteSession) -> None:
+    """The reconciler's lookups: a checkout's payin by our reference (Get All Transaction), then by id."""
+    checkout = paycombat.client.create_payment_request(
+        PaymentRequest(amount=Decimal("42.50"), currency="AUD", country_code="AU", description="SALEOR-rec-1")
+    )
+    assert paycombat.client.get_all_transaction(reference="SALEOR-rec-1") == []
+    if paycombat.settle is not None:  # recording against the sandbox: the shopper pays in between
+        paycombat.settle(checkout.id, "success")
+    (payin,) = paycombat.client.get_all_transaction(reference="SALEOR-rec-1")
+    assert payin.status == "SUCCESS" and payin.amount == Decimal("42.5") and payin.iso_currency == "AUD"
+    assert payin.transaction == "SALEOR-rec-1"
+    assert paycombat.client.find_transaction_by_id(payin.id).status == "SUCCESS"
+    with pytest.raises(errors.NotFoundError):
+        paycombat.client.find_transaction_by_id("00000000-0000-4000-8000-000000000000")
+
+
 def test_create_virtual_account(paycombat: CassetteSession) -> None:
     data = paycombat.client.create_virtual_account(
         {

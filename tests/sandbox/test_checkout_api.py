@@ -157,6 +157,7 @@ def test_every_contract_endpoint_is_served(sandbox: RunningSandbox) -> None:
         "checkout_id": str(uuid.uuid4()),
         "checkout_token": "a" * 64,
         "payin_id": "x",
+        "transaction_id": "x",
         "currency": "AUD",
         "payin_method_name": "card",
     }

@@ -87,6 +87,11 @@ class Transaction:
     amount_mismatch: bool
     channel: str
     created_at: datetime
+    settled_by: str | None = strawberry.field(
+        default=None,
+        description="Who first told the app the outcome reported to Saleor: webhook, reconciliation "
+        "(the app looked the payment up at PayCombat because no webhook came) or process.",
+    )
 
 
 @strawberry.type
@@ -248,6 +253,7 @@ class Query:
                     id=row.id, saleor_transaction_id=row.saleor_transaction_id, checkout_id=row.checkout_id,
                     state=row.state, amount=row.amount, paid_amount=row.paid_amount, currency=row.currency,
                     amount_mismatch=row.amount_mismatch, channel=row.channel_slug, created_at=row.created_at,
+                    settled_by=row.settled_by,
                 )
                 for row in rows
             ]  # fmt: skip

@@ -95,7 +95,7 @@
 
   const CONFIG_FIELDS = "id name environment apiUrl effectiveApiUrl xTokenHint signatureKeyHint redirectUrl allowedPayinMethods allowUnsignedWebhooks channels webhookUrl";
   const LOAD = `query Load { configurations { ${CONFIG_FIELDS} } knownPayinMethods
-    recentTransactions(limit: 20) { id checkoutId state amount paidAmount currency amountMismatch channel createdAt }
+    recentTransactions(limit: 20) { id checkoutId state amount paidAmount currency amountMismatch channel createdAt settledBy }
     reportsNeedingAttention { id eventType pspReference state attempts lastError }
     unmatchedDeliveries { id receivedAt kind payinId note } }`;
   const RESULT = `__typename ... on Configuration { ${CONFIG_FIELDS} } ... on ValidationErrors { errors { field code message } }`;
@@ -156,7 +156,8 @@
   function renderActivity(data) {
     renderTable("transactions", "no-transactions", data.recentTransactions, (t) => [
       new Date(t.createdAt).toLocaleString(), t.channel, t.checkoutId || "—",
-      (t.paidAmount || t.amount) + " " + t.currency + (t.amountMismatch ? " (differs from requested " + t.amount + ")" : ""), t.state,
+      (t.paidAmount || t.amount) + " " + t.currency + (t.amountMismatch ? " (differs from requested " + t.amount + ")" : ""),
+      t.state + (t.settledBy === "reconciliation" ? " · found by reconciliation" : ""),
     ]);
     renderTable("reports", "no-reports", data.reportsNeedingAttention, (r) => [
       r.eventType, r.pspReference, String(r.attempts), r.lastError || "waiting",
