@@ -2,7 +2,9 @@
 
 For automation and for the first setup: stores the keys encrypted, maps channels, and prints the
 webhook URL to paste into PayCombat's Integration Details. Secrets are never printed back, and need
-not be typed on the command line: they can come from the environment or a prompt.
+not be typed on the command line: they can come from the environment or a prompt. Channels follow the
+settings page's rules (``gateway.channel_choice``): they must exist in the Saleor, and one another
+configuration holds moves only with ``--move-channels``.
 
 Both commands say which database they read, and neither creates one: a database that does not exist
 means they were started with other settings than ``serve`` (another folder, another DATA_DIR).
@@ -42,6 +44,36 @@ def _secret(args: argparse.Namespace, name: str) -> str | None:
     return value
 
 
+def _check_channels(ctx: Any, args: argparse.Namespace) -> tuple[int, list[str]]:
+    """(exit code, warnings): 0 when ``--channel`` may be mapped; the problems are printed."""
+    from paycombat_gateway.gateway import channel_choice
+    from paycombat_gateway.storage.installations import get_installation
+
+    with ctx.database.session(readonly=True) as session:
+        installation = get_installation(session, args.saleor_api_url)
+        if installation is None:
+            return 0, []  # said by the caller
+        holders = channel_choice.channel_holders(session, installation.id)
+        session.expunge(installation)
+    try:
+        known = channel_choice.saleor_channels(ctx, installation)
+    except channel_choice.ChannelsUnavailable as exc:
+        print(f"paycombat-gateway config add: --channel: {exc.message} Nothing was saved.", file=sys.stderr)
+        return 1, []
+    problems = channel_choice.check_channel_choice(
+        holders, known, None, args.channel, move=args.move_channels
+    )
+    for problem in problems:
+        how = " (pass --move-channels to move it)" if problem.code == "TAKEN" else ""
+        print(f"paycombat-gateway config add: --channel: {problem.message}{how}", file=sys.stderr)
+    warnings = [
+        warning
+        for channel in known
+        if channel.slug in args.channel and (warning := channel_choice.currency_warning(channel, None))
+    ]
+    return (2 if problems else 0), warnings
+
+
 def _add(args: argparse.Namespace) -> int:
     from sqlalchemy.exc import IntegrityError
 
@@ -61,6 +93,9 @@ def _add(args: argparse.Namespace) -> int:
         return 2
     ctx = open_context(migrate_it=True)
     try:
+        refused, warnings = _check_channels(ctx, args)
+        if refused:
+            return refused
         with ctx.database.session() as session:
             installation = get_installation(session, args.saleor_api_url)
             if installation is None:
@@ -95,6 +130,8 @@ def _add(args: argparse.Namespace) -> int:
     print(f"id: {config_id}")
     print(f"webhook URL: {ctx.paycombat_webhook_url(config_id)}")
     print("Paste the webhook URL into PayCombat > Setting > Integration Details.")
+    for warning in warnings:
+        print(f"warning: {warning}", file=sys.stderr)
     _warn_without_app_url(ctx.settings.app_url)
     return 0
 
@@ -182,7 +219,15 @@ def register(subparsers: Any) -> None:
         help="PayCombat signature key (default: $PAYCOMBAT_SIGNATURE_KEY, else asked for without echo)",
     )
     add.add_argument(
-        "--channel", action="append", required=True, help="Saleor channel slug (repeatable; at least one)"
+        "--channel",
+        action="append",
+        required=True,
+        help="channel slug of this Saleor (repeatable; at least one)",
+    )
+    add.add_argument(
+        "--move-channels",
+        action="store_true",
+        help="take channels another configuration holds (default: off, such a channel is refused)",
     )
     add.add_argument(
         "--api-url", help="PayCombat base URL for this configuration (default: PAYCOMBAT_API_URL at run time)"

@@ -11,11 +11,12 @@ from requests.adapters import HTTPAdapter
 
 from paycombat_gateway.gateway.config_cache import ConfigCache
 from paycombat_gateway.paycombat.client import PaycombatClient
+from paycombat_gateway.saleor.client import SaleorClient
 from paycombat_gateway.saleor.jws import RefetchLimiter
 from paycombat_gateway.settings import Settings
 from paycombat_gateway.storage.configs import ConfigCredentials, credentials
 from paycombat_gateway.storage.db import Database
-from paycombat_gateway.storage.models import PaycombatConfig
+from paycombat_gateway.storage.models import Installation, PaycombatConfig
 from paycombat_gateway.storage.secrets import SecretBox
 
 __all__ = ["GatewayContext", "PaycombatClients"]
@@ -134,6 +135,17 @@ class GatewayContext:
                 settings.paycombat_api_url,
                 (settings.paycombat_connect_timeout, settings.paycombat_read_timeout),
             ),
+        )
+
+    def saleor_client(
+        self, installation: Installation, timeout: tuple[float, float] = (3.0, 10.0)
+    ) -> SaleorClient:
+        """A client acting as the app in ``installation``'s Saleor, with the token stored at install time."""
+        return SaleorClient(
+            installation.saleor_api_url,
+            self.box.decrypt(installation.token_encrypted),
+            session=self.saleor_http,
+            timeout=timeout,
         )
 
     def paycombat_webhook_url(self, config_id: str) -> str:

@@ -21,6 +21,7 @@ __all__ = [
     "INFERENCES",
     "KRW_BANKS",
     "PAYIN_METHODS_BY_CURRENCY",
+    "PAYIN_METHOD_NAMES",
     "Endpoint",
     "Evidence",
     "Inference",
@@ -261,6 +262,15 @@ PAYIN_METHODS_BY_CURRENCY: Final[dict[str, tuple[str, ...]]] = {
     "USD": ("card",),
     "SGD": ("card",),
     "KRW": ("krw_virtual_account",),
+}
+
+# What a merchant reads for each payin method code (our wording; the codes are PayCombat's). au_bank_npp is
+# DOCUMENTED as PayID/NPP and eu_bank_sct_eur as SEPA SCT; a KRW virtual account's payin names its bank.
+PAYIN_METHOD_NAMES: Final[dict[str, str]] = {
+    "au_bank_npp": "PayID bank transfer (NPP)",
+    "eu_bank_sct_eur": "SEPA bank transfer",
+    "card": "Card",
+    "krw_virtual_account": "KRW virtual account",
 }
 
 # DOCUMENTED example value "KDB산업은행" (create-virtual-account-krw-17354379e0); the rest of the list is

@@ -1,5 +1,6 @@
-"""A small Saleor GraphQL client for the calls this app makes: app id, ``transactionEventReport`` and
-``transactionUpdate`` (the transaction's name, link and buttons)."""
+"""A small Saleor GraphQL client for the calls this app makes: app id, ``transactionEventReport``,
+``transactionUpdate`` (the transaction's name, link and buttons), and, for the settings page, the store's
+channels and the order behind a transaction."""
 
 from __future__ import annotations
 
@@ -17,10 +18,12 @@ from paycombat_gateway.saleor.documents import load_document
 __all__ = [
     "EventReportResult",
     "SaleorAuthError",
+    "SaleorChannel",
     "SaleorClient",
     "SaleorError",
     "SaleorGraphQLError",
     "SaleorUnavailable",
+    "TransactionOrder",
 ]
 
 logger = logging.getLogger(__name__)
@@ -58,6 +61,23 @@ class EventReportResult:
             or self.already_processed
             or any(e.get("code") == "ALREADY_EXISTS" for e in self.errors)
         )
+
+
+@dataclass(frozen=True, slots=True)
+class SaleorChannel:
+    slug: str
+    name: str
+    currency: str
+    is_active: bool
+
+
+@dataclass(frozen=True, slots=True)
+class TransactionOrder:
+    """Where a Saleor transaction belongs now: its order once there is one, else its checkout."""
+
+    order_id: str | None
+    order_number: str | None
+    checkout_id: str | None
 
 
 class SaleorClient:
@@ -122,6 +142,36 @@ class SaleorClient:
         if not isinstance(app, dict) or not app.get("id"):
             raise SaleorAuthError("the token does not belong to an app")
         return str(app["id"])
+
+    def channels(self) -> list[SaleorChannel]:
+        data = self.execute(load_document("operations/channels.graphql"))
+        rows = data.get("channels")
+        if not isinstance(rows, list):
+            raise SaleorAuthError("Saleor did not list its channels to the app token")
+        return [
+            SaleorChannel(
+                slug=str(row["slug"]),
+                name=str(row["name"]),
+                currency=str(row["currencyCode"]).upper(),
+                is_active=bool(row["isActive"]),
+            )
+            for row in rows
+            if isinstance(row, dict)
+        ]
+
+    def transaction_order(self, transaction_id: str) -> TransactionOrder | None:
+        """The order (or checkout) of ``transaction_id``; None when Saleor no longer has it."""
+        data = self.execute(load_document("operations/transaction_order.graphql"), {"id": transaction_id})
+        transaction = data.get("transaction")
+        if not isinstance(transaction, dict):
+            return None
+        order = transaction.get("order") if isinstance(transaction.get("order"), dict) else None
+        checkout = transaction.get("checkout") if isinstance(transaction.get("checkout"), dict) else None
+        return TransactionOrder(
+            order_id=str(order["id"]) if order else None,
+            order_number=str(order["number"]) if order else None,
+            checkout_id=str(checkout["id"]) if checkout else None,
+        )
 
     def transaction_event_report(
         self,

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 import pytest
 from playwright.sync_api import Frame, Page, Response, expect
 
 from paycombat_gateway.storage.models import PaycombatConfig
-from tests.browser.conftest import host_for, screenshot
+from tests.browser.conftest import app_frame, host_for, screenshot
 from tests.support.stack import ACCOUNT, Stack
 
 X_TOKEN = ACCOUNT.x_token
@@ -16,13 +17,8 @@ SIGNATURE_KEY = ACCOUNT.signature_key
 
 
 def _app_frame(page: Page) -> Frame:
-    page.wait_for_selector("iframe#app")
-    frame = page.frame_locator("iframe#app")
-    expect(frame.locator("h1")).to_have_text("PayCombat")
-    handle = page.query_selector("iframe#app")
-    assert handle is not None
-    content = handle.content_frame()
-    assert content is not None
+    content = app_frame(page)
+    expect(content.locator("h1")).to_have_text("PayCombat")
     return content
 
 
@@ -55,7 +51,7 @@ def test_first_time_setup_end_to_end(
         app.get_by_label("Name").fill("Sandbox AU")
         app.get_by_label("X-token").fill(X_TOKEN)
         app.get_by_label("Signature key").fill(SIGNATURE_KEY)
-        app.get_by_label("Channels").fill("default-channel")
+        app.get_by_label("Default Channel").check()
         app.get_by_role("button", name="Test connection").click()
         expect(app.locator("#form-result")).to_have_text(
             "The keys work: PayCombat accepted the signed request."
@@ -64,9 +60,14 @@ def test_first_time_setup_end_to_end(
         app.get_by_role("button", name="Save").click()
         item = app.locator("li.config")
         expect(item).to_have_count(1)
-        expect(item.locator(".hint-x")).to_have_text("••••" + X_TOKEN[-4:])
-        expect(item.locator(".hint-s")).to_have_text("••••" + SIGNATURE_KEY[-4:])
-        expect(item.locator(".webhook-url")).to_contain_text(f"{empty_stack.app_url}/api/webhooks/paycombat/")
+        expect(item.locator(".hint-x")).to_have_text(f"••••{X_TOKEN[-4:]} · {len(X_TOKEN)} characters")
+        expect(item.locator(".hint-s")).to_have_text(
+            f"••••{SIGNATURE_KEY[-4:]} · {len(SIGNATURE_KEY)} characters"
+        )
+        expect(item.locator(".channels")).to_have_text("Default Channel (default-channel · USD)")
+        expect(item.locator(".webhook-url")).to_have_value(
+            re.compile(re.escape(f"{empty_stack.app_url}/api/webhooks/paycombat/"))
+        )
         item.get_by_role("button", name="Test connection").click()
         expect(item.locator(".result")).to_have_text("The keys work: PayCombat accepted the signed request.")
         screenshot(page, "03-configured")
@@ -128,5 +129,7 @@ def test_dark_theme_and_keyboard_navigation(empty_stack: Stack, page: Page) -> N
 def test_outside_the_dashboard_says_so(empty_stack: Stack, page: Page) -> None:
     page.goto(f"{empty_stack.app_url}/dashboard")
     expect(page.get_by_role("heading", name="Open this page from Saleor Dashboard")).to_be_visible()
+    expect(page.locator("#outside")).to_contain_text("Extensions › Installed › PayCombat")
+    expect(page.locator("#outside")).to_contain_text("Apps › PayCombat")
     expect(page.locator("#content")).to_be_hidden()
     screenshot(page, "07-outside-dashboard")

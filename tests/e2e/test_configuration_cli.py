@@ -66,8 +66,11 @@ def test_config_add_and_list(stack: Stack, capsys: pytest.CaptureFixture[str]) -
     assert "no installation" in capsys.readouterr().err
 
 
-def _add(stack: Stack, *extra: str) -> list[str]:
-    return ["config", "add", "--saleor-api-url", stack.saleor.api_url, "--channel", "korea", *extra]
+def _add_argv(stack: Stack, *extra: str) -> list[str]:
+    """config add for channel korea, moved from whichever configuration holds it."""
+    return [
+        "config", "add", "--saleor-api-url", stack.saleor.api_url, "--channel", "korea", "--move-channels", *extra,
+    ]  # fmt: skip
 
 
 @pytest.mark.usefixtures("environment")
@@ -76,7 +79,9 @@ def test_add_says_which_database_and_warns_without_app_url(
 ) -> None:
     monkeypatch.delenv("APP_URL")
     code = main(
-        _add(stack, "--name", "Default URL", "--x-token", "snd_a_xtoken_1", "--signature-key", "snd_a_key_1")
+        _add_argv(
+            stack, "--name", "Default URL", "--x-token", "snd_a_xtoken_1", "--signature-key", "snd_a_key_1"
+        )
     )
     assert code == 0
     out, err = capsys.readouterr()
@@ -92,17 +97,17 @@ def test_secrets_come_from_the_environment_or_a_prompt(
 ) -> None:
     monkeypatch.setenv("PAYCOMBAT_X_TOKEN", "snd_env_xtoken_5555")
     monkeypatch.setenv("PAYCOMBAT_SIGNATURE_KEY", "snd_env_sigkey_6666")
-    assert main(_add(stack, "--name", "From env")) == 0
+    assert main(_add_argv(stack, "--name", "From env")) == 0
     monkeypatch.delenv("PAYCOMBAT_X_TOKEN")
     monkeypatch.delenv("PAYCOMBAT_SIGNATURE_KEY")
     monkeypatch.setattr("sys.stdin.isatty", lambda: False)
-    assert main(_add(stack, "--name", "Nothing given")) == 2
+    assert main(_add_argv(stack, "--name", "Nothing given")) == 2
     assert "give --x-token, set PAYCOMBAT_X_TOKEN" in capsys.readouterr().err
     answers = iter(["snd_typed_xtoken_7777", "snd_typed_sigkey_8888"])
     prompts: list[str] = []
     monkeypatch.setattr("sys.stdin.isatty", lambda: True)
     monkeypatch.setattr("getpass.getpass", lambda prompt: prompts.append(prompt) or next(answers))
-    assert main(_add(stack, "--name", "Typed")) == 0
+    assert main(_add_argv(stack, "--name", "Typed")) == 0
     assert prompts == ["PayCombat X-token: ", "PayCombat signature key: "]
     with stack.ctx.database.session() as session:
         installation = get_installation(session, stack.saleor.api_url)
@@ -128,7 +133,7 @@ def test_list_shows_the_api_url_the_server_calls(
     stack: Stack, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("PAYCOMBAT_API_URL", "http://127.0.0.1:9999/")
-    assert main(_add(stack, "--name", "Own", "--x-token", "snd_own_x_1", "--signature-key", "snd_own_k_1",
+    assert main(_add_argv(stack, "--name", "Own", "--x-token", "snd_own_x_1", "--signature-key", "snd_own_k_1",
                      "--api-url", stack.sandbox.base_url)) == 0  # fmt: skip
     capsys.readouterr()
     assert main(["config", "list"]) == 0
@@ -166,3 +171,53 @@ def test_a_command_started_in_the_wrong_folder_creates_nothing(
     assert line.startswith("paycombat-gateway: DATA_DIR: there is no database at ")
     assert str(tmp_path / "data" / "paycombat-gateway.sqlite3") in line
     assert list(tmp_path.iterdir()) == []
+
+
+def _add(stack: Stack, name: str, *extra: str) -> int:
+    return main([
+        "config", "add", "--saleor-api-url", stack.saleor.api_url, "--name", name,
+        "--x-token", "snd_cli_xtoken_55556666", "--signature-key", "snd_cli_sigkey_77778888", *extra,
+    ])  # fmt: skip
+
+
+def _errors(capsys: pytest.CaptureFixture[str]) -> str:
+    """Standard error without the line naming the database (every command that opens one prints it)."""
+    return "".join(
+        line for line in capsys.readouterr().err.splitlines(True) if not line.startswith("database: ")
+    )
+
+
+def _names(stack: Stack) -> list[str]:
+    with stack.ctx.database.session() as session:
+        installation = get_installation(session, stack.saleor.api_url)
+        assert installation is not None
+        return [config.name for config in list_configs(session, installation.id)]
+
+
+@pytest.mark.usefixtures("environment")
+def test_config_add_follows_the_channel_rules(stack: Stack, capsys: pytest.CaptureFixture[str]) -> None:
+    assert _add(stack, "Typo", "--channel", "defualt-channel") == 2
+    assert _errors(capsys) == (
+        "paycombat-gateway config add: --channel: This Saleor has no channel 'defualt-channel'. "
+        "Did you mean 'default-channel'?\n"
+    )
+    assert _add(stack, "Taker", "--channel", "default-channel") == 2
+    assert _errors(capsys) == (
+        "paycombat-gateway config add: --channel: Channel 'default-channel' already pays with configuration "
+        "'Main'; move it explicitly to map it here. (pass --move-channels to move it)\n"
+    )
+    assert _names(stack) == ["Main"]
+    assert _add(stack, "Taker", "--channel", "default-channel", "--channel", "poland", "--move-channels") == 0
+    assert "warning: PayCombat takes no PLN: channel Poland will not offer PayCombat." in _errors(capsys)
+    with stack.ctx.database.session() as session:
+        installation = get_installation(session, stack.saleor.api_url)
+        assert installation is not None
+        holder = config_for_channel(session, installation.id, "default-channel")
+        assert holder is not None and holder.name == "Taker"
+    stack.saleor.mode = "down"
+    assert _add(stack, "Offline", "--channel", "korea") == 1
+    assert _errors(capsys) == (
+        "paycombat-gateway config add: --channel: Could not read this Saleor's channels "
+        "(Saleor answered HTTP 503). Nothing was saved.\n"
+    )
+    assert _names(stack) == ["Main", "Taker"]

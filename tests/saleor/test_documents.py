@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from graphql import OperationType, parse, validate
 
@@ -16,7 +18,8 @@ VERSIONS = ["3.21", "3.23"]
 @pytest.mark.parametrize("version", VERSIONS)
 def test_every_document_validates(version: str) -> None:
     documents = all_documents()
-    assert len(documents) == len(SYNC_WEBHOOKS) + 3  # app id, event report, transaction update
+    # app id, event report, transaction update, channels, transaction order
+    assert len(documents) == len(SYNC_WEBHOOKS) + 5
     for path, text in documents.items():
         errors = validate(saleor_schema(version), parse(text))
         assert errors == [], f"{path} on Saleor {version}: {[e.message for e in errors]}"
@@ -39,3 +42,27 @@ def test_the_double_rejects_a_field_saleor_does_not_have() -> None:
     broken = "subscription { event { ... on TransactionInitializeSession { noSuchField } } }"
     for version in VERSIONS:
         assert validate(saleor_schema(version), parse(broken)) != []
+
+
+def _required_permissions(description: str | None) -> set[str]:
+    marker = "Requires one of the following permissions:"
+    if not description or marker not in description:
+        return set()
+    return set(re.findall(r"[A-Z][A-Z_]{2,}", description.split(marker, 1)[1].split(".")[0]))
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_operations_need_no_permission_the_manifest_lacks(version: str) -> None:
+    """Each query or mutation the app sends is allowed to its token: an app is AUTHENTICATED_APP and
+    holds the manifest's permissions. A field needing, say, MANAGE_ORDERS would fail in the real Saleor."""
+    schema = saleor_schema(version)
+    held = {*build_manifest("https://app.example.com")["permissions"], "AUTHENTICATED_APP"}
+    for path, text in all_documents().items():
+        if not path.startswith("operations/"):
+            continue
+        operation = parse(text).definitions[0]
+        root = schema.get_root_type(operation.operation)  # type: ignore[attr-defined]
+        assert root is not None
+        for selection in operation.selection_set.selections:  # type: ignore[attr-defined]
+            needed = _required_permissions(root.fields[selection.name.value].description)
+            assert not needed or needed & held, f"{path}: {selection.name.value} needs one of {needed}"

@@ -4,7 +4,9 @@
   and publishes the key at ``/.well-known/jwks.json`` (``rotate_key()`` swaps in a new one);
 - sends the register call and webhooks with Saleor's exact headers;
 - serves ``/graphql/`` built from the real schema SDL: every document is validated against it, the app
-  token is checked, ``{ app { id } }`` answers, and ``transactionEventReport`` follows Saleor's
+  token is checked, ``{ app { id } }`` answers, ``channels`` lists ``channels``, ``transaction(id)``
+  answers from ``transactions`` (with the order ``complete_checkout`` gave it), and
+  ``transactionEventReport`` follows Saleor's
   deduplication (same type + pspReference + amount: ``alreadyProcessed``; different amount:
   ``INCORRECT_DETAILS``), recording every call;
 - keeps what the order page shows of each transaction (``transaction(id)``: name, externalUrl,
@@ -69,6 +71,20 @@ class SigningKey:
         return cls(private, kid, jwk)
 
 
+def _channel(slug: str, name: str, currency: str) -> dict[str, Any]:
+    token = base64.b64encode(f"Channel:{slug}".encode()).decode()
+    return {"id": token, "slug": slug, "name": name, "currencyCode": currency, "isActive": True}
+
+
+DEFAULT_CHANNELS = [
+    _channel("default-channel", "Default Channel", "USD"),
+    _channel("korea", "Korea", "KRW"),
+    _channel("korea-b2b", "Korea B2B", "KRW"),
+    _channel("europe", "Europe", "EUR"),
+    _channel("poland", "Poland", "PLN"),
+]
+
+
 @dataclass
 class SaleorDouble:
     schema_version: str = "3.21"
@@ -80,6 +96,7 @@ class SaleorDouble:
     reports: list[dict[str, Any]] = field(default_factory=list)
     graphql_calls: list[dict[str, Any]] = field(default_factory=list)
     invalid_documents: list[str] = field(default_factory=list)
+    channels: list[dict[str, Any]] = field(default_factory=lambda: [dict(c) for c in DEFAULT_CHANNELS])
     _events: dict[tuple[str, str, str], Decimal | None] = field(default_factory=dict)
     transactions: dict[str, dict[str, Any]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -256,6 +273,23 @@ class SaleorDouble:
                     state[key] = list(changes[key]) if key == "availableActions" else changes[key]
         return {"transaction": {"id": args["id"]}, "errors": []}
 
+    def complete_checkout(self, transaction_id: str, order_number: str) -> str:
+        """The shopper's checkout became order ``order_number``: its transaction now belongs to the order."""
+        order_id = base64.b64encode(f"Order:{uuid.uuid4()}".encode()).decode()
+        with self._lock:
+            state = self._transaction(transaction_id)
+            state["order"] = {"id": order_id, "number": order_number}
+            state["checkout"] = None
+        return order_id
+
+    def _resolve_transaction(self, info: Any, **args: Any) -> dict[str, Any] | None:
+        """``transaction(id)``: what the double knows of it (its order once ``complete_checkout`` ran)."""
+        with self._lock:
+            found = self.transactions.get(str(args.get("id")))
+            if found is None:
+                return None
+            return {"order": None, "checkout": None, **found, "id": args.get("id")}
+
     def accepted_events(self) -> list[tuple[str, str, str, Decimal | None]]:
         with self._lock:
             return [(*identity, amount) for identity, amount in self._events.items()]
@@ -294,6 +328,8 @@ class SaleorDouble:
             )
         root = {
             "app": lambda info: {"id": self.app_id},
+            "channels": lambda info: self.channels,
+            "transaction": self._resolve_transaction,
             "transactionEventReport": self._report,
             "transactionUpdate": self._update,
         }

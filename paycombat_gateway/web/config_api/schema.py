@@ -21,12 +21,16 @@ from strawberry.extensions import MaskErrors
 from strawberry.tools import merge_types
 from strawberry.types import Info
 
+from paycombat_gateway.gateway import channel_choice
+from paycombat_gateway.gateway.activity import STATE_WORDS, OrderLookup, format_amount, payin_method_name
 from paycombat_gateway.gateway.context import GatewayContext
 from paycombat_gateway.paycombat import errors
 from paycombat_gateway.paycombat.client import PaycombatClient
+from paycombat_gateway.paycombat.contract import PAYIN_METHODS_BY_CURRENCY
+from paycombat_gateway.saleor.client import SaleorChannel, TransactionOrder
 from paycombat_gateway.storage import configs, inbox, outbox, sessions
 from paycombat_gateway.storage.db import StorageUnavailable
-from paycombat_gateway.storage.models import OutboxReport, PaycombatConfig
+from paycombat_gateway.storage.models import Installation, OutboxReport, PaycombatConfig, PaymentSession
 from paycombat_gateway.web.config_api.auth import DashboardIdentity
 from paycombat_gateway.web.config_api.refunds import RefundMutation, RefundQuery
 from paycombat_gateway.web.config_api.validation import KNOWN_METHODS, FieldProblem, check_configuration
@@ -65,6 +69,8 @@ class Configuration:
     effective_api_url: str
     x_token_hint: str
     signature_key_hint: str
+    x_token_length: int
+    signature_key_length: int
     redirect_url: str | None
     allowed_payin_methods: list[str] | None
     allow_unsigned_webhooks: bool
@@ -79,19 +85,55 @@ ConfigurationResult = Annotated[Configuration | ValidationErrors, strawberry.uni
 class Transaction:
     id: int
     saleor_transaction_id: str
-    checkout_id: str | None
+    checkout_id: str | None = strawberry.field(description="The PayCombat checkout.")
     state: str
+    state_text: str = strawberry.field(description="The state in words.")
     amount: Decimal
+    amount_text: str = strawberry.field(description="The amount with the currency's own decimals.")
     paid_amount: Decimal | None
+    paid_amount_text: str | None
     currency: str
     amount_mismatch: bool
     channel: str
     created_at: datetime
+    payin_method: str | None = strawberry.field(description="PayCombat's code (or, for KRW, the bank).")
+    payin_method_name: str | None
+    saleor_source_type: str = strawberry.field(
+        description="Checkout or Order: what the payment started from."
+    )
+    saleor_source_id: str
+    order_id: str | None = strawberry.field(description="The Saleor order, once there is one.")
+    order_number: str | None
     settled_by: str | None = strawberry.field(
         default=None,
         description="Who first told the app the outcome reported to Saleor: webhook, reconciliation "
         "(the app looked the payment up at PayCombat because no webhook came) or process.",
     )
+
+
+@strawberry.type
+class PayinMethod:
+    code: str
+    name: str
+    currencies: list[str]
+
+
+@strawberry.type
+class SaleorChannelInfo:
+    slug: str
+    name: str
+    currency: str
+    is_active: bool
+    configuration_id: str | None = strawberry.field(description="The configuration this channel pays with.")
+    configuration_name: str | None
+    currency_methods: list[str] = strawberry.field(description="What PayCombat takes in this currency.")
+    warning: str | None = strawberry.field(description="Why this channel would not offer PayCombat.")
+
+
+@strawberry.type
+class ChannelList:
+    channels: list[SaleorChannelInfo]
+    error: str | None = strawberry.field(description="Set when the Saleor could not be asked.")
 
 
 @strawberry.type
@@ -139,6 +181,9 @@ class ConfigurationInput:
     allowed_payin_methods: list[str] | None = None
     allow_unsigned_webhooks: bool = False
     channels: list[str] = strawberry.field(default_factory=list)
+    move_channels: bool = strawberry.field(
+        default=False, description="Take channels another configuration holds (refused otherwise)."
+    )
 
 
 @strawberry.input
@@ -152,6 +197,9 @@ class ConfigurationUpdate:
     allowed_payin_methods: list[str] | None = None
     allow_unsigned_webhooks: bool | None = None
     channels: list[str] | None = None
+    move_channels: bool = strawberry.field(
+        default=False, description="Take channels another configuration holds (refused otherwise)."
+    )
 
 
 T = TypeVar("T")
@@ -203,6 +251,7 @@ def _problems(input: ConfigurationInput | ConfigurationUpdate, *, creating: bool
 
 
 def _present(ctx: GatewayContext, session: Any, config: PaycombatConfig) -> Configuration:
+    keys = ctx.paycombat.credentials_for(config)  # only the lengths leave: two hints that end alike differ
     return Configuration(
         id=strawberry.ID(config.id),
         name=config.name,
@@ -211,6 +260,8 @@ def _present(ctx: GatewayContext, session: Any, config: PaycombatConfig) -> Conf
         effective_api_url=ctx.paycombat.base_url_for(config),
         x_token_hint=f"••••{config.x_token_hint}",
         signature_key_hint=f"••••{config.signature_key_hint}",
+        x_token_length=len(keys.x_token),
+        signature_key_length=len(keys.signature_key),
         redirect_url=config.redirect_url,
         allowed_payin_methods=config.allowed_payin_methods,
         allow_unsigned_webhooks=config.allow_unsigned_webhooks,
@@ -226,6 +277,72 @@ def _owned(session: Any, identity: DashboardIdentity, config_id: str) -> Paycomb
 
 def _blank_to_none(value: str | None) -> str | None:
     return value.strip() or None if value is not None else None
+
+
+async def _channels_known(
+    info: Info, config_id: str | None, slugs: list[str] | None
+) -> list[SaleorChannel] | ValidationErrors | None:
+    """The Saleor's channels when ``slugs`` adds any the configuration does not hold yet (None when it
+    adds none), read before the write transaction opens; a Saleor that cannot be asked is a field error."""
+    ctx, identity = _ctx(info), _identity(info)
+
+    def fetch() -> list[SaleorChannel] | None:
+        with ctx.database.session(readonly=True) as session:
+            holders = channel_choice.channel_holders(session, identity.installation_id)
+            if not channel_choice.new_slugs(holders, config_id, slugs or []):
+                return None
+            installation = session.get(Installation, identity.installation_id)
+            assert installation is not None  # DashboardAuth found it
+            session.expunge(installation)
+        return channel_choice.saleor_channels(ctx, installation)
+
+    try:
+        return await run_in_threadpool(fetch)
+    except channel_choice.ChannelsUnavailable as exc:
+        return _errors(
+            [FieldProblem("channels", "UNAVAILABLE", f"{exc.message} Nothing was saved; try again.")]
+        )
+
+
+def _channel_problems(
+    session: Session, identity: DashboardIdentity, config_id: str | None, slugs: list[str],
+    known: list[SaleorChannel] | None, move: bool,
+) -> list[FieldProblem]:  # fmt: skip
+    holders = channel_choice.channel_holders(session, identity.installation_id)
+    return [
+        FieldProblem("channels", problem.code, problem.message)
+        for problem in channel_choice.check_channel_choice(holders, known, config_id, slugs, move=move)
+    ]
+
+
+def _channel_info(
+    channel: SaleorChannel, holders: dict[str, channel_choice.ChannelHolder], held: dict[str, PaycombatConfig]
+) -> SaleorChannelInfo:
+    holder = holders.get(channel.slug)
+    return SaleorChannelInfo(
+        slug=channel.slug, name=channel.name, currency=channel.currency, is_active=channel.is_active,
+        configuration_id=holder.config_id if holder else None,
+        configuration_name=holder.config_name if holder else None,
+        currency_methods=list(PAYIN_METHODS_BY_CURRENCY.get(channel.currency, ())),
+        warning=channel_choice.currency_warning(channel, held.get(holder.config_id) if holder else None),
+    )  # fmt: skip
+
+
+def _transaction(row: PaymentSession, order: TransactionOrder | None) -> Transaction:
+    paid = row.paid_amount
+    return Transaction(
+        id=row.id, saleor_transaction_id=row.saleor_transaction_id, checkout_id=row.checkout_id,
+        state=row.state, state_text=STATE_WORDS.get(row.state, row.state.replace("_", " ")),
+        amount=row.amount, amount_text=format_amount(row.amount, row.currency), paid_amount=paid,
+        paid_amount_text=format_amount(paid, row.currency) if paid is not None else None,
+        currency=row.currency, amount_mismatch=row.amount_mismatch, channel=row.channel_slug,
+        created_at=row.created_at, payin_method=row.payin_method_name,
+        payin_method_name=payin_method_name(row.payin_method_name),
+        saleor_source_type=row.source_type, saleor_source_id=row.source_id,
+        # an order-sourced payment names its order even when Saleor cannot be asked for the number
+        order_id=order.order_id if order else (row.source_id if row.source_type == "Order" else None),
+        order_number=order.order_number if order else None, settled_by=row.settled_by,
+    )  # fmt: skip
 
 
 @strawberry.type
@@ -244,21 +361,55 @@ class Query:
     def known_payin_methods(self) -> list[str]:
         return KNOWN_METHODS
 
-    @strawberry.field(description="Recent payments with their PayCombat checkout ids and state.")
-    async def recent_transactions(self, info: Info, limit: int = 20) -> list[Transaction]:
-        def query(session: Session, identity: DashboardIdentity, ctx: GatewayContext) -> list[Transaction]:
-            rows = sessions.recent_sessions(session, identity.installation_id, min(max(limit, 1), 100))
-            return [
-                Transaction(
-                    id=row.id, saleor_transaction_id=row.saleor_transaction_id, checkout_id=row.checkout_id,
-                    state=row.state, amount=row.amount, paid_amount=row.paid_amount, currency=row.currency,
-                    amount_mismatch=row.amount_mismatch, channel=row.channel_slug, created_at=row.created_at,
-                    settled_by=row.settled_by,
-                )
-                for row in rows
-            ]  # fmt: skip
+    @strawberry.field(description="Payin methods with their names and the currencies they take.")
+    def payin_methods(self) -> list[PayinMethod]:
+        return [
+            PayinMethod(
+                code=code,
+                name=payin_method_name(code) or code,
+                currencies=[c for c, methods in PAYIN_METHODS_BY_CURRENCY.items() if code in methods],
+            )
+            for code in KNOWN_METHODS
+        ]
 
-        return await _read(info, query)
+    @strawberry.field(description="This Saleor's channels (read with the app token) and who holds each.")
+    async def saleor_channels(self, info: Info) -> ChannelList:
+        ctx, identity = _ctx(info), _identity(info)
+
+        def fetch() -> ChannelList:
+            with ctx.database.session(readonly=True) as session:
+                holders = channel_choice.channel_holders(session, identity.installation_id)
+                held = {
+                    config.id: config for config in configs.list_configs(session, identity.installation_id)
+                }
+                installation = session.get(Installation, identity.installation_id)
+                assert installation is not None  # DashboardAuth found it
+                session.expunge(installation)
+                for config in held.values():
+                    session.expunge(config)
+            try:
+                channels = channel_choice.saleor_channels(ctx, installation)
+            except channel_choice.ChannelsUnavailable as exc:
+                return ChannelList(channels=[], error=exc.message)
+            return ChannelList(channels=[_channel_info(c, holders, held) for c in channels], error=None)
+
+        return await run_in_threadpool(fetch)
+
+    @strawberry.field(description="Recent payments: the order (or checkout) each belongs to, in words.")
+    async def recent_transactions(self, info: Info, limit: int = 20) -> list[Transaction]:
+        ctx, identity = _ctx(info), _identity(info)
+        lookup: OrderLookup = info.context["orders"]
+
+        def query() -> list[Transaction]:
+            with ctx.database.session(readonly=True) as session:
+                rows = sessions.recent_sessions(session, identity.installation_id, min(max(limit, 1), 100))
+                installation = session.get(Installation, identity.installation_id)
+                assert installation is not None  # DashboardAuth found it
+                session.expunge_all()
+            orders = lookup.orders(ctx, installation, rows)
+            return [_transaction(row, orders.get(row.saleor_transaction_id)) for row in rows]
+
+        return await run_in_threadpool(query)
 
     @strawberry.field(description="Reports to Saleor that are failed or still waiting.")
     async def reports_needing_attention(self, info: Info) -> list[EventReport]:
@@ -293,8 +444,14 @@ class Mutation:
         problems = _problems(input, creating=True)
         if problems:
             return _errors(problems)
+        known = await _channels_known(info, None, input.channels)
+        if isinstance(known, ValidationErrors):
+            return known
 
         def save(session: Session, identity: DashboardIdentity, ctx: GatewayContext) -> ConfigurationResult:
+            refused = _channel_problems(session, identity, None, input.channels, known, input.move_channels)
+            if refused:
+                return _errors(refused)
             config = configs.create_config(
                 session, ctx.box, installation_id=identity.installation_id, name=input.name.strip(),
                 x_token=input.x_token.strip(), signature_key=input.signature_key.strip(),
@@ -315,11 +472,20 @@ class Mutation:
         problems = _problems(input, creating=False)
         if problems:
             return _errors(problems)
+        known = await _channels_known(info, str(id), input.channels)
+        if isinstance(known, ValidationErrors):
+            return known
 
         def save(session: Session, identity: DashboardIdentity, ctx: GatewayContext) -> ConfigurationResult:
             config = _owned(session, identity, str(id))
             if config is None:
                 return _errors([FieldProblem("id", "NOT_FOUND", "No such configuration.")])
+            if input.channels is not None:
+                refused = _channel_problems(
+                    session, identity, config.id, input.channels, known, input.move_channels
+                )
+                if refused:
+                    return _errors(refused)
             fields: dict[str, object] = {}
             if input.name is not None:
                 fields["name"] = input.name.strip()

@@ -12,6 +12,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 from strawberry.asgi import GraphQL
 
+from paycombat_gateway.gateway.activity import OrderLookup
 from paycombat_gateway.gateway.context import GatewayContext
 from paycombat_gateway.web.config_api.auth import DashboardAuth
 from paycombat_gateway.web.config_api.schema import schema
@@ -34,12 +35,14 @@ class ConfigurationGraphQL(GraphQL[dict[str, Any], None]):
         super().__init__(schema, graphql_ide=None)
         self.ctx = ctx
         self.notify_outbox = notify_outbox
+        self.orders = OrderLookup()
 
     async def get_context(self, request: Any, response: Any) -> dict[str, Any]:
         return {
             "gateway": self.ctx,
             "identity": request.scope["state"]["dashboard"],
             "notify_outbox": self.notify_outbox,
+            "orders": self.orders,
         }
 
 

@@ -134,7 +134,7 @@
     const outside = document.getElementById("outside");
     if (framed || !selectedPayment || !outside) return;
     outside.append(el("p", { id: "outside-payment", text: "You followed the link of PayCombat payment " + selectedPayment +
-      " from a Saleor order. Open Saleor Dashboard › Apps › PayCombat to see it and its refunds." }));
+      " from a Saleor order. Open Saleor Dashboard › Extensions › Installed › PayCombat (Apps › PayCombat in older Dashboards) to see it and its refunds." }));
   });
 
   async function load(note) {
