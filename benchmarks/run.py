@@ -103,7 +103,6 @@ def _env(**extra: str) -> dict[str, str]:
         "PYTHONPATH": str(ROOT),
         "LOG_LEVEL": "WARNING",
         "APP_SECRET_KEY": SECRET,
-        "ALLOWED_SALEOR_URLS": r"http://127\.0\.0\.1:\d+/graphql/",
         **extra,
     }
 
@@ -119,6 +118,7 @@ def _app(
             port = _port()
             url = f"http://127.0.0.1:{port}"
             env = _env(
+                ALLOWED_SALEOR_URLS=saleor.api_url,
                 DATABASE_URL=database_url,
                 PAYCOMBAT_API_URL=paycombat_url,
                 APP_URL=servers[0].url if servers else url,

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import math
 import os
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from urllib.parse import urlsplit
+
+from paycombat_gateway.url_allowlist import UrlAllowList, parse_url
 
 __all__ = [
     "DEFAULT_PAYCOMBAT_API_URL",
@@ -24,6 +26,15 @@ __all__ = [
 ]
 
 DEFAULT_PAYCOMBAT_API_URL = "https://api.paycombat.com"
+ALLOWED_SALEOR_URLS_FORM = (
+    "ALLOWED_SALEOR_URLS is a comma-separated list of Saleor API URLs, e.g. "
+    "https://*.saleor.cloud/graphql/,https://shop.example.com/graphql/ "
+    "(*. admits any subdomain; scheme, port and path must match exactly; no regular expressions)"
+)
+ALLOWED_API_URLS_FORM = (
+    "PAYCOMBAT_ALLOWED_API_URLS is a comma-separated list of https PayCombat base URLs, "
+    "e.g. https://api.eu.paycombat.example"
+)
 MIN_SECRET_KEY_LENGTH = 16  # a passphrase; a Fernet key (44 characters) is always longer
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 LOG_FORMATS = ("json", "text")
@@ -125,6 +136,17 @@ def _sqlite_folder_problem(path: Path) -> Path | None:
     return None
 
 
+@lru_cache(maxsize=16)
+def _allow_list(raw: str, form: str, trailing_slash_insensitive: bool) -> UrlAllowList | None:
+    """The parsed list (None when empty), or ``SettingsError`` saying how to write it."""
+    if not raw.strip():
+        return None
+    try:
+        return UrlAllowList.parse(raw, trailing_slash_insensitive=trailing_slash_insensitive)
+    except ValueError as exc:
+        raise SettingsError(f"{form}; {exc}") from None
+
+
 @dataclass(frozen=True)
 class ReconcileSettings:
     """How this instance's reconciler asks PayCombat about payments no webhook has settled.
@@ -167,7 +189,8 @@ class Settings:
     data_dir: Path = Path("data")
     database_url: str = ""
     app_secret_key: str | None = field(default=None, repr=False)
-    allowed_saleor_urls: str = ".*"
+    allowed_saleor_urls: str = ""  # empty: any Saleor (never in production)
+    paycombat_allowed_api_urls: str = ""
     paycombat_api_url: str = DEFAULT_PAYCOMBAT_API_URL
     log_level: str = "INFO"
     log_format: str = "json"
@@ -178,6 +201,20 @@ class Settings:
     run_outbox_worker: bool = True
     webhook_concurrency: int = 4
     reconcile: ReconcileSettings = field(default_factory=ReconcileSettings)
+
+    def __post_init__(self) -> None:
+        self._saleor_allow_list  # noqa: B018 - a bad list stops start-up here, not at the first install
+        api_urls = self._api_allow_list
+        if api_urls is not None and any(entry.scheme != "https" for entry in api_urls.entries):
+            raise SettingsError(f"{ALLOWED_API_URLS_FORM}; every entry must be https")
+
+    @property
+    def _saleor_allow_list(self) -> UrlAllowList | None:
+        return _allow_list(self.allowed_saleor_urls, ALLOWED_SALEOR_URLS_FORM, False)
+
+    @property
+    def _api_allow_list(self) -> UrlAllowList | None:
+        return _allow_list(self.paycombat_allowed_api_urls, ALLOWED_API_URLS_FORM, True)
 
     @property
     def is_production(self) -> bool:
@@ -203,8 +240,18 @@ class Settings:
         return sqlite_file(self.resolved_database_url)
 
     def saleor_url_allowed(self, saleor_api_url: str) -> bool:
-        """Whether ``ALLOWED_SALEOR_URLS`` (a regular expression matched in full) admits this Saleor."""
-        return re.fullmatch(self.allowed_saleor_urls, saleor_api_url) is not None
+        """Whether ``ALLOWED_SALEOR_URLS`` admits this Saleor API URL (see ``url_allowlist``); without a
+        list (development) any URL that has no userinfo, query or fragment."""
+        if self._saleor_allow_list is None:
+            try:
+                return bool(parse_url(saleor_api_url))
+            except ValueError:
+                return False
+        return self._saleor_allow_list.allows(saleor_api_url)
+
+    def paycombat_api_url_listed(self, api_url: str) -> bool:
+        """Whether ``PAYCOMBAT_ALLOWED_API_URLS`` names this PayCombat base URL."""
+        return self._api_allow_list is not None and self._api_allow_list.allows(api_url)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -223,12 +270,6 @@ class Settings:
                 f"APP_ENV=production needs {', '.join(missing)} (see the README's configuration table)"
             )
         allowed = env.get("ALLOWED_SALEOR_URLS", "").strip()
-        if not allowed:
-            allowed = ".*"
-        try:
-            re.compile(allowed)
-        except re.error as exc:
-            raise SettingsError(f"ALLOWED_SALEOR_URLS is not a valid regular expression: {exc}") from exc
         secret = _secret_key(env.get("APP_SECRET_KEY", ""))
         if production and secret is None:  # set, but only commas and spaces
             raise SettingsError("APP_ENV=production needs APP_SECRET_KEY: it holds no key")
@@ -245,6 +286,7 @@ class Settings:
             database_url=database_url,
             app_secret_key=secret,
             allowed_saleor_urls=allowed,
+            paycombat_allowed_api_urls=env.get("PAYCOMBAT_ALLOWED_API_URLS", "").strip(),
             paycombat_api_url=paycombat_api_url,
             log_level=_choice(env, "LOG_LEVEL", LOG_LEVELS, cls.log_level),
             log_format=_choice(env, "LOG_FORMAT", LOG_FORMATS, cls.log_format),

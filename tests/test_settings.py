@@ -12,7 +12,7 @@ PRODUCTION = {
     "APP_ENV": "production",
     "APP_URL": "https://pay.example.com/",
     "APP_SECRET_KEY": "a-production-secret-key",
-    "ALLOWED_SALEOR_URLS": r"https://shop\.example\.com/graphql/",
+    "ALLOWED_SALEOR_URLS": "https://shop.example.com/graphql/",
 }
 
 

@@ -77,8 +77,10 @@ def _check_channels(ctx: Any, args: argparse.Namespace) -> tuple[int, list[str]]
 def _add(args: argparse.Namespace) -> int:
     from sqlalchemy.exc import IntegrityError
 
+    from paycombat_gateway.gateway.api_urls import api_url_problem
     from paycombat_gateway.gateway.errors import PaymentError
     from paycombat_gateway.gateway.storefront_data import validate_return_url
+    from paycombat_gateway.settings import Settings
     from paycombat_gateway.storage.configs import create_config, map_channels
     from paycombat_gateway.storage.installations import get_installation
 
@@ -88,6 +90,10 @@ def _add(args: argparse.Namespace) -> int:
         except PaymentError as exc:
             print(f"paycombat-gateway config add: {exc.message}", file=sys.stderr)
             return 2
+    problem = api_url_problem(Settings.from_env(), args.api_url) if args.api_url else None
+    if problem is not None:
+        print(f"paycombat-gateway config add: --api-url is not allowed: {problem}", file=sys.stderr)
+        return 2
     x_token, signature_key = _secret(args, "x_token"), _secret(args, "signature_key")
     if x_token is None or signature_key is None:
         return 2

@@ -12,7 +12,7 @@ from requests.adapters import HTTPAdapter
 from paycombat_gateway.gateway.config_cache import ConfigCache
 from paycombat_gateway.paycombat.client import PaycombatClient
 from paycombat_gateway.saleor.client import SaleorClient
-from paycombat_gateway.saleor.jws import RefetchLimiter
+from paycombat_gateway.saleor.jwks_refresh import JwksRefresher
 from paycombat_gateway.settings import Settings
 from paycombat_gateway.storage.configs import ConfigCredentials, credentials
 from paycombat_gateway.storage.db import Database
@@ -119,7 +119,7 @@ class GatewayContext:
     paycombat: PaycombatClients
     configs: ConfigCache
     saleor_http: requests.Session = field(default_factory=_pooled_session)
-    jwks_limiter: RefetchLimiter = field(default_factory=RefetchLimiter)
+    jwks_refresher: JwksRefresher = field(default_factory=JwksRefresher)
 
     @classmethod
     def create(cls, settings: Settings, database: Database | None = None) -> GatewayContext:

@@ -11,10 +11,15 @@ makes PayCombat deliver again, and the second copy is recognised as a duplicate.
 are kept and visible, never dropped. How a payin is matched to its checkout is a contract inference
 (``payin_checkout_link``): our merchant reference travels as the checkout's ``description`` and comes
 back in the payin's ``order_reference`` / ``transaction``.
+
+A delivery held for review (its amount cannot be kept exactly) is stored under a key of its own bytes,
+not the event's: it changed nothing, so it must not make the correct copy of the same event, arriving
+later, look like a duplicate.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from dataclasses import dataclass
 from enum import StrEnum
@@ -123,6 +128,7 @@ class _Decision:
     note: str
     transition: Transition | None = None
     virtual_account: dict[str, Any] | None = None
+    held: bool = False
 
 
 def _decide(row: PaymentSession, event: PaycombatWebhook) -> _Decision:
@@ -217,7 +223,9 @@ def record_payin_news(
         except MoneyError as exc:
             # Never round money behind anyone's back: keep the delivery, report nothing, show it
             # among the deliveries that need a person.
-            decision = _Decision(note=f"held for review, the amount cannot be reported exactly: {exc}")
+            decision = _Decision(
+                note=f"held for review, the amount cannot be reported exactly: {exc}", held=True
+            )
             match_state = "unmatched"
     else:
         decision = _Decision(
@@ -230,7 +238,7 @@ def record_payin_news(
         raw_body=raw_body,
         headers=headers or {},
         signature_valid=signature_valid,
-        dedupe_key=event.dedupe_key,
+        dedupe_key=f"held:{hashlib.sha256(raw_body).hexdigest()}" if decision.held else event.dedupe_key,
         kind=event.kind.value,
         payin_id=event.object_id,
         match_state=match_state,

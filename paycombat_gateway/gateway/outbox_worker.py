@@ -5,7 +5,9 @@ link, and the buttons it offers as of delivery (so a late delivery never brings 
 
 Each app process runs one worker thread. It wakes when this process enqueues a report and otherwise
 polls, so reports enqueued by another instance, or left behind by a crash, are picked up too. Claims
-are leased (see ``storage.outbox``), so every report is worked by one worker at a time.
+are leased (see ``storage.outbox``), so every report is worked by one worker at a time. A process that
+restarts after dying takes back its own earlier leases at once (``instance_slot``) instead of waiting
+for them to run out.
 """
 
 from __future__ import annotations
@@ -17,11 +19,13 @@ from functools import partial
 
 from paycombat_gateway.gateway.background import BackgroundLoop
 from paycombat_gateway.gateway.context import GatewayContext
+from paycombat_gateway.gateway.instance_slot import InstanceSlot
 from paycombat_gateway.gateway.refunds import actions_now
 from paycombat_gateway.gateway.reporting import TRANSACTION_DETAILS
 from paycombat_gateway.money import quantize
 from paycombat_gateway.saleor.client import SaleorClient, SaleorError
 from paycombat_gateway.storage import outbox
+from paycombat_gateway.storage.db import StorageUnavailable
 from paycombat_gateway.storage.models import Installation, OutboxReport, PaymentSession
 
 __all__ = ["OutboxWorker"]
@@ -37,16 +41,38 @@ class OutboxWorker:
         self.batch = batch
         self.worker_id = f"{socket.gethostname()}-{uuid.uuid4().hex[:8]}"
         self._loop = BackgroundLoop("outbox-worker", self.run_once, batch=batch, poll_seconds=poll_seconds)
+        self.slot: InstanceSlot | None = None
 
     def notify(self) -> None:
         """A report was just enqueued: deliver it now rather than at the next poll."""
         self._loop.notify()
 
+    def take_instance_slot(self) -> int:
+        """Become this host's next free instance and release the leases its earlier incarnations left
+        (they are dead: the slot was free). Returns how many reports are due again at once."""
+        self.slot = InstanceSlot.acquire(self.ctx.settings.data_dir)
+        if self.slot is None:
+            return 0
+        self.worker_id = f"{self.slot.prefix}{uuid.uuid4().hex[:8]}"
+        prefix, me = self.slot.prefix, self.worker_id
+        released = self.ctx.database.run(lambda s: outbox.release_leases(s, prefix, keep=me))
+        if released:
+            logger.info(
+                "outbox: took back %d report(s) an earlier run of this instance had claimed", released
+            )
+        return released
+
     def start(self) -> None:
+        try:
+            self.take_instance_slot()
+        except StorageUnavailable:
+            logger.warning("outbox: database unavailable at start; earlier leases will run out instead")
         self._loop.start()
 
     def stop(self) -> None:
         self._loop.stop()
+        if self.slot is not None:
+            self.slot.release()
 
     def run_once(self) -> int:
         """Claim and deliver one batch; returns how many reports were worked."""

@@ -1,6 +1,7 @@
 """The Dashboard's user token for the configuration page (contract §6.2–6.3).
 
-Checks more than Saleor's JS SDK does: besides the RS256 signature (JWKS by ``kid``, refetched once),
+Checks more than Saleor's JS SDK does: besides the RS256 signature (JWKS by ``kid``; an unknown ``kid``
+asks ``current_keys`` for Saleor's current JWKS, as webhooks do),
 ``exp``, the ``app`` claim and the user's permissions, it requires ``iss`` to be the installation's
 Saleor API URL and ``type`` to be ``thirdparty``. An expired token is told apart so the page can ask
 the Dashboard for a fresh one.
@@ -13,7 +14,7 @@ from dataclasses import dataclass
 
 import jwt
 
-from paycombat_gateway.saleor.jws import RefetchLimiter, SignatureVerificationError, select_key
+from paycombat_gateway.saleor.jws import SignatureVerificationError, has_kid, select_key
 
 __all__ = ["DashboardUser", "TokenExpired", "TokenForbidden", "TokenInvalid", "verify_dashboard_token"]
 
@@ -39,9 +40,13 @@ class DashboardUser:
     permissions: tuple[str, ...]
 
 
-def _decode(token: str, jwks_text: str | None, *, saleor_api_url: str, leeway: float) -> dict[str, object]:
-    header = jwt.get_unverified_header(token)
-    key = select_key(jwks_text, header.get("kid"))
+def _decode(
+    token: str, jwks_text: str | None, current_keys: Callable[[str | None], str | None], *,
+    saleor_api_url: str, leeway: float,
+) -> dict[str, object]:  # fmt: skip
+    kid = jwt.get_unverified_header(token).get("kid")
+    kid = kid if isinstance(kid, str) else None
+    key = select_key(jwks_text if has_kid(jwks_text, kid) else current_keys(kid), kid)
     claims: dict[str, object] = jwt.decode(
         token,
         key=key,  # type: ignore[arg-type]
@@ -59,20 +64,14 @@ def verify_dashboard_token(
     saleor_api_url: str,
     app_id: str,
     jwks_text: str | None,
-    refetch: Callable[[], str],
-    limiter: RefetchLimiter,
+    current_keys: Callable[[str | None], str | None],
     required_permissions: Sequence[str] = REQUIRED_PERMISSIONS,
     leeway: float = 10.0,
 ) -> DashboardUser:
     if not token:
         raise TokenInvalid("no token")
     try:
-        try:
-            claims = _decode(token, jwks_text, saleor_api_url=saleor_api_url, leeway=leeway)
-        except (SignatureVerificationError, jwt.InvalidSignatureError):
-            if not limiter.allow("dashboard:" + saleor_api_url):
-                raise
-            claims = _decode(token, refetch(), saleor_api_url=saleor_api_url, leeway=leeway)
+        claims = _decode(token, jwks_text, current_keys, saleor_api_url=saleor_api_url, leeway=leeway)
     except jwt.ExpiredSignatureError:
         raise TokenExpired("the Dashboard token has expired") from None
     except (jwt.InvalidTokenError, SignatureVerificationError, ValueError) as exc:

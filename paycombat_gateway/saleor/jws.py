@@ -1,8 +1,8 @@
 """Saleor's webhook signature: a detached RS256 JWS over the exact raw body (RFC 7797, ``b64: false``).
 
-Verification never passes silently: the key is picked by ``kid`` from the cached JWKS; on any failure
-the JWKS is fetched again once (rate limited per Saleor) and the check repeated; if that fails too,
-``SignatureVerificationError`` is raised. The algorithm is pinned to RS256, whatever the header says.
+Verification never passes silently: the key is picked by ``kid`` from a JWKS (an unknown ``kid`` sends
+the caller to ``jwks_refresh`` for Saleor's current keys); any failure raises
+``SignatureVerificationError``. The algorithm is pinned to RS256, whatever the header says.
 
 PyJWT reads the JWKS; the signature itself is checked with ``cryptography`` directly. For this one
 shape of JWS (RS256, detached, unencoded payload) PyJWT's general decoder added little but cost: it
@@ -15,9 +15,6 @@ import base64
 import binascii
 import json
 import re
-import threading
-import time
-from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
 
@@ -29,11 +26,12 @@ from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 from jwt.exceptions import PyJWKError, PyJWKSetError
 
 __all__ = [
-    "RefetchLimiter",
     "SignatureVerificationError",
+    "has_kid",
+    "parse_jwks",
     "select_key",
+    "signature_kid",
     "verify_detached_jws",
-    "verify_with_refetch",
 ]
 
 ALGORITHM = "RS256"
@@ -46,7 +44,7 @@ class SignatureVerificationError(Exception):
 
 
 @lru_cache(maxsize=64)
-def _keys_by_kid(jwks_text: str) -> dict[str | None, object]:
+def parse_jwks(jwks_text: str) -> dict[str | None, object]:
     """Parsed public keys of a JWKS document; parsing RSA keys costs more than verifying with them."""
     try:
         key_set = jwt.PyJWKSet.from_json(jwks_text)
@@ -59,10 +57,20 @@ def select_key(jwks_text: str | None, kid: str | None) -> object:
     """The public key with ``kid`` from a JWKS document."""
     if not jwks_text:
         raise SignatureVerificationError("no JWKS is known for this Saleor")
-    key = _keys_by_kid(jwks_text).get(kid)
+    key = parse_jwks(jwks_text).get(kid)
     if key is None:
         raise SignatureVerificationError("no key in the JWKS has the signature's kid")
     return key
+
+
+def has_kid(jwks_text: str | None, kid: str | None) -> bool:
+    """Whether the JWKS document (an unreadable one has no keys) has a key with ``kid``."""
+    if not jwks_text:
+        return False
+    try:
+        return kid in parse_jwks(jwks_text)
+    except SignatureVerificationError:
+        return False
 
 
 def _base64url(segment: str, what: str) -> bytes:
@@ -83,6 +91,12 @@ def _header(segment: str) -> dict[str, Any]:
     if not isinstance(header, dict):
         raise SignatureVerificationError("the signature header is unreadable")
     return header
+
+
+def signature_kid(signature: str) -> str | None:
+    """The ``kid`` a detached JWS names (unverified: it only picks the key to verify with)."""
+    kid = _header(signature.split(".", 1)[0]).get("kid")
+    return kid if isinstance(kid, str) else None
 
 
 def verify_detached_jws(signature: str, raw_body: bytes, jwks_text: str | None) -> None:
@@ -106,47 +120,3 @@ def verify_detached_jws(signature: str, raw_body: bytes, jwks_text: str | None) 
         key.verify(_base64url(parts[2], "signature"), signed, padding.PKCS1v15(), hashes.SHA256())
     except InvalidSignature as exc:
         raise SignatureVerificationError("the signature does not match the body") from exc
-
-
-class RefetchLimiter:
-    """At most one JWKS refetch per Saleor per ``interval`` seconds, so forged requests cannot make us
-    hammer Saleor."""
-
-    def __init__(self, interval: float = 30.0) -> None:
-        self.interval = interval
-        self._last: dict[str, float] = {}
-        self._lock = threading.Lock()
-
-    def allow(self, key: str) -> bool:
-        now = time.monotonic()
-        with self._lock:
-            last = self._last.get(key)
-            if last is not None and now - last < self.interval:
-                return False
-            self._last[key] = now
-            return True
-
-
-def verify_with_refetch(
-    signature: str,
-    raw_body: bytes,
-    cached_jwks: str | None,
-    refetch: Callable[[], str],
-    *,
-    limiter: RefetchLimiter,
-    limiter_key: str,
-) -> str | None:
-    """Verify against the cached JWKS, refetching once on failure. Returns the new JWKS to persist, if any."""
-    try:
-        verify_detached_jws(signature, raw_body, cached_jwks)
-        return None
-    except SignatureVerificationError:
-        if not limiter.allow(limiter_key):
-            raise
-    try:
-        fresh = refetch()
-        json.loads(fresh)
-    except Exception as exc:  # the refetch is best effort; failing it is a failed verification
-        raise SignatureVerificationError("the JWKS could not be fetched again") from exc
-    verify_detached_jws(signature, raw_body, fresh)
-    return fresh

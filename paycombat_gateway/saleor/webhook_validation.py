@@ -16,7 +16,12 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from paycombat_gateway.saleor.errors import SaleorProtocolError
-from paycombat_gateway.saleor.jws import RefetchLimiter, SignatureVerificationError, verify_with_refetch
+from paycombat_gateway.saleor.jws import (
+    SignatureVerificationError,
+    has_kid,
+    signature_kid,
+    verify_detached_jws,
+)
 from paycombat_gateway.saleor.webhooks import SyncWebhook
 
 __all__ = ["InstallationKeys", "VerifiedWebhook", "validate_webhook"]
@@ -37,7 +42,6 @@ class VerifiedWebhook:
     saleor_api_url: str
     installation: InstallationKeys
     payload: BaseModel
-    refreshed_jwks: str | None
 
 
 def _header(headers: Mapping[str, str], name: str) -> str | None:
@@ -52,10 +56,12 @@ def validate_webhook(
     raw_body: bytes,
     webhook: SyncWebhook,
     lookup: Callable[[str], InstallationKeys | None],
-    refetch: Callable[[str], str],
-    limiter: RefetchLimiter,
+    current_keys: Callable[[str, str | None], str | None],
 ) -> VerifiedWebhook:
-    """A verified, typed webhook, or ``SaleorProtocolError`` with the status to answer."""
+    """A verified, typed webhook, or ``SaleorProtocolError`` with the status to answer.
+
+    ``current_keys(saleor_api_url, kid)`` is asked for Saleor's current JWKS only when the installation's
+    known one lacks the signature's ``kid`` (see ``jwks_refresh``)."""
     if method.upper() != "POST":
         raise SaleorProtocolError(405, "WRONG_METHOD", "Saleor webhooks are POST requests.")
     saleor_api_url = _header(headers, "saleor-api-url")
@@ -83,13 +89,10 @@ def validate_webhook(
     if installation is None:
         raise SaleorProtocolError(401, "NOT_REGISTERED", "This Saleor has not installed the app.")
     try:
-        refreshed = verify_with_refetch(
-            signature,
-            raw_body,
-            installation.jwks,
-            lambda: refetch(saleor_api_url),
-            limiter=limiter,
-            limiter_key=saleor_api_url,
+        kid = signature_kid(signature)
+        known = installation.jwks
+        verify_detached_jws(
+            signature, raw_body, known if has_kid(known, kid) else current_keys(saleor_api_url, kid)
         )
     except SignatureVerificationError as exc:
         raise SaleorProtocolError(
@@ -108,4 +111,4 @@ def validate_webhook(
         raise SaleorProtocolError(
             400, "CANT_BE_PARSED", f"The payload misses or mistypes: {fields}."
         ) from None
-    return VerifiedWebhook(webhook, saleor_api_url, installation, payload, refreshed)
+    return VerifiedWebhook(webhook, saleor_api_url, installation, payload)

@@ -13,6 +13,7 @@ from paycombat_gateway.storage.secrets import SecretBox, secret_hint
 
 __all__ = [
     "ConfigCredentials",
+    "SecretsRequired",
     "config_for_channel",
     "create_config",
     "credentials",
@@ -21,6 +22,7 @@ __all__ = [
     "list_configs",
     "map_channels",
     "mapped_channels",
+    "same_api_url",
     "unmap_channel",
     "update_config",
 ]
@@ -35,6 +37,15 @@ class ConfigCredentials:
 
     def __repr__(self) -> str:
         return "ConfigCredentials(<hidden>)"
+
+
+class SecretsRequired(ValueError):
+    """The API URL would change while the stored keys stay: keys go only where they were saved for."""
+
+
+def same_api_url(a: str | None, b: str | None) -> bool:
+    """Whether two configured API URLs (None: the app's default) are the same place."""
+    return (a or "").rstrip("/") == (b or "").rstrip("/")
 
 
 def create_config(
@@ -78,7 +89,15 @@ def update_config(
     signature_key: str | None = None,
     **fields: object,
 ) -> PaycombatConfig:
-    """Change plain fields; secrets only when given (blank keeps the stored one)."""
+    """Change plain fields; secrets only when given (blank keeps the stored one).
+
+    A new ``api_url`` needs both secrets in the same call (``SecretsRequired`` otherwise): stored keys
+    are only ever sent to the URL they were saved with."""
+    if "api_url" in fields:
+        new_url = fields["api_url"]
+        moves = not same_api_url(str(new_url) if new_url is not None else None, config.api_url)
+        if moves and not (x_token and signature_key):
+            raise SecretsRequired("changing the API URL needs the X-token and the signature key again")
     if x_token:
         config.x_token_encrypted = box.encrypt(x_token)
         config.x_token_hint = secret_hint(x_token)

@@ -42,6 +42,8 @@ def sqlite_file(url: str | URL) -> Path | None:
         return None
     if parsed.query.get("mode") == "memory":  # sqlite:///file:name?mode=memory&uri=true
         return None
+    if parsed.query.get("uri") == "true" and parsed.database.startswith("file:"):
+        return Path(parsed.database.removeprefix("file:"))  # sqlite:///file:/path?mode=ro&uri=true
     return Path(parsed.database)
 
 

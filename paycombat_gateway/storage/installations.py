@@ -38,7 +38,8 @@ def upsert_installation(
     return installation
 
 
-def save_jwks(session: Session, installation_id: int, jwks: str) -> None:
-    installation = session.get(Installation, installation_id)
-    if installation is not None:
+def save_jwks(session: Session, saleor_api_url: str, jwks: str) -> None:
+    """Store the JWKS most recently fetched from this installation's Saleor."""
+    installation = get_installation(session, saleor_api_url)
+    if installation is not None and installation.jwks != jwks:
         installation.jwks = jwks

@@ -29,6 +29,7 @@ __all__ = [
     "mark_delivered",
     "mark_failed",
     "mark_retry",
+    "release_leases",
     "reports_by_state",
     "retry_report",
 ]
@@ -137,6 +138,22 @@ def claim_due_reports(
         row.claimed_until = until
     session.flush()
     return rows
+
+
+def release_leases(session: Session, holder_prefix: str, keep: str) -> int:
+    """Make due again the pending reports leased to an earlier incarnation of this instance (worker ids
+    beginning with ``holder_prefix``, other than ``keep``); returns how many."""
+    result = session.execute(
+        update(OutboxReport)
+        .where(
+            OutboxReport.state == "pending",
+            OutboxReport.claimed_by.startswith(holder_prefix, autoescape=True),
+            OutboxReport.claimed_by != keep,
+        )
+        .values(claimed_by=None, claimed_until=None)
+        .execution_options(synchronize_session=False)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 def _owned(report_id: int, worker_id: str) -> Any:

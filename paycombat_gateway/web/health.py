@@ -2,7 +2,8 @@
 
 ``/healthz`` answers as long as the process serves HTTP: it touches no database and no secret, so a
 database outage never makes an orchestrator restart healthy processes. ``/readyz`` says whether this
-instance can take traffic: the database answers and its schema is at the packaged migration head.
+instance can take traffic: the database answers, its schema is at the packaged migration head, and it
+takes writes (a full disk fails every write while reads still answer).
 """
 
 from __future__ import annotations

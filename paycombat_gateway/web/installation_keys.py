@@ -4,18 +4,53 @@ Every Saleor webhook needs the installation's app id and JWKS; reading them from
 request costs more than verifying the signature. The cache is only a shortcut: a verification that
 fails with cached keys is retried once with keys read fresh from the database, so a reinstall or key
 rotation recorded by another instance is picked up at once.
+
+``current_jwks`` is where both Saleor webhooks and Dashboard tokens go for keys they do not know: the
+process-wide ``JwksRefresher`` fetches them single-flight, and every JWKS that parses is stored at once,
+whichever request caused the fetch, so this instance and the others verify the next request without
+fetching again.
 """
 
 from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 
+from paycombat_gateway.gateway.context import GatewayContext
+from paycombat_gateway.saleor.jwks import fetch_jwks
 from paycombat_gateway.saleor.webhook_validation import InstallationKeys
 from paycombat_gateway.storage.db import Database
-from paycombat_gateway.storage.installations import get_installation
+from paycombat_gateway.storage.installations import get_installation, save_jwks
 
-__all__ = ["InstallationKeysCache"]
+__all__ = ["InstallationKeysCache", "current_jwks"]
+
+
+def current_jwks(
+    ctx: GatewayContext,
+    saleor_api_url: str,
+    kid: str | None,
+    *,
+    ticket: int,
+    on_kept: Callable[[str], None] | None = None,
+) -> str | None:
+    """The JWKS of the installed Saleor at ``saleor_api_url`` that has ``kid``, if Saleor publishes one.
+
+    ``ticket`` is ``ctx.jwks_refresher.ticket(saleor_api_url)`` taken when the request arrived."""
+
+    def keep(jwks: str) -> None:
+        with ctx.database.session() as session:
+            save_jwks(session, saleor_api_url, jwks)
+        if on_kept is not None:
+            on_kept(jwks)
+
+    return ctx.jwks_refresher.jwks_with(
+        saleor_api_url,
+        kid,
+        ticket=ticket,
+        fetch=lambda: fetch_jwks(ctx.saleor_http, saleor_api_url),
+        keep=keep,
+    )
 
 
 class InstallationKeysCache:

@@ -18,14 +18,13 @@ from paycombat_gateway.gateway.methods import gateway_initialize
 from paycombat_gateway.gateway.process import process_session
 from paycombat_gateway.gateway.refunds import refund_requested
 from paycombat_gateway.saleor.errors import SaleorProtocolError
-from paycombat_gateway.saleor.jwks import fetch_jwks
 from paycombat_gateway.saleor.manifest import build_manifest
 from paycombat_gateway.saleor.register import register_app
 from paycombat_gateway.saleor.webhook_validation import InstallationKeys, VerifiedWebhook, validate_webhook
 from paycombat_gateway.saleor.webhooks import SYNC_WEBHOOKS, SyncEvent, SyncWebhook
 from paycombat_gateway.storage.db import StorageUnavailable
-from paycombat_gateway.storage.installations import save_jwks, upsert_installation
-from paycombat_gateway.web.installation_keys import InstallationKeysCache
+from paycombat_gateway.storage.installations import upsert_installation
+from paycombat_gateway.web.installation_keys import InstallationKeysCache, current_jwks
 
 __all__ = ["saleor_routes"]
 
@@ -61,9 +60,6 @@ RETRY_WITH_FRESH_KEYS = {"NOT_REGISTERED", "SIGNATURE_VERIFICATION_FAILED", "REC
 
 def saleor_routes(ctx: GatewayContext) -> list[Route]:
     installations = InstallationKeysCache(ctx.database)
-
-    def refetch(saleor_api_url: str) -> str:
-        return fetch_jwks(ctx.saleor_http, saleor_api_url)
 
     async def manifest(request: Request) -> Response:
         return JSONResponse(build_manifest(ctx.settings.app_url))
@@ -101,13 +97,21 @@ def saleor_routes(ctx: GatewayContext) -> list[Route]:
         return JSONResponse({"success": True})
 
     def _verify(webhook: SyncWebhook, method: str, headers: dict[str, str], body: bytes) -> VerifiedWebhook:
+        api_url = headers.get("saleor-api-url", "").strip()
+        ticket = ctx.jwks_refresher.ticket(api_url)
+
+        def current_keys(saleor_api_url: str, kid: str | None) -> str | None:
+            return current_jwks(
+                ctx, saleor_api_url, kid, ticket=ticket,
+                on_kept=lambda jwks: installations.update_jwks(saleor_api_url, jwks),
+            )  # fmt: skip
+
         def attempt(lookup: Callable[[str], InstallationKeys | None]) -> VerifiedWebhook:
             return validate_webhook(
                 method=method, headers=headers, raw_body=body, webhook=webhook,
-                lookup=lookup, refetch=refetch, limiter=ctx.jwks_limiter,
+                lookup=lookup, current_keys=current_keys,
             )  # fmt: skip
 
-        api_url = headers.get("saleor-api-url", "")
         was_cached = installations.is_cached(api_url)
         try:
             return attempt(installations.cached)
@@ -118,10 +122,6 @@ def saleor_routes(ctx: GatewayContext) -> list[Route]:
 
     def _handle(webhook: SyncWebhook, method: str, headers: dict[str, str], body: bytes) -> Any:
         verified = _verify(webhook, method, headers, body)
-        if verified.refreshed_jwks is not None:
-            with ctx.database.session() as session:
-                save_jwks(session, verified.installation.installation_id, verified.refreshed_jwks)
-            installations.update_jwks(verified.saleor_api_url, verified.refreshed_jwks)
         return HANDLERS[webhook.event](ctx, verified.installation.installation_id, verified.payload)
 
     def webhook_route(webhook: SyncWebhook) -> Route:

@@ -173,6 +173,25 @@ def test_a_command_started_in_the_wrong_folder_creates_nothing(
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.usefixtures("environment")
+def test_config_add_refuses_a_private_api_url_in_production(
+    stack: Stack, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("APP_ENV", "production")
+    monkeypatch.setenv("ALLOWED_SALEOR_URLS", stack.saleor.api_url)
+    code = main([
+        "config", "add", "--saleor-api-url", stack.saleor.api_url, "--name", "Inside",
+        "--x-token", "snd_cli_xtoken_11112222", "--signature-key", "snd_cli_sigkey_33334444",
+        "--channel", "inside", "--api-url", stack.sandbox.base_url,
+    ])  # fmt: skip
+    assert code == 2
+    assert "--api-url is not allowed" in capsys.readouterr().err
+    with stack.ctx.database.session() as session:
+        installation = get_installation(session, stack.saleor.api_url)
+        assert installation is not None
+        assert config_for_channel(session, installation.id, "inside") is None
+
+
 def _add(stack: Stack, name: str, *extra: str) -> int:
     return main([
         "config", "add", "--saleor-api-url", stack.saleor.api_url, "--name", name,

@@ -267,18 +267,13 @@ def test_cancel_after_a_failed_payin_closes_the_checkout_at_paycombat(stack: Sta
 
 @pytest.mark.parametrize("amount", ["90.995", "100000000000"])  # finer than a cent; beyond the limit
 def test_an_amount_that_cannot_be_reported_exactly_is_held_not_rounded(stack: Stack, amount: str) -> None:
-    _, template_id = stack.settled_checkout("success")
-    template = stack.delivery("PAYIN_SUCCESS")
+    stack.settled_checkout("success")
     target = initialize_payload(stack.saleor)
     target_id = stack.call(SyncEvent.TRANSACTION_INITIALIZE_SESSION, target)["pspReference"]
-    with stack.ctx.database.session() as session:
-        references = {row.checkout_id: row.merchant_reference for row in session.query(PaymentSession).all()}
     body = re.sub(
         r'"amount":[^,}]+',
         f'"amount":{amount}',
-        template["payload"]
-        .replace(references[template_id], references[target_id])
-        .replace(template["payload"][7:43], "5b0c7e8e-0000-4000-8000-0000000000aa"),
+        stack.payin_success_for(target_id, "5b0c7e8e-0000-4000-8000-0000000000aa"),
     )
     answer = stack.deliver_signed(body.encode())
 

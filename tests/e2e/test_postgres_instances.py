@@ -100,7 +100,7 @@ def _cluster(tmp_path: Path, url: str) -> Iterator[Cluster]:
             "DATABASE_URL": url,
             "APP_SECRET_KEY": SECRET,
             "APP_URL": "http://127.0.0.1:9",  # PayCombat's own deliveries go nowhere: the tests deliver them
-            "ALLOWED_SALEOR_URLS": r"http://127\.0\.0\.1:\d+/graphql/",
+            "ALLOWED_SALEOR_URLS": saleor.api_url,
             "PAYCOMBAT_API_URL": sandbox.base_url,
             "OUTBOX_POLL_SECONDS": "0.2",
             "DATA_DIR": str(tmp_path),

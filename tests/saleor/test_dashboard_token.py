@@ -13,7 +13,6 @@ from paycombat_gateway.saleor.dashboard_token import (
     TokenInvalid,
     verify_dashboard_token,
 )
-from paycombat_gateway.saleor.jws import RefetchLimiter
 from tests.support.saleor_double import SaleorDouble, SigningKey, run_saleor
 
 
@@ -29,8 +28,7 @@ def _verify(saleor: SaleorDouble, token: str, jwks: str | None = None) -> object
         saleor_api_url=saleor.api_url,
         app_id=saleor.app_id,
         jwks_text=jwks if jwks is not None else json.dumps(saleor.jwks()),
-        refetch=lambda: json.dumps(saleor.jwks()),
-        limiter=RefetchLimiter(0),
+        current_keys=lambda kid: json.dumps(saleor.jwks()),
     )
 
 

@@ -1,7 +1,8 @@
 """A Saleor test double that does what Saleor core does, over real HTTP on loopback.
 
 - signs webhook bodies like Saleor: detached RS256 JWS, ``b64: false``, ``kid`` = RFC 7638 thumbprint,
-  and publishes the key at ``/.well-known/jwks.json`` (``rotate_key()`` swaps in a new one);
+  and publishes the key at ``/.well-known/jwks.json`` (``rotate_key()`` swaps in a new one;
+  ``jwks_fetches`` counts the requests for it);
 - sends the register call and webhooks with Saleor's exact headers;
 - serves ``/graphql/`` built from the real schema SDL: every document is validated against it, the app
   token is checked, ``{ app { id } }`` answers, ``channels`` lists ``channels``, ``transaction(id)``
@@ -96,6 +97,7 @@ class SaleorDouble:
     reports: list[dict[str, Any]] = field(default_factory=list)
     graphql_calls: list[dict[str, Any]] = field(default_factory=list)
     invalid_documents: list[str] = field(default_factory=list)
+    jwks_fetches: int = 0
     channels: list[dict[str, Any]] = field(default_factory=lambda: [dict(c) for c in DEFAULT_CHANNELS])
     _events: dict[tuple[str, str, str], Decimal | None] = field(default_factory=dict)
     transactions: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -346,6 +348,8 @@ class SaleorDouble:
 
     def app(self) -> Starlette:
         async def jwks(request: Request) -> Response:
+            with self._lock:
+                self.jwks_fetches += 1
             return JSONResponse(self.jwks())
 
         return Starlette(

@@ -22,8 +22,9 @@ from paycombat_gateway.sandbox.server import RunningSandbox, SandboxAccount, run
 from paycombat_gateway.settings import Settings
 from paycombat_gateway.storage.configs import create_config, map_channels
 from paycombat_gateway.storage.installations import get_installation
-from paycombat_gateway.storage.models import OutboxReport
+from paycombat_gateway.storage.models import OutboxReport, PaymentSession
 from paycombat_gateway.web.app import create_app
+from tests.support.databases import postgres_database_url
 from tests.support.saleor_double import SaleorDouble, initialize_payload, run_saleor
 
 ACCOUNT = SandboxAccount(x_token="snd_e2e_xtoken_4f1c2a", signature_key="snd_e2e_sigkey_9b7d3e", name="e2e")
@@ -102,6 +103,30 @@ class Stack:
         self.wait_until(lambda: bool(self.reports(REPORT_OF_OUTCOME[outcome])))
         return initialize, checkout_id
 
+    def payin_success_for(self, checkout_id: str, payin_id: str) -> str:
+        """The sandbox's one PAYIN_SUCCESS delivery, rewritten as a payin ``payin_id`` for the payment of
+        ``checkout_id`` (its merchant reference swapped in): a signed-looking body to craft deliveries from."""
+        template: str = self.delivery("PAYIN_SUCCESS")["payload"]
+        with self.ctx.database.session() as session:
+            references = {row.checkout_id: row.merchant_reference for row in session.query(PaymentSession)}
+        (source,) = [reference for reference in references.values() if reference in template]
+        return template.replace(source, references[checkout_id]).replace(template[7:43], payin_id)
+
+    def graphql(self, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
+        """A configuration API call with a valid Dashboard token; its JSON answer (HTTP 200 asserted)."""
+        response = requests.post(
+            f"{self.app_url}/graphql",
+            json={"query": query, "variables": variables or {}},
+            headers={
+                "saleor-api-url": self.saleor.api_url,
+                "authorization-bearer": self.saleor.dashboard_token(),
+            },
+            timeout=60,
+        )
+        assert response.status_code == 200, response.text
+        body: dict[str, Any] = response.json()
+        return body
+
     def delivery(self, event: str) -> dict[str, Any]:
         """The one delivery of ``event`` (e.g. PAYIN_SUCCESS) the sandbox has sent."""
         (delivery,) = [d for d in self.sandbox.store.all("delivery") if d["event"] == event]
@@ -120,7 +145,6 @@ def make_settings(tmp_path: Path, app_url: str, sandbox_url: str, **overrides: A
         data_dir=tmp_path,
         database_url=f"sqlite:///{tmp_path / 'app.sqlite3'}",
         app_secret_key="e2e-secret-key-that-is-long-enough",
-        allowed_saleor_urls=r"http://127\.0\.0\.1:\d+/graphql/",
         paycombat_api_url=sandbox_url,
         log_format="text",
         outbox_poll_seconds=0.1,
@@ -158,10 +182,23 @@ def run_stack(
     ):
         sock = bind_loopback()
         app_url = f"http://127.0.0.1:{sock.getsockname()[1]}"
-        settings = make_settings(tmp_path, app_url, sandbox.base_url, **overrides)
+        settings = make_settings(
+            tmp_path, app_url, sandbox.base_url, **{"allowed_saleor_urls": saleor.api_url, **overrides}
+        )
         with serve_app(settings, sock) as (url, app):
             response = saleor.register(url)
             assert response.status_code == 200, response.text
             ctx: GatewayContext = app.state.context
             config_id = _add_config(ctx, saleor.api_url) if with_config else ""
             yield Stack(url, app, saleor, sandbox, config_id, settings)
+
+
+@contextmanager
+def run_stack_on(backend: str, tmp_path: Path, **overrides: Any) -> Iterator[Stack]:
+    """``run_stack`` on "sqlite" (its default file) or on a fresh "postgresql" database."""
+    if backend == "sqlite":
+        with run_stack(tmp_path, **overrides) as stack:
+            yield stack
+        return
+    with postgres_database_url() as url, run_stack(tmp_path, database_url=url, **overrides) as stack:
+        yield stack

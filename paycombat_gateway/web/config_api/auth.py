@@ -22,8 +22,8 @@ from paycombat_gateway.saleor.dashboard_token import (
     TokenInvalid,
     verify_dashboard_token,
 )
-from paycombat_gateway.saleor.jwks import fetch_jwks
-from paycombat_gateway.storage.installations import get_installation, save_jwks
+from paycombat_gateway.storage.installations import get_installation
+from paycombat_gateway.web.installation_keys import current_jwks
 
 __all__ = ["DashboardAuth", "DashboardIdentity"]
 
@@ -49,25 +49,19 @@ class DashboardAuth:
         self.ctx = ctx
 
     def _identify(self, saleor_api_url: str, token: str) -> DashboardIdentity:
+        ticket = self.ctx.jwks_refresher.ticket(saleor_api_url)
         with self.ctx.database.session(readonly=True) as session:
             installation = get_installation(session, saleor_api_url)
             if installation is None:
                 raise _Refused(401, "NOT_REGISTERED", "This Saleor has not installed the app.")
             installation_id, app_id, jwks = installation.id, installation.app_id, installation.jwks
-        fresh: list[str] = []
-
-        def refetch() -> str:
-            fresh.append(fetch_jwks(self.ctx.saleor_http, saleor_api_url))
-            return fresh[-1]
-
         try:
             user = verify_dashboard_token(
                 token,
                 saleor_api_url=saleor_api_url,
                 app_id=app_id,
                 jwks_text=jwks,
-                refetch=refetch,
-                limiter=self.ctx.jwks_limiter,
+                current_keys=lambda kid: current_jwks(self.ctx, saleor_api_url, kid, ticket=ticket),
             )
         except TokenExpired:
             raise _Refused(
@@ -79,9 +73,6 @@ class DashboardAuth:
             raise _Refused(
                 403, "FORBIDDEN", f"Configuring PayCombat needs MANAGE_APPS and HANDLE_PAYMENTS: {exc}."
             ) from None
-        if fresh:
-            with self.ctx.database.session() as session:
-                save_jwks(session, installation_id, fresh[-1])
         return DashboardIdentity(installation_id, saleor_api_url, user)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

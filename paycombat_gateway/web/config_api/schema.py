@@ -3,10 +3,15 @@
 Secrets are write-only: inputs accept them, no type can return them (only the last four characters).
 Every mutation validates first and writes in one transaction, so an input error leaves nothing half
 saved. Resolvers are async and push database and PayCombat work to a thread.
+
+A query is refused before anything runs when it has more aliases, tokens or depth than the page ever
+needs (``QUERY_LIMITS``): parsing, validating and executing happen on the event loop, so an alias bomb
+(``a1: configurations … a3000: configurations``) would otherwise stall every request of the process.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
@@ -17,12 +22,13 @@ from graphql import GraphQLError
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
-from strawberry.extensions import MaskErrors
+from strawberry.extensions import MaskErrors, MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
 from strawberry.tools import merge_types
 from strawberry.types import Info
 
 from paycombat_gateway.gateway import channel_choice
 from paycombat_gateway.gateway.activity import STATE_WORDS, OrderLookup, format_amount, payin_method_name
+from paycombat_gateway.gateway.api_urls import NOT_ALLOWED_MESSAGE, api_url_problem
 from paycombat_gateway.gateway.context import GatewayContext
 from paycombat_gateway.paycombat import errors
 from paycombat_gateway.paycombat.client import PaycombatClient
@@ -36,6 +42,17 @@ from paycombat_gateway.web.config_api.refunds import RefundMutation, RefundQuery
 from paycombat_gateway.web.config_api.validation import KNOWN_METHODS, FieldProblem, check_configuration
 
 __all__ = ["schema"]
+
+logger = logging.getLogger(__name__)
+NEW_URL_NEEDS_KEYS = (
+    "Saved keys are only sent to the API URL they were saved with: to change it, enter the X-token and "
+    "the signature key again."
+)
+TEST_FAILED = "PayCombat could not be reached or refused these keys."
+KEYS_FOR_ANOTHER_URL = (
+    "Saved keys are only sent to the API URL they were saved with: to test another one, enter the "
+    "X-token and the signature key."
+)
 
 
 def _ctx(info: Info) -> GatewayContext:
@@ -250,6 +267,18 @@ def _problems(input: ConfigurationInput | ConfigurationUpdate, *, creating: bool
     )  # fmt: skip
 
 
+async def _api_url_problems(info: Info, api_url: str | None) -> list[FieldProblem]:
+    """The production rules for where keys may be sent (``gateway.api_urls``); resolving is off the loop."""
+    url = _blank_to_none(api_url)
+    if url is None:
+        return []
+    problem = await run_in_threadpool(api_url_problem, _ctx(info).settings, url)
+    if problem is None:
+        return []
+    logger.warning("refused a configuration's API URL %s: %s", url, problem)
+    return [FieldProblem("apiUrl", "NOT_ALLOWED", NOT_ALLOWED_MESSAGE)]
+
+
 def _present(ctx: GatewayContext, session: Any, config: PaycombatConfig) -> Configuration:
     keys = ctx.paycombat.credentials_for(config)  # only the lengths leave: two hints that end alike differ
     return Configuration(
@@ -441,7 +470,7 @@ class Query:
 class Mutation:
     @strawberry.mutation(description="Store a PayCombat key pair (encrypted) and map channels to it.")
     async def create_configuration(self, info: Info, input: ConfigurationInput) -> ConfigurationResult:
-        problems = _problems(input, creating=True)
+        problems = _problems(input, creating=True) or await _api_url_problems(info, input.api_url)
         if problems:
             return _errors(problems)
         known = await _channels_known(info, None, input.channels)
@@ -469,7 +498,7 @@ class Mutation:
     async def update_configuration(
         self, info: Info, id: strawberry.ID, input: ConfigurationUpdate
     ) -> ConfigurationResult:
-        problems = _problems(input, creating=False)
+        problems = _problems(input, creating=False) or await _api_url_problems(info, input.api_url)
         if problems:
             return _errors(problems)
         known = await _channels_known(info, str(id), input.channels)
@@ -499,10 +528,13 @@ class Mutation:
                 fields["allowed_payin_methods"] = input.allowed_payin_methods or None
             if input.allow_unsigned_webhooks is not None:
                 fields["allow_unsigned_webhooks"] = input.allow_unsigned_webhooks
-            configs.update_config(
-                session, ctx.box, config, x_token=_blank_to_none(input.x_token),
-                signature_key=_blank_to_none(input.signature_key), **fields,
-            )  # fmt: skip
+            try:
+                configs.update_config(
+                    session, ctx.box, config, x_token=_blank_to_none(input.x_token),
+                    signature_key=_blank_to_none(input.signature_key), **fields,
+                )  # fmt: skip
+            except configs.SecretsRequired:
+                return _errors([FieldProblem("apiUrl", "SECRETS_REQUIRED", NEW_URL_NEEDS_KEYS)])
             if input.channels is not None:
                 for slug in set(configs.mapped_channels(session, config.id)) - set(input.channels):
                     configs.unmap_channel(session, identity.installation_id, slug)
@@ -549,34 +581,49 @@ class Mutation:
                     config = _owned(session, identity, str(id))
                     if config is None:
                         return ConnectionTest(ok=False, message="No such configuration.")
-                    stored = configs.credentials(ctx.box, config)
-                    token, key = token or stored.x_token, key or stored.signature_key
-                    base = base or config.api_url
+                    if base is not None and not configs.same_api_url(base, config.api_url):
+                        if not (token and key):  # stored keys go only where they were saved for
+                            return ConnectionTest(ok=False, message=KEYS_FOR_ANOTHER_URL)
+                    else:
+                        stored = configs.credentials(ctx.box, config)
+                        token, key, base = (
+                            token or stored.x_token,
+                            key or stored.signature_key,
+                            config.api_url,
+                        )
             if not token or not key:
                 return ConnectionTest(ok=False, message="Enter the X-token and the signature key first.")
-            client = PaycombatClient(token, key, base or ctx.settings.paycombat_api_url, retries=0)
+            url = base or ctx.settings.paycombat_api_url
+            problem = api_url_problem(ctx.settings, url) if base is not None else None
+            if problem is not None:
+                logger.warning("connection test refused for %s: %s", url, problem)
+                return ConnectionTest(ok=False, message=NOT_ALLOWED_MESSAGE)
+            client = PaycombatClient(token, key, url, retries=0)
             try:
                 # A signed PATCH for a checkout that cannot exist: PayCombat checks the keys, changes nothing.
                 client.create_new_checkout("0" * 64, "connection-test")
-            except errors.AuthenticationError:
-                return ConnectionTest(
-                    ok=False, message="PayCombat rejected these keys (X-token or signature key)."
-                )
-            except (errors.NotFoundError, errors.InvalidRequestError):
-                return ConnectionTest(
-                    ok=True, message="The keys work: PayCombat accepted the signed request."
-                )
-            except (errors.TimeoutError, errors.ConnectionFailed):
-                return ConnectionTest(
-                    ok=False, message="PayCombat did not answer. Check the API URL and try again."
-                )
+            except (errors.NotFoundError, errors.InvalidRequestError) as exc:
+                # PayCombat checked the signature and the X-token, then found no such checkout. Only its
+                # own envelope ({"status": false, "message": …}) says so: any web server can answer 404.
+                if exc.paycombat_message is None:
+                    logger.warning(
+                        "connection test against %s: HTTP %s without PayCombat's envelope",
+                        url,
+                        exc.http_status,
+                    )
+                    return ConnectionTest(ok=False, message=TEST_FAILED)
             except errors.PaycombatError as exc:
-                return ConnectionTest(
-                    ok=False, message=f"PayCombat answered unexpectedly ({exc.http_status})."
+                # One answer for every failure: the page must not tell open, closed and PayCombat-like ports apart.
+                logger.warning(
+                    "connection test against %s failed: %s (HTTP %s)",
+                    url,
+                    type(exc).__name__,
+                    exc.http_status,
                 )
+                return ConnectionTest(ok=False, message=TEST_FAILED)
             finally:
                 client.close()
-            return ConnectionTest(ok=True, message="The keys work.")
+            return ConnectionTest(ok=True, message="The keys work: PayCombat accepted the signed request.")
 
         return await run_in_threadpool(probe)
 
@@ -597,6 +644,10 @@ class Mutation:
         return await run_in_threadpool(retry)
 
 
+# The page's largest document has about 60 tokens, one alias and a depth of 3: ample headroom, no bombs.
+QUERY_LIMITS = {"aliases": 15, "tokens": 1500, "depth": 8}
+
+
 def _is_internal(error: GraphQLError) -> bool:
     """Mask what a bug or the database raised (its text can carry SQL); keep GraphQL's own errors
     (a bad query) and a storage outage, whose message is meant for the merchant."""
@@ -608,9 +659,12 @@ schema = strawberry.Schema(
     query=merge_types("Query", (Query, RefundQuery)),
     mutation=merge_types("Mutation", (Mutation, RefundMutation)),
     extensions=[
+        lambda: MaxTokensLimiter(max_token_count=QUERY_LIMITS["tokens"]),
+        lambda: MaxAliasesLimiter(max_alias_count=QUERY_LIMITS["aliases"]),
+        lambda: QueryDepthLimiter(max_depth=QUERY_LIMITS["depth"]),
         lambda: MaskErrors(
             should_mask_error=_is_internal,
             error_message="Unexpected error in the app; its log has the details.",
-        )
+        ),
     ],
 )
