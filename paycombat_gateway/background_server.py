@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import errno
 import socket
 import threading
 import time
@@ -12,7 +13,7 @@ from typing import Any
 
 import uvicorn
 
-__all__ = ["bind_loopback", "serve_in_thread"]
+__all__ = ["bind_loopback", "bind_problem", "listening_socket", "serve_in_thread"]
 
 
 def bind_loopback(host: str = "127.0.0.1", port: int = 0) -> socket.socket:
@@ -22,10 +23,29 @@ def bind_loopback(host: str = "127.0.0.1", port: int = 0) -> socket.socket:
     ``proto`` says TCP, and a socket made with proto 0 left every answer waiting ~40 ms for the
     client's delayed ACK (headers and body are separate writes).
     """
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((host, port))
+    try:
+        sock.bind((host, port))
+    except OSError:
+        sock.close()
+        raise
     return sock
+
+
+def listening_socket(host: str, port: int) -> socket.socket:
+    """A socket already listening on ``host:port``: connections queue until the server runs."""
+    sock = bind_loopback(host, port)
+    sock.listen(2048)
+    return sock
+
+
+def bind_problem(host: str, port: int, exc: OSError) -> str:
+    """One line for a port that cannot be taken, naming it."""
+    if exc.errno == errno.EADDRINUSE:
+        return f"port {port} on {host} is already in use by another program; choose another with --port"
+    return f"cannot listen on {host}:{port}: {exc.strerror or exc}"
 
 
 @contextmanager

@@ -129,6 +129,11 @@ def configure_logging(level: str = "INFO", fmt: str = "json", stream: Any = None
         root.removeHandler(existing)
     root.addHandler(handler)
     root.setLevel(level)
+    # Alembic narrates every connection it configures ("Context impl SQLiteImpl", plugins): on each start,
+    # command and /readyz. Its warnings still show; LOG_LEVEL=DEBUG brings the narration back.
+    logging.getLogger("alembic").setLevel(
+        level if logging.getLevelName(level) == logging.DEBUG else "WARNING"
+    )
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
         uvicorn_logger = logging.getLogger(name)
         uvicorn_logger.handlers.clear()

@@ -12,10 +12,18 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from paycombat_gateway.url_allowlist import UrlAllowList, parse_url
 
-__all__ = ["DEFAULT_PAYCOMBAT_API_URL", "ReconcileSettings", "Settings", "SettingsError"]
+__all__ = [
+    "DEFAULT_PAYCOMBAT_API_URL",
+    "MIN_SECRET_KEY_LENGTH",
+    "ReconcileSettings",
+    "Settings",
+    "SettingsError",
+    "normalise_database_url",
+]
 
 DEFAULT_PAYCOMBAT_API_URL = "https://api.paycombat.com"
 ALLOWED_SALEOR_URLS_FORM = (
@@ -27,6 +35,11 @@ ALLOWED_API_URLS_FORM = (
     "PAYCOMBAT_ALLOWED_API_URLS is a comma-separated list of https PayCombat base URLs, "
     "e.g. https://api.eu.paycombat.example"
 )
+MIN_SECRET_KEY_LENGTH = 16  # a passphrase; a Fernet key (44 characters) is always longer
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+LOG_FORMATS = ("json", "text")
+# What hosting providers hand out (postgres://, postgresql://) means the one PostgreSQL driver installed.
+_POSTGRES_SCHEMES = {"postgres", "postgresql", "postgresql+psycopg"}
 
 
 class SettingsError(RuntimeError):
@@ -59,6 +72,68 @@ def _positive_seconds(env: Mapping[str, str], name: str, default: float) -> floa
     if not math.isfinite(value) or value <= 0:
         raise SettingsError(f"{name} must be a number of seconds above 0, not {raw!r}")
     return value
+
+
+def _choice(env: Mapping[str, str], name: str, choices: tuple[str, ...], default: str) -> str:
+    raw = env.get(name, "").strip()
+    value = (raw.upper() if choices[0].isupper() else raw.lower()) or default
+    if value not in choices:
+        raise SettingsError(f"{name} must be one of {', '.join(choices)}, not {raw!r}")
+    return value
+
+
+def _app_url(raw: str) -> str:
+    """``APP_URL`` as a base URL Saleor can call: a scheme and a host, nothing after the path."""
+    app_url = raw.strip().rstrip("/")
+    parts = urlsplit(app_url)
+    if parts.scheme not in {"http", "https"} or not parts.hostname or parts.query or parts.fragment:
+        raise SettingsError(
+            f"APP_URL must be the app's public base URL with its scheme, e.g. https://pay.example.com, not {raw!r}"
+        )
+    return app_url
+
+
+def _secret_key(raw: str) -> str | None:
+    """``APP_SECRET_KEY``, checked without echoing it: each comma-separated key is long enough."""
+    keys = [part.strip() for part in raw.split(",") if part.strip()]
+    if not keys:
+        return None
+    short = [position for position, key in enumerate(keys, 1) if len(key) < MIN_SECRET_KEY_LENGTH]
+    if short:
+        which = "it is" if len(keys) == 1 else f"key {short[0]} of {len(keys)} is"
+        raise SettingsError(
+            f"APP_SECRET_KEY must be at least {MIN_SECRET_KEY_LENGTH} characters (or a Fernet key); {which} shorter"
+        )
+    return raw.strip()
+
+
+def normalise_database_url(raw: str) -> str:
+    """``DATABASE_URL`` as a SQLAlchemy URL on an installed driver; PostgreSQL's usual forms are accepted."""
+    raw = raw.strip()
+    if not raw:
+        return ""
+    from sqlalchemy.engine import make_url  # here, so that commands which never read it start quickly
+    from sqlalchemy.exc import ArgumentError
+
+    example = "e.g. postgresql://user:password@host:5432/name or sqlite:////var/lib/paycombat/app.sqlite3"
+    try:
+        url = make_url(raw)
+    except ArgumentError:
+        raise SettingsError(f"DATABASE_URL is not a database URL ({example})") from None
+    if url.drivername in _POSTGRES_SCHEMES:
+        url = url.set(drivername="postgresql+psycopg")
+    elif url.get_backend_name() != "sqlite" or url.drivername not in {"sqlite", "sqlite+pysqlite"}:
+        shown = url.render_as_string(hide_password=True)
+        raise SettingsError(f"DATABASE_URL must be PostgreSQL or SQLite ({example}), not {shown}")
+    return url.render_as_string(hide_password=False)
+
+
+def _sqlite_folder_problem(path: Path) -> Path | None:
+    """The nearest existing ancestor of ``path`` when it is not a folder (so the file cannot be made)."""
+    for ancestor in path.parents:
+        if ancestor.exists():
+            return None if ancestor.is_dir() else ancestor
+    return None
 
 
 @lru_cache(maxsize=16)
@@ -152,6 +227,18 @@ class Settings:
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'paycombat-gateway.sqlite3').resolve()}"
 
+    @property
+    def database_setting(self) -> str:
+        """The setting that chose the database, for messages about it."""
+        return "DATABASE_URL" if self.database_url else "DATA_DIR"
+
+    @property
+    def sqlite_path(self) -> Path | None:
+        """The SQLite file the app uses, or None for PostgreSQL and in-memory SQLite."""
+        from paycombat_gateway.storage.db import sqlite_file
+
+        return sqlite_file(self.resolved_database_url)
+
     def saleor_url_allowed(self, saleor_api_url: str) -> bool:
         """Whether ``ALLOWED_SALEOR_URLS`` admits this Saleor API URL (see ``url_allowlist``); without a
         list (development) any URL that has no userinfo, query or fragment."""
@@ -172,30 +259,37 @@ class Settings:
         app_env = env.get("APP_ENV", "development").strip().lower() or "development"
         if app_env not in {"development", "production", "test"}:
             raise SettingsError(f"APP_ENV must be development, production or test, not {app_env!r}")
+        production = app_env == "production"
+        missing = [
+            name
+            for name in ("APP_URL", "APP_SECRET_KEY", "ALLOWED_SALEOR_URLS")
+            if production and not env.get(name, "").strip()
+        ]
+        if missing:  # all of them at once, not one per restart
+            raise SettingsError(
+                f"APP_ENV=production needs {', '.join(missing)} (see the README's configuration table)"
+            )
         allowed = env.get("ALLOWED_SALEOR_URLS", "").strip()
-        if not allowed and app_env == "production":
-            raise SettingsError(f"ALLOWED_SALEOR_URLS is required in production: {ALLOWED_SALEOR_URLS_FORM}")
-        secret = env.get("APP_SECRET_KEY", "").strip() or None
-        if app_env == "production" and secret is None:
-            raise SettingsError("APP_SECRET_KEY is required in production: it encrypts stored secrets")
-        app_url = env.get("APP_URL", "").strip().rstrip("/")
-        if not app_url:
-            if app_env == "production":
-                raise SettingsError("APP_URL is required in production (the public base URL Saleor calls)")
-            app_url = cls.app_url
-        return cls(
+        secret = _secret_key(env.get("APP_SECRET_KEY", ""))
+        if production and secret is None:  # set, but only commas and spaces
+            raise SettingsError("APP_ENV=production needs APP_SECRET_KEY: it holds no key")
+        app_url = _app_url(env["APP_URL"]) if env.get("APP_URL", "").strip() else cls.app_url
+        data_dir = Path(env.get("DATA_DIR", "").strip() or cls.data_dir)
+        database_url = normalise_database_url(env.get("DATABASE_URL", ""))
+        paycombat_api_url = (env.get("PAYCOMBAT_API_URL", "").strip() or DEFAULT_PAYCOMBAT_API_URL).rstrip(
+            "/"
+        )
+        settings = cls(
             app_url=app_url,
             app_env=app_env,
-            data_dir=Path(env.get("DATA_DIR", "").strip() or cls.data_dir),
-            database_url=env.get("DATABASE_URL", "").strip(),
+            data_dir=data_dir,
+            database_url=database_url,
             app_secret_key=secret,
             allowed_saleor_urls=allowed,
             paycombat_allowed_api_urls=env.get("PAYCOMBAT_ALLOWED_API_URLS", "").strip(),
-            paycombat_api_url=(env.get("PAYCOMBAT_API_URL", "").strip() or DEFAULT_PAYCOMBAT_API_URL).rstrip(
-                "/"
-            ),
-            log_level=env.get("LOG_LEVEL", "").strip().upper() or cls.log_level,
-            log_format=env.get("LOG_FORMAT", "").strip().lower() or cls.log_format,
+            paycombat_api_url=paycombat_api_url,
+            log_level=_choice(env, "LOG_LEVEL", LOG_LEVELS, cls.log_level),
+            log_format=_choice(env, "LOG_FORMAT", LOG_FORMATS, cls.log_format),
             max_body_bytes=_positive_int(env, "MAX_BODY_BYTES", cls.max_body_bytes),
             outbox_poll_seconds=_positive_seconds(env, "OUTBOX_POLL_SECONDS", cls.outbox_poll_seconds),
             paycombat_connect_timeout=_positive_seconds(
@@ -208,3 +302,17 @@ class Settings:
             webhook_concurrency=_positive_int(env, "WEBHOOK_CONCURRENCY", cls.webhook_concurrency),
             reconcile=ReconcileSettings.from_env(env),
         )
+        settings.check_folders()
+        return settings
+
+    def check_folders(self) -> None:
+        """Refuse a SQLite file or data folder that could never be created (a regular file in the way)."""
+        sqlite = self.sqlite_path
+        if sqlite is not None:
+            blocker = _sqlite_folder_problem(sqlite)
+            if blocker is not None:
+                raise SettingsError(
+                    f"{self.database_setting}: the SQLite file {sqlite} cannot be created: {blocker} is a file"
+                )
+        if self.app_secret_key is None and (self.data_dir.exists() and not self.data_dir.is_dir()):
+            raise SettingsError(f"DATA_DIR {self.data_dir} is a file, not a folder")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from paycombat_gateway.settings import Settings, SettingsError
@@ -67,3 +69,69 @@ def test_production_refuses_to_start_without(missing: str) -> None:
 def test_bad_values_are_named(name: str, value: str) -> None:
     with pytest.raises(SettingsError, match=name):
         Settings.from_env({name: value})
+
+
+def test_production_names_every_missing_setting_at_once() -> None:
+    with pytest.raises(SettingsError) as caught:
+        Settings.from_env({"APP_ENV": "production"})
+    assert "APP_URL, APP_SECRET_KEY, ALLOWED_SALEOR_URLS" in str(caught.value)
+    with pytest.raises(SettingsError, match="APP_SECRET_KEY: it holds no key"):
+        Settings.from_env({**PRODUCTION, "APP_SECRET_KEY": " , "})
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        ("postgres://app:pw@db.example:5432/pay", "postgresql+psycopg://app:pw@db.example:5432/pay"),
+        ("postgresql://app@db.example/pay", "postgresql+psycopg://app@db.example/pay"),
+        ("postgresql+psycopg://app@db.example/pay", "postgresql+psycopg://app@db.example/pay"),
+        ("sqlite:////var/lib/pay/app.sqlite3", "sqlite:////var/lib/pay/app.sqlite3"),
+    ],
+)
+def test_database_urls_in_the_forms_providers_hand_out(given: str, expected: str) -> None:
+    assert Settings.from_env({"DATABASE_URL": given}).resolved_database_url == expected
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "says"),
+    [
+        ("DATABASE_URL", "not-a-url", "is not a database URL"),
+        ("DATABASE_URL", "mysql://app:pw@db/pay", "must be PostgreSQL or SQLite"),
+        ("DATABASE_URL", "postgresql+psycopg2://app@db/pay", "must be PostgreSQL or SQLite"),
+        ("APP_SECRET_KEY", "short", "at least 16 characters"),
+        ("APP_SECRET_KEY", "a-key-that-is-long-enough,short", "key 2 of 2"),
+        ("LOG_LEVEL", "LOUD", "DEBUG, INFO, WARNING, ERROR, CRITICAL"),
+        ("LOG_FORMAT", "yaml", "json, text"),
+        ("APP_URL", "pay.example.com", "with its scheme"),
+        ("APP_URL", "ftp://pay.example.com", "with its scheme"),
+        ("APP_URL", "https://", "with its scheme"),
+    ],
+)
+def test_bad_values_say_what_is_wrong(name: str, value: str, says: str) -> None:
+    with pytest.raises(SettingsError, match=name) as caught:
+        Settings.from_env({name: value})
+    assert says in str(caught.value)
+
+
+def test_secrets_never_appear_in_the_message() -> None:
+    for environ in ({"APP_SECRET_KEY": "tiny"}, {"DATABASE_URL": "mysql://app:hunter2hunter2@db/pay"}):
+        with pytest.raises(SettingsError) as caught:
+            Settings.from_env(environ)
+        assert "tiny" not in str(caught.value) and "hunter2" not in str(caught.value)
+
+
+def test_a_sqlite_file_under_a_regular_file_is_refused(tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    with pytest.raises(SettingsError, match="DATABASE_URL") as caught:
+        Settings.from_env({"DATABASE_URL": f"sqlite:///{blocker}/db/app.sqlite3"})
+    assert f"{blocker} is a file" in str(caught.value)
+    with pytest.raises(SettingsError, match="DATA_DIR"):
+        Settings.from_env({"DATA_DIR": str(blocker / "data")})
+    assert not (tmp_path / "db").exists()
+
+
+def test_app_url_keeps_a_path_and_drops_the_trailing_slash() -> None:
+    assert Settings.from_env({"APP_URL": "https://pay.example.com/saleor/"}).app_url == (
+        "https://pay.example.com/saleor"
+    )

@@ -1,28 +1,47 @@
 """``paycombat-gateway config add|list``: PayCombat configurations without the Dashboard.
 
 For automation and for the first setup: stores the keys encrypted, maps channels, and prints the
-webhook URL to paste into PayCombat's Integration Details. Secrets are never printed back. Channels
-follow the settings page's rules (``gateway.channel_choice``): they must exist in the Saleor, and one
-another configuration holds moves only with ``--move-channels``.
+webhook URL to paste into PayCombat's Integration Details. Secrets are never printed back, and need
+not be typed on the command line: they can come from the environment or a prompt. Channels follow the
+settings page's rules (``gateway.channel_choice``): they must exist in the Saleor, and one another
+configuration holds moves only with ``--move-channels``.
+
+Both commands say which database they read, and neither creates one: a database that does not exist
+means they were started with other settings than ``serve`` (another folder, another DATA_DIR).
 """
 
 from __future__ import annotations
 
 import argparse
+import getpass
+import os
 import sys
 from typing import Any
 
+from paycombat_gateway.commands import open_context
+
 __all__ = ["register"]
 
+# (option, environment variable, prompt) for each secret config add needs
+SECRETS = {
+    "x_token": ("--x-token", "PAYCOMBAT_X_TOKEN", "PayCombat X-token: "),
+    "signature_key": ("--signature-key", "PAYCOMBAT_SIGNATURE_KEY", "PayCombat signature key: "),
+}
 
-def _open() -> Any:
-    from paycombat_gateway.gateway.context import GatewayContext
-    from paycombat_gateway.settings import Settings
-    from paycombat_gateway.storage.migrate import migrate
 
-    settings = Settings.from_env()
-    migrate(settings.resolved_database_url)
-    return GatewayContext.create(settings)
+def _secret(args: argparse.Namespace, name: str) -> str | None:
+    """A secret from its option, else its environment variable, else a prompt that does not echo."""
+    option, variable, prompt = SECRETS[name]
+    value: str = getattr(args, name) or os.environ.get(variable, "").strip()
+    if not value and sys.stdin.isatty():
+        value = getpass.getpass(prompt).strip()
+    if not value:
+        print(
+            f"paycombat-gateway config add: give {option}, set {variable}, or run it in a terminal to be asked",
+            file=sys.stderr,
+        )
+        return None
+    return value
 
 
 def _check_channels(ctx: Any, args: argparse.Namespace) -> tuple[int, list[str]]:
@@ -75,7 +94,10 @@ def _add(args: argparse.Namespace) -> int:
     if problem is not None:
         print(f"paycombat-gateway config add: --api-url is not allowed: {problem}", file=sys.stderr)
         return 2
-    ctx = _open()
+    x_token, signature_key = _secret(args, "x_token"), _secret(args, "signature_key")
+    if x_token is None or signature_key is None:
+        return 2
+    ctx = open_context(migrate_it=True)
     try:
         refused, warnings = _check_channels(ctx, args)
         if refused:
@@ -94,8 +116,8 @@ def _add(args: argparse.Namespace) -> int:
                 ctx.box,
                 installation_id=installation.id,
                 name=args.name,
-                x_token=args.x_token,
-                signature_key=args.signature_key,
+                x_token=x_token,
+                signature_key=signature_key,
                 environment=args.environment,
                 api_url=args.api_url,
                 redirect_url=args.redirect_url,
@@ -116,62 +138,124 @@ def _add(args: argparse.Namespace) -> int:
     print("Paste the webhook URL into PayCombat > Setting > Integration Details.")
     for warning in warnings:
         print(f"warning: {warning}", file=sys.stderr)
+    _warn_without_app_url(ctx.settings.app_url)
     return 0
+
+
+def _warn_without_app_url(app_url: str) -> None:
+    if not os.environ.get("APP_URL", "").strip():
+        print(
+            f"warning: APP_URL is not set, so the webhook URL assumes the app at {app_url}; set APP_URL to the "
+            "URL serve runs at (the one in its manifest) and run `config list` to see the right one",
+            file=sys.stderr,
+        )
 
 
 def _list(args: argparse.Namespace) -> int:
     from paycombat_gateway.storage.configs import list_configs, mapped_channels
     from paycombat_gateway.storage.installations import list_installations
 
-    ctx = _open()
+    ctx = open_context(migrate_it=False)
+    shown = 0
     try:
-        with ctx.database.session() as session:
-            for installation in list_installations(session):
-                if args.saleor_api_url and installation.saleor_api_url != args.saleor_api_url:
-                    continue
+        with ctx.database.session(readonly=True) as session:
+            installations = [
+                installation
+                for installation in list_installations(session)
+                if not args.saleor_api_url or installation.saleor_api_url == args.saleor_api_url
+            ]
+            for installation in installations:
                 print(f"{installation.saleor_api_url} (app {installation.app_id})")
-                for config in list_configs(session, installation.id):
+                configs = list_configs(session, installation.id)
+                if not configs:
+                    print("  no PayCombat configuration yet")
+                for config in configs:
+                    shown += 1
                     channels = ", ".join(mapped_channels(session, config.id)) or "-"
+                    source = "this configuration" if config.api_url else "PAYCOMBAT_API_URL"
                     print(f"  {config.id}  {config.name}  [{config.environment}]  channels: {channels}")
                     print(
                         f"    X-token: ****{config.x_token_hint}  signature key: ****{config.signature_key_hint}"
                     )
-                    print(f"    API: {config.api_url or ctx.settings.paycombat_api_url}")
+                    print(f"    PayCombat API: {ctx.paycombat.base_url_for(config)} (from {source})")
                     print(f"    webhook URL: {ctx.paycombat_webhook_url(config.id)}")
     finally:
         ctx.close()
+    if not installations:
+        which = f"{args.saleor_api_url} has" if args.saleor_api_url else "no Saleor has"
+        print(
+            f"Nothing configured: {which} installed the app yet. Install it from "
+            f"{ctx.settings.app_url}/api/manifest (Dashboard > Apps > Install external app), then add a "
+            "configuration with `paycombat-gateway config add`."
+        )
+    elif not shown:
+        print("Add one with: paycombat-gateway config add --saleor-api-url URL --name NAME --channel SLUG")
+    if shown:
+        _warn_without_app_url(ctx.settings.app_url)
     return 0
 
 
 def register(subparsers: Any) -> None:
-    parser = subparsers.add_parser("config", help="manage PayCombat configurations")
-    commands = parser.add_subparsers(dest="config_command", required=True, metavar="add|list")
-    add = commands.add_parser("add", help="store a PayCombat key pair and map channels to it")
-    add.add_argument(
-        "--saleor-api-url", required=True, help="the installation, e.g. https://shop.example.com/graphql/"
+    parser = subparsers.add_parser(
+        "config",
+        help="manage PayCombat configurations (the database serve uses)",
+        description="PayCombat configurations and channel mappings, in the database chosen by DATABASE_URL "
+        "(default: the SQLite file in DATA_DIR, default ./data): run it with the same settings as serve.",
     )
-    add.add_argument("--name", required=True)
-    add.add_argument("--x-token", required=True)
-    add.add_argument("--signature-key", required=True)
+    commands = parser.add_subparsers(dest="config_command", required=True, metavar="add|list")
+    add = commands.add_parser(
+        "add",
+        help="store a PayCombat key pair and map channels to it",
+        description="Store a PayCombat key pair (encrypted with APP_SECRET_KEY) for an installed Saleor and "
+        "map channels to it; prints the webhook URL to paste into PayCombat. The keys are read from "
+        "--x-token/--signature-key, else PAYCOMBAT_X_TOKEN/PAYCOMBAT_SIGNATURE_KEY, else asked for (not "
+        "echoed), so they need not sit in your shell history.",
+    )
     add.add_argument(
-        "--channel", action="append", required=True, help="channel slug of this Saleor (repeatable)"
+        "--saleor-api-url",
+        required=True,
+        help="the installation's Saleor API URL, e.g. https://shop.example.com/graphql/ (required)",
+    )
+    add.add_argument("--name", required=True, help="a name for this configuration, unique (required)")
+    add.add_argument(
+        "--x-token", help="PayCombat X-token (default: $PAYCOMBAT_X_TOKEN, else asked for without echo)"
+    )
+    add.add_argument(
+        "--signature-key",
+        help="PayCombat signature key (default: $PAYCOMBAT_SIGNATURE_KEY, else asked for without echo)",
+    )
+    add.add_argument(
+        "--channel",
+        action="append",
+        required=True,
+        help="channel slug of this Saleor (repeatable; at least one)",
     )
     add.add_argument(
         "--move-channels",
         action="store_true",
-        help="take channels another configuration holds (refused otherwise)",
+        help="take channels another configuration holds (default: off, such a channel is refused)",
     )
     add.add_argument(
-        "--api-url", help="PayCombat base URL for this configuration (default: PAYCOMBAT_API_URL)"
+        "--api-url", help="PayCombat base URL for this configuration (default: PAYCOMBAT_API_URL at run time)"
     )
-    add.add_argument("--environment", choices=["sandbox", "live"], default="sandbox")
-    add.add_argument("--redirect-url", help="default return URL when the storefront sends none")
+    add.add_argument(
+        "--environment",
+        choices=["sandbox", "live"],
+        default="sandbox",
+        help="which PayCombat keys these are (default: sandbox)",
+    )
+    add.add_argument("--redirect-url", help="return URL when the storefront sends none (default: none)")
     add.add_argument(
         "--allow-unsigned-webhooks",
         action="store_true",
-        help="accept webhooks without X-Signature, confirming each payin with Retrieve Payin first",
+        help="accept webhooks without X-Signature, confirming each payin with Retrieve Payin first (default: off)",
     )
     add.set_defaults(handler=_add)
-    listing = commands.add_parser("list", help="show configurations (secrets masked)")
-    listing.add_argument("--saleor-api-url")
+    listing = commands.add_parser(
+        "list",
+        help="show configurations (secrets masked)",
+        description="Show each installation's configurations, channels, the PayCombat API URL the server "
+        "calls and the webhook URL. Reads only: never creates or migrates a database.",
+    )
+    listing.add_argument("--saleor-api-url", help="only this installation (default: all)")
     listing.set_defaults(handler=_list)

@@ -35,5 +35,5 @@ def _manifest(args: argparse.Namespace) -> int:
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser("manifest", help="print the Saleor app manifest")
     parser.add_argument("--app-url", help="public base URL of the app (default: APP_URL)")
-    parser.add_argument("--output", "-o", help="write to this file instead of standard output")
+    parser.add_argument("--output", "-o", help="write to this file (default: standard output)")
     parser.set_defaults(handler=_manifest)

@@ -34,15 +34,11 @@ def parse_duration(text: str) -> timedelta:
 
 
 def _reconcile(args: argparse.Namespace) -> int:
-    from paycombat_gateway.gateway.context import GatewayContext
+    from paycombat_gateway.commands import open_context
     from paycombat_gateway.gateway.reconcile import Reconciler
-    from paycombat_gateway.settings import Settings
     from paycombat_gateway.storage.db import StorageUnavailable
-    from paycombat_gateway.storage.migrate import migrate
 
-    settings = Settings.from_env()
-    migrate(settings.resolved_database_url)
-    ctx = GatewayContext.create(settings)
+    ctx = open_context(migrate_it=not args.dry_run)  # the database serve uses, never a new one
     counts: dict[str, int] = {}
     try:
         for finding in Reconciler(ctx).run_pass(since=args.since, dry_run=args.dry_run):
@@ -71,6 +67,8 @@ def register(subparsers: Any) -> None:
         help="only payments created within this long (e.g. 30m, 2h, 7d); default: every open payment",
     )  # fmt: skip
     parser.add_argument(
-        "--dry-run", action="store_true", help="look up and print, but record and report nothing"
+        "--dry-run",
+        action="store_true",
+        help="look up and print, but record and report nothing (default: off)",
     )
     parser.set_defaults(handler=_reconcile)

@@ -12,17 +12,9 @@ import json
 import sys
 from typing import Any
 
+from paycombat_gateway.commands import open_context
+
 __all__ = ["register"]
-
-
-def _open() -> Any:
-    from paycombat_gateway.gateway.context import GatewayContext
-    from paycombat_gateway.settings import Settings
-    from paycombat_gateway.storage.migrate import migrate
-
-    settings = Settings.from_env()
-    migrate(settings.resolved_database_url)
-    return GatewayContext.create(settings)
 
 
 def _as_json(refund: Any) -> dict[str, Any]:
@@ -49,7 +41,7 @@ def _as_json(refund: Any) -> dict[str, Any]:
 def _list(args: argparse.Namespace) -> int:
     from paycombat_gateway.gateway.refunds import list_refunds
 
-    ctx = _open()
+    ctx = open_context(migrate_it=False)
     try:
         refunds = list_refunds(ctx, states=(args.state,) if args.state else None)
     finally:
@@ -79,7 +71,7 @@ def _list(args: argparse.Namespace) -> int:
 def _decide(args: argparse.Namespace, confirming: bool) -> int:
     from paycombat_gateway.gateway.refunds import RefundError, confirm_refund, decline_refund
 
-    ctx = _open()
+    ctx = open_context(migrate_it=True)
     command = "confirm" if confirming else "decline"
     try:
         if confirming:
@@ -106,16 +98,18 @@ def register(subparsers: Any) -> None:
     listing = commands.add_parser(
         "list", help="refunds, those still owed first with the steps to carry them out"
     )
-    listing.add_argument("--json", action="store_true", help="one JSON object per refund")
+    listing.add_argument("--json", action="store_true", help="one JSON object per refund (default: text)")
     listing.add_argument(
-        "--state", choices=["owed", "refunded", "declined"], help="only refunds in this state"
+        "--state", choices=["owed", "refunded", "declined"], help="only refunds in this state (default: all)"
     )
     listing.set_defaults(handler=_list)
     confirm = commands.add_parser("confirm", help="the refund was made in PayCombat: report REFUND_SUCCESS")
-    confirm.add_argument("refund_id", metavar="REFUND_ID")
-    confirm.add_argument("--reference", metavar="REF", help="PayCombat's reference for the refund")
+    confirm.add_argument("refund_id", metavar="REFUND_ID", help="the refund's id, from refunds list")
+    confirm.add_argument(
+        "--reference", metavar="REF", help="PayCombat's reference for the refund (default: none)"
+    )
     confirm.set_defaults(handler=lambda args: _decide(args, True))
     decline = commands.add_parser("decline", help="the refund will not be made: report REFUND_FAILURE")
-    decline.add_argument("refund_id", metavar="REFUND_ID")
+    decline.add_argument("refund_id", metavar="REFUND_ID", help="the refund's id, from refunds list")
     decline.add_argument("--reason", required=True, metavar="TEXT", help="why; Saleor shows it on the order")
     decline.set_defaults(handler=lambda args: _decide(args, False))

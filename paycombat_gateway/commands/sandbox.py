@@ -8,17 +8,16 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
+
+from paycombat_gateway.sandbox.accounts import DEV_SIGNATURE_KEY, DEV_X_TOKEN  # two constants, light
 
 if TYPE_CHECKING:  # the sandbox is imported only when the command runs, to keep the CLI quick
     from paycombat_gateway.sandbox.accounts import SandboxAccount
 
 __all__ = ["DEV_SIGNATURE_KEY", "DEV_X_TOKEN", "accounts_from", "register"]
-
-# The development account a newcomer gets when no account is given. Public on purpose: sandbox only.
-DEV_X_TOKEN = "snd_dev_xtoken_local_only"
-DEV_SIGNATURE_KEY = "snd_dev_signature_local_only"
 
 DESCRIPTION = """\
 A local PayCombat for development and tests, like stripe-mock for Stripe: the same /api/v1/...
@@ -71,7 +70,7 @@ def _delays(text: str) -> tuple[float, ...]:
 def _sandbox(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from paycombat_gateway.background_server import bind_loopback
+    from paycombat_gateway.background_server import bind_problem, listening_socket
     from paycombat_gateway.sandbox.app import create_sandbox_app
     from paycombat_gateway.sandbox.core import SandboxConfig
     from paycombat_gateway.sandbox.dispatcher import DEFAULT_RETRY_DELAYS
@@ -85,10 +84,13 @@ def _sandbox(args: argparse.Namespace) -> int:
                 webhook_retry_delays=args.webhook_retry_delays or DEFAULT_RETRY_DELAYS,
             )
         )
-        sock = bind_loopback(args.host, args.port)
-        sock.listen(2048)  # connections queue from now on, so the URL printed below already answers
-    except (ValueError, OSError) as exc:
-        print(f"paycombat-gateway sandbox: {exc}")
+    except ValueError as exc:
+        print(f"paycombat-gateway sandbox: {exc}", file=sys.stderr)
+        return 2
+    try:  # connections queue from now on, so the URL printed below already answers
+        sock = listening_socket(args.host, args.port)
+    except OSError as exc:
+        print(f"paycombat-gateway sandbox: {bind_problem(args.host, args.port, exc)}", file=sys.stderr)
         return 2
     host, port = sock.getsockname()[:2]
     if development:
@@ -126,7 +128,7 @@ def register(subparsers: Any) -> None:
         "--account",
         action="append",
         metavar="NAME:XTOKEN:KEY",
-        help="another account (repeatable; or SANDBOX_ACCOUNTS, comma-separated)",
+        help="another account (repeatable; or SANDBOX_ACCOUNTS, comma-separated; default: none)",
     )
     parser.add_argument("--database", metavar="PATH", help="SQLite file to keep state in (default: memory)")
     parser.add_argument(

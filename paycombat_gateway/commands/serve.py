@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import sys
 from typing import Any
 
 from starlette.applications import Starlette
@@ -33,14 +34,20 @@ def worker_app() -> Starlette:
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
+    from paycombat_gateway.background_server import bind_loopback, bind_problem
     from paycombat_gateway.observability import configure_logging
     from paycombat_gateway.settings import Settings
 
     settings = Settings.from_env()  # a SettingsError becomes one line and exit status 2 (cli.main)
     configure_logging(settings.log_level, settings.log_format)
+    # Bound before migrating, so a taken port is the first thing a second `serve` hears about; it listens
+    # only once uvicorn runs, so a probe meanwhile is refused (retry) rather than left waiting.
+    try:
+        sock = bind_loopback(args.host, args.port)
+    except OSError as exc:
+        print(f"paycombat-gateway serve: {bind_problem(args.host, args.port, exc)}", file=sys.stderr)
+        return 2
     options: dict[str, Any] = {
-        "host": args.host,
-        "port": args.port,
         "log_config": None,  # keep our redacting JSON handler
         "access_log": False,  # RequestIdMiddleware logs one line per request
         "proxy_headers": True,
@@ -51,14 +58,29 @@ def _serve(args: argparse.Namespace) -> int:
         from paycombat_gateway.storage.migrate import migrate
         from paycombat_gateway.storage.secrets import SecretBox
 
+        sock.close()  # the port is free; uvicorn's supervisor binds it itself and shares it with its processes
         migrate(settings.resolved_database_url)
         SecretBox.from_setting(settings.app_secret_key, settings.data_dir)  # a development key, made once
         logger.info("serving with %d worker processes", args.workers)
-        uvicorn.run(f"{__name__}:worker_app", factory=True, workers=args.workers, **options)
+        uvicorn.run(
+            f"{__name__}:worker_app",
+            factory=True,
+            workers=args.workers,
+            host=args.host,
+            port=args.port,
+            **options,
+        )
         return 0
     from paycombat_gateway.web.app import create_app
 
-    uvicorn.run(create_app(settings), **options)
+    try:
+        app = create_app(settings)
+    except BaseException:
+        sock.close()
+        raise
+    host, port = sock.getsockname()[:2]
+    logger.info("listening on http://%s:%s (APP_URL %s)", host, port, settings.app_url)
+    uvicorn.Server(uvicorn.Config(app, **options)).run(sockets=[sock])
     return 0
 
 

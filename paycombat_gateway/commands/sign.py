@@ -62,6 +62,8 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument("--key", help="signature key (default: $PAYCOMBAT_SIGNATURE_KEY)")
     parser.add_argument(
-        "--show-string", action="store_true", help="also print the exact string that was signed"
+        "--show-string",
+        action="store_true",
+        help="also print the exact string that was signed (default: off)",
     )
     parser.set_defaults(handler=_sign)

@@ -9,7 +9,12 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-__all__ = ["AccountBook", "SandboxAccount", "parse_account_spec"]
+__all__ = ["DEV_SIGNATURE_KEY", "DEV_X_TOKEN", "AccountBook", "SandboxAccount", "parse_account_spec"]
+
+# The development account a newcomer gets when no account is given. Public on purpose: the sandbox prints
+# it and shows it on its home page; it only ever works against a local sandbox.
+DEV_X_TOKEN = "snd_dev_xtoken_local_only"
+DEV_SIGNATURE_KEY = "snd_dev_signature_local_only"
 
 _MERCHANT_NAMESPACE = uuid.UUID("6f1d3a52-5c1e-4c57-9a55-2f0b9d3c8e10")
 
@@ -38,6 +43,11 @@ class SandboxAccount:
     def identifier(self) -> str:
         """What ``checkout_url`` carries to name the merchant: derived from, but never equal to, the X-token."""
         return "snd_" + hashlib.sha256(b"identifier:" + self.x_token.encode()).hexdigest()[:32]
+
+    @property
+    def is_development(self) -> bool:
+        """The published development account, whose credentials may be shown."""
+        return self.x_token == DEV_X_TOKEN and self.signature_key == DEV_SIGNATURE_KEY
 
     def public(self) -> dict[str, str]:
         """What the sandbox may show about an account (no secrets)."""

@@ -16,6 +16,7 @@ from paycombat_gateway.sandbox.control import control_routes
 from paycombat_gateway.sandbox.core import Sandbox, SandboxConfig
 from paycombat_gateway.sandbox.errors import SandboxError
 from paycombat_gateway.sandbox.faults import FaultMiddleware
+from paycombat_gateway.sandbox.home import home_routes
 from paycombat_gateway.sandbox.hosted import hosted_routes
 
 __all__ = ["SandboxConfig", "create_sandbox_app"]
@@ -46,7 +47,12 @@ def create_sandbox_app(config: SandboxConfig) -> Starlette:
             sandbox.stop()
 
     app = Starlette(
-        routes=[*api_routes(sandbox), *hosted_routes(sandbox), *control_routes(sandbox)],
+        routes=[
+            *home_routes(sandbox),
+            *api_routes(sandbox),
+            *hosted_routes(sandbox),
+            *control_routes(sandbox),
+        ],
         middleware=[Middleware(FaultMiddleware, faults=sandbox.faults)],
         exception_handlers={404: _http_error, 405: _http_error},
         lifespan=lifespan,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -16,9 +17,18 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.sql.dml import UpdateBase
 
+from paycombat_gateway.settings import SettingsError
 from paycombat_gateway.storage.single_statement import SingleStatement
 
-__all__ = ["Database", "StorageUnavailable", "prepare_sqlite_path", "sqlite_file"]
+__all__ = [
+    "Database",
+    "DatabaseUnusable",
+    "StorageUnavailable",
+    "database_unusable",
+    "prepare_sqlite_path",
+    "shown_url",
+    "sqlite_file",
+]
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -37,11 +47,50 @@ def sqlite_file(url: str | URL) -> Path | None:
     return Path(parsed.database)
 
 
+def shown_url(url: str | URL) -> str:
+    """A database URL as it may appear in messages and logs: the password hidden."""
+    return make_url(url).render_as_string(hide_password=True)
+
+
+class DatabaseUnusable(SettingsError):
+    """The configured database cannot be opened at all (unreachable, missing, a file in the way).
+
+    A ``SettingsError``: a command that meets it prints one line naming the database and exits 2.
+    """
+
+
+def _driver_reason(exc: BaseException) -> str:
+    """The first line of a driver's error without the connection preamble, e.g. 'Connection refused'."""
+    orig = getattr(exc, "orig", None) or exc
+    lines = str(orig).strip().splitlines()
+    first = lines[0] if lines else type(orig).__name__
+    first = first.rsplit(" failed: ", 1)[-1]  # psycopg: 'connection to server at "h", port 1 failed: ...'
+    return re.sub(r"^FATAL:\s+", "", first).strip()
+
+
+def database_unusable(url: str | URL, exc: BaseException) -> DatabaseUnusable:
+    """One line saying which database could not be opened and why."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        return DatabaseUnusable(f"the SQLite file {parsed.database} cannot be opened: {_driver_reason(exc)}")
+    reason = _driver_reason(exc)
+    if "does not exist" in reason and "database" in reason:
+        reason += f" (create it first: createdb {parsed.database})"
+    elif "refused" in reason.lower() or "timeout" in reason.lower():
+        reason += " (is PostgreSQL running there?)"
+    return DatabaseUnusable(f"DATABASE_URL {shown_url(parsed)} cannot be used: {reason}")
+
+
 def prepare_sqlite_path(url: str) -> None:
     """Create the folder of a SQLite file, so a fresh machine needs no set-up."""
     path = sqlite_file(url)
     if path is not None:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise DatabaseUnusable(
+                f"the SQLite file {path} cannot be created: {exc.strerror} ({exc.filename})"
+            ) from None
 
 
 class StorageUnavailable(RuntimeError):
@@ -192,6 +241,14 @@ class Database:
     def ping(self) -> None:
         with self.engine.connect() as connection:
             connection.execute(text("SELECT 1"))
+
+    def require_reachable(self) -> None:
+        """``ping`` for commands starting up: a database that cannot be opened is ``DatabaseUnusable``,
+        one line naming it and why, instead of the driver's traceback."""
+        try:
+            self.ping()
+        except OperationalError as exc:
+            raise database_unusable(self.engine.url, exc) from None
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import shutil
 from pathlib import Path
 
@@ -11,10 +12,11 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, text
 
-from paycombat_gateway.storage.db import prepare_sqlite_path, sqlite_file
+from paycombat_gateway.storage.db import Database, prepare_sqlite_path, sqlite_file
 
 __all__ = ["alembic_config", "current_revision", "head_revision", "migrate", "readiness_problem"]
 
+logger = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).with_name("migrations")
 MIN_FREE_BYTES = 16 * 1024 * 1024  # below this on the SQLite file's disk, the next writes start failing
 # A write that changes nothing yet is a real one: a row version, a WAL frame, a commit.
@@ -29,9 +31,21 @@ def alembic_config(database_url: str) -> Config:
 
 
 def migrate(database_url: str, revision: str = "head") -> None:
-    """Upgrade the database to ``revision`` (creating every table on an empty database)."""
+    """Upgrade the database to ``revision`` (creating every table on an empty database).
+
+    A database that cannot be opened raises ``DatabaseUnusable``: one line, never a driver traceback.
+    """
     prepare_sqlite_path(database_url)
+    probe = Database.from_url(database_url, pool_size=1)
+    try:
+        probe.require_reachable()
+        before = current_revision(probe.engine)
+    finally:
+        probe.dispose()
     command.upgrade(alembic_config(database_url), revision)
+    target = head_revision() if revision == "head" else revision
+    if before != target:  # the one line worth logging; configure_logging silences Alembic's narration
+        logger.info("database migrated from %s to %s", before or "an empty database", target)
 
 
 def head_revision() -> str | None:

@@ -19,12 +19,13 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from paycombat_gateway.observability import register_secret
+from paycombat_gateway.settings import MIN_SECRET_KEY_LENGTH
 
 __all__ = ["SecretBox", "SecretDecryptionError", "secret_hint"]
 
 logger = logging.getLogger(__name__)
 _HKDF_INFO = b"paycombat-gateway secrets at rest v1"
-_MIN_PASSPHRASE = 16
+_MIN_PASSPHRASE = MIN_SECRET_KEY_LENGTH  # Settings refuses shorter keys before anything runs
 
 
 class SecretDecryptionError(RuntimeError):

@@ -19,6 +19,7 @@ from paycombat_gateway.storage.checkpoints import WalCheckpointer
 from paycombat_gateway.storage.migrate import migrate, readiness_problem
 from paycombat_gateway.web.dashboard.routes import dashboard_routes
 from paycombat_gateway.web.health import health_routes
+from paycombat_gateway.web.home import home_routes
 from paycombat_gateway.web.middleware import BodySizeLimitMiddleware, RequestIdMiddleware
 from paycombat_gateway.web.paycombat_routes import paycombat_routes
 from paycombat_gateway.web.saleor_routes import saleor_routes
@@ -54,8 +55,12 @@ def create_app(
             checkpointer.stop()  # before ctx.aclose() disposes of the database
             await ctx.aclose()
 
+    def readiness() -> str | None:
+        return readiness_problem(ctx.database.engine)
+
     routes: list[BaseRoute] = [
-        *health_routes(lambda: readiness_problem(ctx.database.engine)),
+        *home_routes(settings.app_url, readiness),
+        *health_routes(readiness),
         *saleor_routes(ctx),
         *paycombat_routes(ctx, worker.notify),
         *dashboard_routes(ctx, worker.notify),

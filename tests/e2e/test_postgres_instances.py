@@ -190,6 +190,7 @@ def test_same_webhook_on_two_instances_gives_one_report(any_cluster: Cluster) ->
         assert [row.state for row in money_reports(session)] == ["delivered"]
 
 
+@pytest.mark.postgres
 def test_instances_survive_their_database_connections_being_killed(cluster: Cluster) -> None:
     name = cluster.database_url.rsplit("/", 1)[1]
     with psycopg.connect(POSTGRES_ADMIN_DSN, autocommit=True) as admin:
@@ -203,6 +204,7 @@ def test_instances_survive_their_database_connections_being_killed(cluster: Clus
         assert answer["result"] == "CHARGE_ACTION_REQUIRED"
 
 
+@pytest.mark.postgres
 def test_instance_killed_after_acknowledging_a_webhook_loses_nothing(cluster: Cluster) -> None:
     payload = initialize_payload(cluster.saleor)
     checkout_id = _initialize(cluster, cluster.urls[0], payload).json()["pspReference"]
@@ -235,6 +237,7 @@ def _set_connections_allowed(cluster: Cluster, allowed: bool) -> None:
             )
 
 
+@pytest.mark.postgres
 def test_a_database_outage_is_a_clear_503_and_nothing_is_lost(cluster: Cluster) -> None:
     checkout_id = _initialize(cluster, cluster.urls[1], initialize_payload(cluster.saleor)).json()[
         "pspReference"

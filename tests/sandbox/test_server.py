@@ -12,7 +12,13 @@ import requests
 
 import paycombat_gateway.sandbox as sandbox_package
 from paycombat_gateway.paycombat.contract import INFERENCES
-from paycombat_gateway.sandbox.accounts import AccountBook, SandboxAccount, parse_account_spec
+from paycombat_gateway.sandbox.accounts import (
+    DEV_SIGNATURE_KEY,
+    DEV_X_TOKEN,
+    AccountBook,
+    SandboxAccount,
+    parse_account_spec,
+)
 from paycombat_gateway.sandbox.errors import SandboxError
 from paycombat_gateway.sandbox.server import run_sandbox
 from tests.sandbox.conftest import ACCOUNT, Api, parse
@@ -81,3 +87,15 @@ def test_every_inference_the_sandbox_names_is_recorded_in_the_contract() -> None
             named |= set(re.findall(r"``(\w+)``", mention))
     assert len(named) >= 10
     assert named <= set(INFERENCES), named - set(INFERENCES)
+
+
+def test_the_home_page_says_what_it_is_and_shows_only_the_development_keys() -> None:
+    development = SandboxAccount(x_token=DEV_X_TOKEN, signature_key=DEV_SIGNATURE_KEY, name="development")
+    with run_sandbox([development, ACCOUNT]) as sandbox:
+        page = requests.get(f"{sandbox.base_url}/", timeout=5)
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    assert "PayCombat sandbox" in page.text and "PAYCOMBAT_API_URL" in page.text
+    assert sandbox.base_url in page.text
+    assert DEV_X_TOKEN in page.text and DEV_SIGNATURE_KEY in page.text
+    assert ACCOUNT.name in page.text and ACCOUNT.merchant_id in page.text
+    assert ACCOUNT.x_token not in page.text and ACCOUNT.signature_key not in page.text

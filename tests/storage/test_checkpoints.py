@@ -89,6 +89,7 @@ def test_the_thread_survives_a_failed_checkpoint(tmp_path: Path, caplog: pytest.
         checkpointer.stop()
 
 
+@pytest.mark.postgres
 def test_postgresql_needs_no_thread(tmp_path: Path) -> None:
     with migrated_database("postgresql", tmp_path) as database:
         checkpointer = WalCheckpointer(database)

@@ -41,6 +41,7 @@ def test_sqlite_migrations_match_the_models(tmp_path: Path) -> None:
     _check(f"sqlite:///{tmp_path / 'schema.sqlite3'}")
 
 
+@pytest.mark.postgres
 def test_postgresql_migrations_match_the_models() -> None:
     with postgres_database_url() as url:
         _check(url)

@@ -112,6 +112,7 @@ def test_a_write_to_a_database_that_is_gone_is_storage_unavailable(
     gone.dispose()
 
 
+@pytest.mark.postgres
 def test_a_dropped_postgresql_connection_is_not_handed_out_again(tmp_path: Path, box: SecretBox) -> None:
     with migrated_database("postgresql", tmp_path) as database:
         _claims_survive_killed_connections(database, box)

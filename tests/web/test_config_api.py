@@ -34,7 +34,7 @@ def _post(
         f"{stack.app_url}/graphql",
         json={"query": query, "variables": variables or {}},
         headers={
-            "saleor-api-url": api_url or stack.saleor.api_url,
+            "saleor-api-url": api_url if api_url is not None else stack.saleor.api_url,
             "authorization-bearer": token if token is not None else stack.saleor.dashboard_token(),
         },
         timeout=10,
@@ -53,7 +53,8 @@ def _data(stack: Stack, query: str, variables: dict[str, Any] | None = None) -> 
 def test_authorisation_matrix(stack: Stack) -> None:
     query = "{ configurations { id } }"
     cases = {
-        "missing": (_post(stack, query, token=""), 400, "MISSING_HEADER"),
+        "no token": (_post(stack, query, token=""), 401, "TOKEN_MISSING"),
+        "no saleor-api-url": (_post(stack, query, api_url=""), 400, "MISSING_HEADER"),
         "unknown installation": (
             _post(stack, query, api_url="http://127.0.0.1:9/graphql/"),
             401,
@@ -76,9 +77,13 @@ def test_authorisation_matrix(stack: Stack) -> None:
             "FORBIDDEN",
         ),
     }
+    bare = requests.post(f"{stack.app_url}/graphql", json={"query": query}, timeout=10)
+    cases["no headers at all"] = (bare, 401, "TOKEN_MISSING")
     for name, (response, status, code) in cases.items():
         assert response.status_code == status, name
         assert response.json()["error"]["code"] == code, name
+        if status == 401:
+            assert response.headers["www-authenticate"].startswith("Bearer"), name
     assert _post(stack, query).status_code == 200
 
 

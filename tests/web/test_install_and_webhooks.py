@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 import requests
 
+from paycombat_gateway import __version__
 from paycombat_gateway.commands.manifest import REPO_APP_URL, render_manifest
 from paycombat_gateway.saleor.webhooks import SyncEvent
 from paycombat_gateway.storage.installations import get_installation, list_installations
@@ -187,3 +188,13 @@ def test_a_bug_answers_json_without_a_trace(stack: Stack, monkeypatch: pytest.Mo
     assert body["error"]["code"] == "INTERNAL_ERROR"
     assert response.headers["x-request-id"] in body["error"]["message"]
     assert "Traceback" not in response.text and "secret internals" not in response.text
+
+
+def test_the_base_url_is_a_page_that_says_where_to_start(stack: Stack) -> None:
+    page = requests.get(f"{stack.app_url}/", timeout=5)
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    assert "paycombat-gateway" in page.text and __version__ in page.text
+    assert f"{stack.settings.app_url}/api/manifest" in page.text
+    assert "Ready: the database answers" in page.text
+    assert 'href="https://github.com/paycombat/paycombat-gateway#readme"' in page.text
+    assert stack.settings.app_secret_key not in page.text and "snd_" not in page.text

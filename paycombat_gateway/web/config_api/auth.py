@@ -2,7 +2,7 @@
 
 Requests carry ``saleor-api-url`` and ``authorization-bearer`` (the convention of Saleor's app SDK).
 The installation must exist and the token must verify (``saleor.dashboard_token``) before GraphQL runs;
-failures are real HTTP answers: 401 (``TOKEN_EXPIRED`` lets the page ask the Dashboard for a fresh
+failures are real HTTP answers: 401 (no token, ``TOKEN_EXPIRED`` lets the page ask the Dashboard for a fresh
 token), 403 for a staff user without ``MANAGE_APPS`` and ``HANDLE_PAYMENTS``; never a 500.
 """
 
@@ -83,18 +83,19 @@ class DashboardAuth:
         saleor_api_url = headers.get("saleor-api-url", "").strip()
         token = headers.get("authorization-bearer", "").strip()
         try:
-            if not saleor_api_url or not token:
-                raise _Refused(400, "MISSING_HEADER", "Send saleor-api-url and authorization-bearer headers.")
+            if not token:  # not authenticated at all: 401, like any other missing credential
+                raise _Refused(
+                    401, "TOKEN_MISSING", "Send the Dashboard's token in the authorization-bearer header."
+                )
+            if not saleor_api_url:
+                raise _Refused(400, "MISSING_HEADER", "Send the saleor-api-url header.")
             identity = await run_in_threadpool(self._identify, saleor_api_url, token)
         except _Refused as refused:
             body = json.dumps({"error": {"code": refused.code, "message": refused.message}}).encode()
-            await send(
-                {
-                    "type": "http.response.start",
-                    "status": refused.status,
-                    "headers": [(b"content-type", b"application/json"), (b"cache-control", b"no-store")],
-                }
-            )
+            answer = [(b"content-type", b"application/json"), (b"cache-control", b"no-store")]
+            if refused.status == 401:  # RFC 9110: a 401 names the scheme it wants
+                answer.append((b"www-authenticate", b'Bearer realm="saleor-dashboard"'))
+            await send({"type": "http.response.start", "status": refused.status, "headers": answer})
             await send({"type": "http.response.body", "body": body})
             return
         scope.setdefault("state", {})["dashboard"] = identity

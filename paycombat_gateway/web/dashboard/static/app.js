@@ -90,7 +90,7 @@
     if (response.status === 401 && !retried) {
       const body = await response.json().catch(() => ({}));
       const code = body.error && body.error.code;
-      if (code === "TOKEN_EXPIRED" || code === "TOKEN_INVALID") {
+      if (code === "TOKEN_EXPIRED" || code === "TOKEN_INVALID" || code === "TOKEN_MISSING") {
         status("Session expired — refreshing…");
         await freshToken(used);
         status("");
