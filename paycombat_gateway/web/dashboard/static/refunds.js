@@ -4,63 +4,24 @@
 // reference) or declined (with a reason Saleor shows on the order). The Dashboard's iframe ignores
 // window.confirm and blocks the Clipboard API, so the reason is a field and the payin id a
 // select-on-focus text box.
-// Self-contained: it listens to the same AppBridge handshake as app.js for its token.
+// It uses app.js's API access and helpers (window.PayCombatPage: the token, its refresh, `el`) and
+// lists the refunds once app.js has loaded the page.
 (function () {
   "use strict";
 
   const params = new URLSearchParams(window.location.search);
-  const saleorApiUrl = params.get("saleorApiUrl") || "";
   const selectedPayment = params.get("payment");
   const framed = window.parent !== window;
-  let dashboardOrigin = null;
-  try { dashboardOrigin = document.referrer ? new URL(document.referrer).origin : null; } catch (e) { dashboardOrigin = null; }
-  const state = { token: null, waiting: [], started: false };
+  const { gql, el } = window.PayCombatPage;
 
   const FIELDS = "id amount currency state payinId checkoutId sourceType sourceId requestedBy requestedAt steps paycombatReference declineReason decidedBy decidedAt";
   const LIST = `query Refunds { refunds { ${FIELDS} } }`;
   const CONFIRM = `mutation Confirm($id: String!, $reference: String) { result: confirmRefund(id: $id, reference: $reference) { ok message } }`;
   const DECLINE = `mutation Decline($id: String!, $reason: String!) { result: declineRefund(id: $id, reason: $reason) { ok message } }`;
 
-  function el(tag, attrs, children) {
-    const node = document.createElement(tag);
-    Object.entries(attrs || {}).forEach(([key, value]) => {
-      if (key === "text") node.textContent = value;
-      else if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
-      else node.setAttribute(key, value);
-    });
-    (children || []).forEach((child) => node.append(child));
-    return node;
-  }
-
-  function notifyReady() {
-    if (framed) window.parent.postMessage({ type: "notifyReady", payload: { actionId: "refunds-" + Date.now() } }, dashboardOrigin || "*");
-  }
-
-  window.addEventListener("message", (event) => {
-    if (!dashboardOrigin || event.origin !== dashboardOrigin || event.source !== window.parent) return;
-    const message = event.data || {};
-    if (message.type !== "handshake" && message.type !== "tokenRefresh") return;
-    state.token = (message.payload || {}).token || null;
-    state.waiting.splice(0).forEach((resolve) => resolve());
-    if (!state.started && state.token) { state.started = true; load(); }
-  });
-
-  async function gql(query, variables, retried) {
-    const used = state.token;
-    const response = await fetch("/graphql", {
-      method: "POST",
-      headers: { "content-type": "application/json", "saleor-api-url": saleorApiUrl, "authorization-bearer": used || "" },
-      body: JSON.stringify({ query: query, variables: variables || {} }),
-    });
-    if (response.status === 401 && !retried) {  // expired: the Dashboard hands a new token on notifyReady
-      await new Promise((resolve) => { state.waiting.push(resolve); notifyReady(); setTimeout(resolve, 10000); });
-      if (state.token !== used) return gql(query, variables, true);
-    }
-    const body = await response.json().catch(() => ({}));
-    if (!response.ok) throw new Error((body.error && body.error.message) || "The app answered " + response.status + ".");
-    if (body.errors && body.errors.length) throw new Error(body.errors.map((e) => e.message).join("; "));
-    return body.data;
-  }
+  // Listed once, after the page's first load; later reloads of the page leave the list (and anything
+  // typed into it) alone: a decision reloads it itself.
+  document.addEventListener("paycombat:loaded", () => load(), { once: true });
 
   function when(iso) { return iso ? new Date(iso).toLocaleString() : ""; }
 
