@@ -11,7 +11,7 @@ import requests
 from requests.adapters import HTTPAdapter
 
 from paycombat_gateway.gateway.config_cache import ConfigCache
-from paycombat_gateway.paycombat.client import AsyncPaycombatClient, PaycombatClient
+from paycombat_gateway.paycombat.client import DEFAULT_RETRIES, AsyncPaycombatClient, PaycombatClient
 from paycombat_gateway.saleor.client import SaleorClient
 from paycombat_gateway.saleor.jwks_refresh import JwksRefresher
 from paycombat_gateway.settings import Settings
@@ -88,22 +88,15 @@ class PaycombatClients:
         keys = self.credentials_for(config)
         connect, read = self._timeouts
         if quick:
-            client = AsyncPaycombatClient(
-                keys.x_token,
-                keys.signature_key,
-                self.base_url_for(config),
-                connect_timeout=min(connect, QUICK_CONNECT_TIMEOUT),
-                read_timeout=min(read, QUICK_READ_TIMEOUT),
-                retries=0,
-            )
-        else:
-            client = AsyncPaycombatClient(
-                keys.x_token,
-                keys.signature_key,
-                self.base_url_for(config),
-                connect_timeout=connect,
-                read_timeout=read,
-            )
+            connect, read = min(connect, QUICK_CONNECT_TIMEOUT), min(read, QUICK_READ_TIMEOUT)
+        client = AsyncPaycombatClient(
+            keys.x_token,
+            keys.signature_key,
+            self.base_url_for(config),
+            connect_timeout=connect,
+            read_timeout=read,
+            retries=0 if quick else DEFAULT_RETRIES,
+        )
         self._async[key] = (config.updated_at, loop, client)
         if cached is not None and cached[1] is loop:  # a client of a finished loop has nothing to close
             closing = loop.create_task(cached[2].aclose())

@@ -33,10 +33,13 @@ from paycombat_gateway.paycombat.calls import Call
 from paycombat_gateway.paycombat.contract import DEFAULT_BASE_URL
 from paycombat_gateway.paycombat.protocol import Answer, Backoff, Exchange, Outgoing, TransportFailed
 
-__all__ = ["AsyncPaycombatClient", "PaycombatClient"]
+__all__ = ["DEFAULT_RETRIES", "AsyncPaycombatClient", "PaycombatClient"]
 
 P = ParamSpec("P")
 T = TypeVar("T")
+
+
+DEFAULT_RETRIES = 2  # attempts after the first, where retrying is safe (see protocol.Exchange)
 
 
 class Operation(Generic[P, T]):
@@ -77,7 +80,7 @@ class _Operations:
         *,
         connect_timeout: float = 3.0,
         read_timeout: float = 10.0,
-        retries: int = 2,
+        retries: int = DEFAULT_RETRIES,
         pool_size: int = 10,
     ) -> None:
         self._exchange = Exchange(x_token, signature_key, base_url, retries)
