@@ -7,6 +7,7 @@ import threading
 from dataclasses import dataclass, field
 from datetime import datetime
 
+import aiohttp
 import requests
 from requests.adapters import HTTPAdapter
 
@@ -155,13 +156,19 @@ class GatewayContext:
         )
 
     def saleor_client(
-        self, installation: Installation, timeout: tuple[float, float] = (3.0, 10.0)
+        self,
+        installation: Installation,
+        timeout: tuple[float, float] = (3.0, 10.0),
+        *,
+        http: aiohttp.ClientSession | None = None,
     ) -> SaleorClient:
-        """A client acting as the app in ``installation``'s Saleor, with the token stored at install time."""
+        """A client acting as the app in ``installation``'s Saleor, with the token stored at install time;
+        ``http``: the event loop's session for its async calls (the outbox's)."""
         return SaleorClient(
             installation.saleor_api_url,
             self.box.decrypt(installation.token_encrypted),
             session=self.saleor_http,
+            http=http,
             timeout=timeout,
         )
 

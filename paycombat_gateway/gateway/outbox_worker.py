@@ -32,7 +32,7 @@ from paycombat_gateway.gateway.instance_slot import InstanceSlot
 from paycombat_gateway.gateway.refunds import actions_now
 from paycombat_gateway.gateway.reporting import TRANSACTION_DETAILS
 from paycombat_gateway.money import quantize
-from paycombat_gateway.saleor.client import EventReportResult, SaleorClient, SaleorError
+from paycombat_gateway.saleor.client import EventReportResult, SaleorError
 from paycombat_gateway.storage import outbox
 from paycombat_gateway.storage.db import StorageUnavailable
 from paycombat_gateway.storage.models import Installation, OutboxReport, PaymentSession
@@ -42,12 +42,12 @@ __all__ = ["OutboxWorker"]
 logger = logging.getLogger(__name__)
 PERMANENT_CODES = {"INCORRECT_DETAILS", "NOT_FOUND", "INVALID", "REQUIRED", "GRAPHQL_ERROR"}
 Send = Callable[[], Awaitable[EventReportResult]]
+REPORT_TIMEOUT = (3.0, 15.0)  # connect, read: a report may wait on Saleor longer than a sync webhook
 
 
 class OutboxWorker:
     def __init__(self, ctx: GatewayContext, *, poll_seconds: float = 1.0, batch: int = 20) -> None:
         self.ctx = ctx
-        self.poll_seconds = poll_seconds
         self.batch = batch
         self.worker_id = f"{socket.gethostname()}-{uuid.uuid4().hex[:8]}"
         self._loop = BackgroundLoop("outbox-worker", self.run_once, batch=batch, poll_seconds=poll_seconds)
@@ -120,11 +120,7 @@ class OutboxWorker:
             if installation is None or payment is None:
                 send = None
             else:
-                client = SaleorClient(
-                    installation.saleor_api_url,
-                    self.ctx.box.decrypt(installation.token_encrypted),
-                    http=http,
-                )
+                client = self.ctx.saleor_client(installation, timeout=REPORT_TIMEOUT, http=http)
                 send = (
                     partial(
                         client.transaction_update_async,

@@ -19,6 +19,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from paycombat_gateway.gateway.actions import cancel_requested
+from paycombat_gateway.gateway.blocking import in_thread
 from paycombat_gateway.gateway.context import GatewayContext
 from paycombat_gateway.gateway.initialize import initialize_session
 from paycombat_gateway.gateway.methods import gateway_initialize
@@ -54,7 +55,7 @@ async def _run_handler(handler: Handler, ctx: GatewayContext, installation_id: i
     if inspect.iscoroutinefunction(handler):
         result = await handler(ctx, installation_id, payload)
     else:
-        result = await run_in_threadpool(handler, ctx, installation_id, payload)
+        result = await in_thread(handler, ctx, installation_id, payload)
     return result.to_json() if hasattr(result, "to_json") else result
 
 
