@@ -95,10 +95,8 @@ class NewsSource(StrEnum):
 class Recorded:
     """What one piece of PayCombat news did to the app's records."""
 
-    matched: bool
     duplicate: bool
     report_enqueued: bool
-    note: str
 
 
 _MATCH = (
@@ -247,9 +245,9 @@ def record_payin_news(
         source=source.value,
     )
     if duplicate or delivery is None:
-        return Recorded(matched=row is not None, duplicate=True, report_enqueued=False, note="duplicate")
+        return Recorded(duplicate=True, report_enqueued=False)
     enqueued = _carry_out(session, row, decision, delivery, source, app_url) if row is not None else False
-    return Recorded(matched=row is not None, duplicate=False, report_enqueued=enqueued, note=decision.note)
+    return Recorded(duplicate=False, report_enqueued=enqueued)
 
 
 def receive_paycombat_webhook(

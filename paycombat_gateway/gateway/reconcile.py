@@ -48,7 +48,7 @@ from paycombat_gateway.paycombat.models import Payin
 from paycombat_gateway.paycombat.webhooks import PaycombatWebhook, parse_webhook
 from paycombat_gateway.settings import ReconcileSettings
 from paycombat_gateway.storage.models import PaymentSession, utcnow
-from paycombat_gateway.storage.reconciliation import claim_for_reconciliation, release_claims
+from paycombat_gateway.storage.reconciliation import OPEN_STATES, claim_for_reconciliation, release_claims
 
 __all__ = [
     "EXPIRY_GRACE",
@@ -183,18 +183,18 @@ def next_wait(interval: timedelta, attempts: int) -> timedelta:
 def learn_from_paycombat(
     ctx: GatewayContext,
     payment: SessionSnapshot,
-    payins: list[Payin],
+    news: list[tuple[PaycombatWebhook, bytes]],
     *,
     source: NewsSource,
     schedule: Callable[[PaymentSession, bool], str] | None = None,
 ) -> tuple[bool, str]:
-    """Record what PayCombat shows for ``payment`` through the webhook's path, in one transaction.
+    """Record what PayCombat shows for ``payment`` (its payins as webhook statements, ``_as_news``)
+    through the webhook's path, in one transaction.
 
     ``schedule`` (the reconciler's) then decides the payment's next look on the locked row; it gets
     whether anything was found and returns what it decided. Returns whether a report was enqueued, and
     what happened in words.
     """
-    news = _as_news(payins)
     with ctx.database.session() as session:
         recorded = [
             record_payin_news(
@@ -240,7 +240,7 @@ async def ask_before_answering(ctx: GatewayContext, payment: SessionSnapshot) ->
 
 
 def _record_and_reload(ctx: GatewayContext, payment: SessionSnapshot, payins: list[Payin]) -> SessionSnapshot:
-    learn_from_paycombat(ctx, payment, payins, source=NewsSource.PROCESS)
+    learn_from_paycombat(ctx, payment, _as_news(payins), source=NewsSource.PROCESS)
     with ctx.database.session(readonly=True) as session:
         row = session.get(PaymentSession, payment.id)
         return snapshot(row) if row is not None else payment
@@ -389,7 +389,7 @@ class Reconciler:
             self._release([payment.id])
             return _finding(payment, found, "dry run: nothing recorded", amount, tally)
         enqueued, outcome = learn_from_paycombat(
-            self.ctx, payment, payins, source=NewsSource.RECONCILIATION, schedule=self._schedule
+            self.ctx, payment, news, source=NewsSource.RECONCILIATION, schedule=self._schedule
         )
         if enqueued:
             self._on_report_enqueued()
@@ -410,7 +410,7 @@ class Reconciler:
             return "another instance holds it now"
         row.reconcile_claimed_by = None
         row.reconcile_claimed_until = None
-        if row.state not in ("action_required", "pending"):
+        if row.state not in OPEN_STATES:
             row.reconcile_next_at = None
             row.reconcile_note = f"settled ({row.state})"
             return "settled"
