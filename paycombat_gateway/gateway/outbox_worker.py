@@ -32,6 +32,7 @@ from paycombat_gateway.gateway.instance_slot import InstanceSlot
 from paycombat_gateway.gateway.refunds import actions_now
 from paycombat_gateway.gateway.reporting import TRANSACTION_DETAILS
 from paycombat_gateway.money import quantize
+from paycombat_gateway.outbound import SALEOR_REPORT
 from paycombat_gateway.saleor.client import EventReportResult, SaleorError
 from paycombat_gateway.storage import outbox
 from paycombat_gateway.storage.db import StorageUnavailable
@@ -42,7 +43,6 @@ __all__ = ["OutboxWorker"]
 logger = logging.getLogger(__name__)
 PERMANENT_CODES = {"INCORRECT_DETAILS", "NOT_FOUND", "INVALID", "REQUIRED", "GRAPHQL_ERROR"}
 Send = Callable[[], Awaitable[EventReportResult]]
-REPORT_TIMEOUT = (3.0, 15.0)  # connect, read: a report may wait on Saleor longer than a sync webhook
 
 
 class OutboxWorker:
@@ -120,7 +120,7 @@ class OutboxWorker:
             if installation is None or payment is None:
                 send = None
             else:
-                client = self.ctx.saleor_client(installation, timeout=REPORT_TIMEOUT, http=http)
+                client = self.ctx.saleor_client(installation, SALEOR_REPORT, http=http)
                 send = (
                     partial(
                         client.transaction_update_async,

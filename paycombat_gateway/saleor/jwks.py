@@ -1,11 +1,14 @@
-"""Where Saleor publishes its signing keys, and fetching them."""
+"""Where Saleor publishes its signing keys, and fetching them (on the event loop, by a deadline)."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from urllib.parse import urlsplit, urlunsplit
 
-import requests
+import aiohttp
+
+from paycombat_gateway.outbound import JWKS_FETCH, MAX_JWKS_BYTES, AnswerTooLarge, Deadline, read_bounded
 
 __all__ = ["JwksUnavailable", "fetch_jwks", "jwks_url"]
 
@@ -20,18 +23,28 @@ def jwks_url(saleor_api_url: str) -> str:
     return urlunsplit((parts.scheme, parts.netloc, "/.well-known/jwks.json", "", ""))
 
 
-def fetch_jwks(http: requests.Session, saleor_api_url: str, timeout: tuple[float, float] = (3, 10)) -> str:
-    """The JWKS document as text (kept verbatim in storage)."""
+async def fetch_jwks(
+    http: aiohttp.ClientSession, saleor_api_url: str, deadline: Deadline = JWKS_FETCH
+) -> str:
+    """The JWKS document as text (kept verbatim in storage); ``JwksUnavailable`` when Saleor does not
+    hand over a key set within ``deadline`` (the whole answer, at most ``MAX_JWKS_BYTES``)."""
+    url = jwks_url(saleor_api_url)
     try:
-        response = http.get(jwks_url(saleor_api_url), timeout=timeout, allow_redirects=False)
-    except requests.RequestException as exc:
-        raise JwksUnavailable(f"could not reach {jwks_url(saleor_api_url)}") from exc
-    if response.status_code != 200:
-        raise JwksUnavailable(f"{jwks_url(saleor_api_url)} answered HTTP {response.status_code}")
+        async with asyncio.timeout(deadline.total):
+            async with http.get(url, timeout=deadline.client_timeout(), allow_redirects=False) as response:
+                status = response.status
+                content = await read_bounded(response, MAX_JWKS_BYTES)
+    except TimeoutError:
+        raise JwksUnavailable(f"{url} did not answer within {deadline.total:g} s") from None
+    except (aiohttp.ClientError, AnswerTooLarge) as exc:
+        raise JwksUnavailable(f"could not reach {url}: {type(exc).__name__}") from None
+    if status != 200:
+        raise JwksUnavailable(f"{url} answered HTTP {status}")
     try:
-        document = json.loads(response.text)
+        text = content.decode()
+        document = json.loads(text)
     except ValueError as exc:
         raise JwksUnavailable("the JWKS is not JSON") from exc
     if not isinstance(document, dict) or not isinstance(document.get("keys"), list):
         raise JwksUnavailable("the JWKS has no keys")
-    return response.text
+    return text

@@ -2,7 +2,7 @@
 
 Secrets are write-only: inputs accept them, no type can return them (only the last four characters).
 Every mutation validates first and writes in one transaction, so an input error leaves nothing half
-saved. Resolvers are async and push database and PayCombat work to a thread.
+saved. Resolvers are async: PayCombat and Saleor are awaited on the event loop, each by its deadline\n(``outbound``); only database work goes to a thread (``gateway.blocking.in_thread``).
 
 A query is refused before anything runs when it has more aliases, tokens or depth than the page ever
 needs (``QUERY_LIMITS``): parsing, validating and executing happen on the event loop, so an alias bomb
@@ -29,9 +29,11 @@ from strawberry.types import Info
 from paycombat_gateway.gateway import channel_choice
 from paycombat_gateway.gateway.activity import STATE_WORDS, OrderLookup, format_amount, payin_method_name
 from paycombat_gateway.gateway.api_urls import NOT_ALLOWED_MESSAGE, api_url_problem
+from paycombat_gateway.gateway.blocking import in_thread
 from paycombat_gateway.gateway.context import GatewayContext
+from paycombat_gateway.outbound import PAYCOMBAT_TEST_CONNECTION
 from paycombat_gateway.paycombat import errors
-from paycombat_gateway.paycombat.client import PaycombatClient
+from paycombat_gateway.paycombat.client import AsyncPaycombatClient
 from paycombat_gateway.paycombat.contract import PAYIN_METHODS_BY_CURRENCY
 from paycombat_gateway.saleor.client import SaleorChannel, TransactionOrder
 from paycombat_gateway.storage import configs, inbox, outbox, sessions
@@ -230,7 +232,7 @@ async def _read(info: Info, query: Callable[[Session, DashboardIdentity, Gateway
         with ctx.database.session(readonly=True) as session:
             return query(session, identity, ctx)
 
-    return await run_in_threadpool(run)
+    return await in_thread(run)
 
 
 async def _save(
@@ -248,7 +250,7 @@ async def _save(
             return _errors([FieldProblem("name", "UNIQUE", "Another configuration has this name.")])
 
     try:
-        return await run_in_threadpool(run)
+        return await in_thread(run)
     finally:
         ctx.configs.invalidate()
 
@@ -315,7 +317,7 @@ async def _channels_known(
     adds none), read before the write transaction opens; a Saleor that cannot be asked is a field error."""
     ctx, identity = _ctx(info), _identity(info)
 
-    def fetch() -> list[SaleorChannel] | None:
+    def installation_if_new() -> Installation | None:
         with ctx.database.session(readonly=True) as session:
             holders = channel_choice.channel_holders(session, identity.installation_id)
             if not channel_choice.new_slugs(holders, config_id, slugs or []):
@@ -323,10 +325,13 @@ async def _channels_known(
             installation = session.get(Installation, identity.installation_id)
             assert installation is not None  # DashboardAuth found it
             session.expunge(installation)
-        return channel_choice.saleor_channels(ctx, installation)
+            return installation
 
+    installation = await in_thread(installation_if_new)
+    if installation is None:
+        return None
     try:
-        return await run_in_threadpool(fetch)
+        return await channel_choice.saleor_channels_async(ctx, installation)
     except channel_choice.ChannelsUnavailable as exc:
         return _errors(
             [FieldProblem("channels", "UNAVAILABLE", f"{exc.message} Nothing was saved; try again.")]
@@ -405,7 +410,9 @@ class Query:
     async def saleor_channels(self, info: Info) -> ChannelList:
         ctx, identity = _ctx(info), _identity(info)
 
-        def fetch() -> ChannelList:
+        def read() -> tuple[
+            dict[str, channel_choice.ChannelHolder], dict[str, PaycombatConfig], Installation
+        ]:
             with ctx.database.session(readonly=True) as session:
                 holders = channel_choice.channel_holders(session, identity.installation_id)
                 held = {
@@ -416,29 +423,31 @@ class Query:
                 session.expunge(installation)
                 for config in held.values():
                     session.expunge(config)
-            try:
-                channels = channel_choice.saleor_channels(ctx, installation)
-            except channel_choice.ChannelsUnavailable as exc:
-                return ChannelList(channels=[], error=exc.message)
-            return ChannelList(channels=[_channel_info(c, holders, held) for c in channels], error=None)
+            return holders, held, installation
 
-        return await run_in_threadpool(fetch)
+        holders, held, installation = await in_thread(read)
+        try:
+            channels = await channel_choice.saleor_channels_async(ctx, installation)
+        except channel_choice.ChannelsUnavailable as exc:
+            return ChannelList(channels=[], error=exc.message)
+        return ChannelList(channels=[_channel_info(c, holders, held) for c in channels], error=None)
 
     @strawberry.field(description="Recent payments: the order (or checkout) each belongs to, in words.")
     async def recent_transactions(self, info: Info, limit: int = 20) -> list[Transaction]:
         ctx, identity = _ctx(info), _identity(info)
         lookup: OrderLookup = info.context["orders"]
 
-        def query() -> list[Transaction]:
+        def query() -> tuple[list[PaymentSession], Installation]:
             with ctx.database.session(readonly=True) as session:
                 rows = sessions.recent_sessions(session, identity.installation_id, min(max(limit, 1), 100))
                 installation = session.get(Installation, identity.installation_id)
                 assert installation is not None  # DashboardAuth found it
                 session.expunge_all()
-            orders = lookup.orders(ctx, installation, rows)
-            return [_transaction(row, orders.get(row.saleor_transaction_id)) for row in rows]
+            return list(rows), installation
 
-        return await run_in_threadpool(query)
+        rows, installation = await in_thread(query)
+        orders = await lookup.orders(ctx, installation, rows)
+        return [_transaction(row, orders.get(row.saleor_transaction_id)) for row in rows]
 
     @strawberry.field(description="Reports to Saleor that are failed or still waiting.")
     async def reports_needing_attention(self, info: Info) -> list[EventReport]:
@@ -561,7 +570,7 @@ class Mutation:
                 return ActionOutcome(ok=True, message="Deleted.")
 
         try:
-            return await run_in_threadpool(delete)
+            return await in_thread(delete)
         finally:
             ctx.configs.invalidate()
 
@@ -574,7 +583,8 @@ class Mutation:
     ) -> ConnectionTest:  # fmt: skip
         ctx, identity = _ctx(info), _identity(info)
 
-        def probe() -> ConnectionTest:
+        def keys() -> ConnectionTest | tuple[str, str, str | None]:
+            """The keys and URL to test (stored ones filled in from the database), or why not."""
             token, key, base = (x_token or "").strip(), (signature_key or "").strip(), _blank_to_none(api_url)
             if id is not None:
                 with ctx.database.session() as session:
@@ -591,41 +601,20 @@ class Mutation:
                             key or stored.signature_key,
                             config.api_url,
                         )
-            if not token or not key:
-                return ConnectionTest(ok=False, message="Enter the X-token and the signature key first.")
-            url = base or ctx.settings.paycombat_api_url
-            problem = api_url_problem(ctx.settings, url) if base is not None else None
-            if problem is not None:
-                logger.warning("connection test refused for %s: %s", url, problem)
-                return ConnectionTest(ok=False, message=NOT_ALLOWED_MESSAGE)
-            client = PaycombatClient(token, key, url, retries=0)
-            try:
-                # A signed PATCH for a checkout that cannot exist: PayCombat checks the keys, changes nothing.
-                client.create_new_checkout("0" * 64, "connection-test")
-            except (errors.NotFoundError, errors.InvalidRequestError) as exc:
-                # PayCombat checked the signature and the X-token, then found no such checkout. Only its
-                # own envelope ({"status": false, "message": …}) says so: any web server can answer 404.
-                if exc.paycombat_message is None:
-                    logger.warning(
-                        "connection test against %s: HTTP %s without PayCombat's envelope",
-                        url,
-                        exc.http_status,
-                    )
-                    return ConnectionTest(ok=False, message=TEST_FAILED)
-            except errors.PaycombatError as exc:
-                # One answer for every failure: the page must not tell open, closed and PayCombat-like ports apart.
-                logger.warning(
-                    "connection test against %s failed: %s (HTTP %s)",
-                    url,
-                    type(exc).__name__,
-                    exc.http_status,
-                )
-                return ConnectionTest(ok=False, message=TEST_FAILED)
-            finally:
-                client.close()
-            return ConnectionTest(ok=True, message="The keys work: PayCombat accepted the signed request.")
+            return token, key, base
 
-        return await run_in_threadpool(probe)
+        found = await in_thread(keys)
+        if isinstance(found, ConnectionTest):
+            return found
+        token, key, base = found
+        if not token or not key:
+            return ConnectionTest(ok=False, message="Enter the X-token and the signature key first.")
+        url = base or ctx.settings.paycombat_api_url
+        problem = await run_in_threadpool(api_url_problem, ctx.settings, url) if base is not None else None
+        if problem is not None:
+            logger.warning("connection test refused for %s: %s", url, problem)
+            return ConnectionTest(ok=False, message=NOT_ALLOWED_MESSAGE)
+        return await _probe(token, key, url)
 
     @strawberry.mutation(description="Send a failed or waiting report to Saleor again now.")
     async def retry_report(self, info: Info, id: int) -> ActionOutcome:
@@ -641,7 +630,33 @@ class Mutation:
             info.context["notify_outbox"]()
             return ActionOutcome(ok=True, message="Queued; it is sent within seconds.")
 
-        return await run_in_threadpool(retry)
+        return await in_thread(retry)
+
+
+async def _probe(token: str, key: str, url: str) -> ConnectionTest:
+    """A signed PATCH for a checkout that cannot exist: PayCombat checks the keys, changes nothing.
+    Awaited on the event loop by ``outbound.PAYCOMBAT_TEST_CONNECTION``, so a tarpit at ``url`` costs
+    this request its deadline and nobody else anything."""
+    client = AsyncPaycombatClient(token, key, url, deadline=PAYCOMBAT_TEST_CONNECTION, retries=0)
+    try:
+        await client.create_new_checkout("0" * 64, "connection-test")
+    except (errors.NotFoundError, errors.InvalidRequestError) as exc:
+        # PayCombat checked the signature and the X-token, then found no such checkout. Only its
+        # own envelope ({"status": false, "message": …}) says so: any web server can answer 404.
+        if exc.paycombat_message is None:
+            logger.warning(
+                "connection test against %s: HTTP %s without PayCombat's envelope", url, exc.http_status
+            )
+            return ConnectionTest(ok=False, message=TEST_FAILED)
+    except errors.PaycombatError as exc:
+        # One answer for every failure: the page must not tell open, closed and PayCombat-like ports apart.
+        logger.warning(
+            "connection test against %s failed: %s (HTTP %s)", url, type(exc).__name__, exc.http_status
+        )
+        return ConnectionTest(ok=False, message=TEST_FAILED)
+    finally:
+        await client.aclose()
+    return ConnectionTest(ok=True, message="The keys work: PayCombat accepted the signed request.")
 
 
 # The page's largest document has about 60 tokens, one alias and a depth of 3: ample headroom, no bombs.
