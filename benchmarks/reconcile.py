@@ -28,8 +28,9 @@ from typing import Any
 
 from sqlalchemy import func, insert, select
 
+from paycombat_gateway.background.reconciler import Reconciler
 from paycombat_gateway.gateway.context import GatewayContext
-from paycombat_gateway.gateway.reconcile import Finding, Reconciler
+from paycombat_gateway.gateway.reconcile import Finding
 from paycombat_gateway.paycombat.client import PaycombatClient
 from paycombat_gateway.sandbox.server import SandboxAccount, run_sandbox
 from paycombat_gateway.settings import ReconcileSettings, Settings

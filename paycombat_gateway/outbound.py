@@ -1,4 +1,4 @@
-"""Every outbound call's deadline and answer size, named in one place.
+"""Every outbound call's deadline and answer size, and every peer's share, named in one place.
 
 A deadline here is TOTAL: connecting, sending, waiting for the headers and reading the whole body. A
 read timeout alone is not one: a peer that trickles one byte a second never trips it, and would hold
@@ -21,13 +21,20 @@ __all__ = [
     "MAX_JWKS_BYTES",
     "MAX_PAYCOMBAT_ANSWER_BYTES",
     "MAX_SALEOR_ANSWER_BYTES",
+    "OUTBOX_LEASE_SECONDS",
     "PAYCOMBAT_BACKGROUND",
     "PAYCOMBAT_IN_WEBHOOK",
     "PAYCOMBAT_LOOKUP_IN_WEBHOOK",
+    "PAYCOMBAT_SHARE",
     "PAYCOMBAT_TEST_CONNECTION",
     "SALEOR_DASHBOARD",
     "SALEOR_INSTALL",
     "SALEOR_REPORT",
+    "SALEOR_REPORT_BACKLOG",
+    "SALEOR_REPORT_SHARE",
+    "SALEOR_WEB_SHARE",
+    "UNSIGNED_LOOKUPS_AT_ONCE",
+    "UNSIGNED_LOOKUPS_PER_SECOND",
     "AnswerTooLarge",
     "Deadline",
     "read_bounded",
@@ -70,6 +77,17 @@ SALEOR_DASHBOARD = Deadline(total=6.0, connect=2.0)  # channel lists and order l
 JWKS_FETCH = Deadline(total=5.0, connect=2.0)  # Saleor's signing keys (webhooks, Dashboard tokens)
 MAX_SALEOR_ANSWER_BYTES = 2 * 1024 * 1024
 MAX_JWKS_BYTES = 64 * 1024  # a key set is a few hundred bytes per key
+
+
+# --- shares: how much of the app one peer may hold at once (``peer_shares``) ------------------------------
+PAYCOMBAT_SHARE = 64  # calls in flight to one configuration's PayCombat, per client (webhooks' flows)
+SALEOR_WEB_SHARE = 16  # connections the server opens to one Saleor host (JWKS, install, page reads)
+SALEOR_REPORT_SHARE = 4  # payments of one Saleor whose reports one instance delivers at once
+SALEOR_REPORT_BACKLOG = 8  # reports of one Saleor one instance holds claimed (running or waiting)
+OUTBOX_LEASE_SECONDS = 120.0  # a claimed report's lease: the backlog drains well within it
+UNSIGNED_LOOKUPS_AT_ONCE = 2  # Retrieve Payin calls for unsigned deliveries, per configuration
+UNSIGNED_LOOKUPS_PER_SECOND = 5.0  # and started per second per configuration; beyond either: 503
+# The reconciler looks up one payment of a configuration at a time, RECONCILE_CALLS_PER_SECOND apart.
 
 
 class AnswerTooLarge(Exception):

@@ -17,10 +17,15 @@ from paycombat_gateway.outbound import (
     PAYCOMBAT_BACKGROUND,
     PAYCOMBAT_IN_WEBHOOK,
     PAYCOMBAT_LOOKUP_IN_WEBHOOK,
+    PAYCOMBAT_SHARE,
     SALEOR_REPORT,
+    SALEOR_WEB_SHARE,
+    UNSIGNED_LOOKUPS_AT_ONCE,
+    UNSIGNED_LOOKUPS_PER_SECOND,
     Deadline,
 )
 from paycombat_gateway.paycombat.client import DEFAULT_RETRIES, AsyncPaycombatClient, PaycombatClient
+from paycombat_gateway.peer_shares import Admission
 from paycombat_gateway.saleor.client import SaleorClient
 from paycombat_gateway.saleor.jwks_refresh import JwksRefresher
 from paycombat_gateway.settings import Settings
@@ -30,11 +35,6 @@ from paycombat_gateway.storage.models import Installation, PaycombatConfig
 from paycombat_gateway.storage.secrets import SecretBox
 
 __all__ = ["GatewayContext", "PaycombatClients"]
-
-# How many calls one configuration may have in flight to its PayCombat at once, per client: its share.
-PAYCOMBAT_SHARE = 64
-# How many connections the server's session opens to one Saleor host at once (JWKS, install, page reads).
-SALEOR_WEB_SHARE = 16
 
 
 class PaycombatClients:
@@ -129,13 +129,16 @@ class PaycombatClients:
             closing.add_done_callback(self._closing.discard)
         return client
 
+    async def aclose_loop(self) -> None:
+        """Close the async clients of the running loop (its end: the server's, or the background's)."""
+        loop = asyncio.get_running_loop()
+        mine = [key for key, (_, owner, _) in self._async.items() if owner is loop]
+        for key in mine:
+            await self._async.pop(key)[2].aclose()
+
     async def aclose(self) -> None:
         """Close the async clients of the running loop, then the sync ones."""
-        loop = asyncio.get_running_loop()
-        entries, self._async = list(self._async.values()), {}
-        for _, owner, client in entries:
-            if owner is loop:
-                await client.aclose()
+        await self.aclose_loop()
         self.close()
 
     def close(self) -> None:
@@ -170,6 +173,11 @@ class GatewayContext:
     configs: ConfigCache
     saleor_http: requests.Session = field(default_factory=_pooled_session)  # the CLI's commands only
     jwks_refresher: JwksRefresher = field(default_factory=JwksRefresher)
+    unsigned_lookups: Admission[str] = field(
+        default_factory=lambda: Admission(
+            at_once=UNSIGNED_LOOKUPS_AT_ONCE, per_second=UNSIGNED_LOOKUPS_PER_SECOND
+        )
+    )  # per configuration: Retrieve Payin for unsigned PayCombat deliveries (gateway.inbound)
     _http: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, aiohttp.ClientSession] = field(
         default_factory=weakref.WeakKeyDictionary, init=False, repr=False
     )
@@ -233,10 +241,14 @@ class GatewayContext:
         self.saleor_http.close()
         self.database.dispose()
 
-    async def aclose(self) -> None:
-        """``close`` for the server's lifespan, which also closes the clients of its event loop."""
-        await self.paycombat.aclose()
+    async def aclose_loop(self) -> None:
+        """Close what the running event loop opened: its PayCombat clients and its Saleor session."""
+        await self.paycombat.aclose_loop()
         session = self._http.pop(asyncio.get_running_loop(), None)
         if session is not None:
             await session.close()
+
+    async def aclose(self) -> None:
+        """``close`` for the server's lifespan, which also closes the clients of its event loop."""
+        await self.aclose_loop()
         self.close()

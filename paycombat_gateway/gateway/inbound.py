@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -56,7 +57,7 @@ def _refused(status: int, code: str, message: str) -> InboundResult:
     return InboundResult(status, {"status": False, "error": {"code": code, "message": message}})
 
 
-def _authenticate(
+async def _authenticate(
     ctx: GatewayContext, config: PaycombatConfig, raw_body: bytes, signature: str | None
 ) -> PaycombatWebhook:
     keys = ctx.paycombat.credentials_for(config)
@@ -73,12 +74,19 @@ def _authenticate(
         WebhookKind.PAYIN_PENDING,
     }:
         raise errors.SignatureError("an unsigned delivery must name a payin PayCombat can confirm")
-    try:
-        payin = ctx.paycombat.for_config(config).retrieve_payin(claimed.object_id)
-    except errors.NotFoundError:
-        raise errors.SignatureError(
-            "PayCombat does not know the payin this unsigned delivery names"
-        ) from None
+    # Awaited on the event loop, by the quick client's deadline, within this configuration's share of
+    # look-ups (a few at once, a few a second): beyond it the delivery is refused with a 503 at once,
+    # so a slow PayCombat or an outsider posting unsigned bodies holds no one else's webhooks and
+    # spends little of the merchant's PayCombat quota.
+    async with ctx.unsigned_lookups.admitted(config.id) as admitted:
+        if not admitted:
+            raise errors.RateLimitedError("too many unsigned deliveries to confirm at once; retry later")
+        try:
+            payin = await ctx.paycombat.async_for_config(config, quick=True).retrieve_payin(claimed.object_id)
+        except errors.NotFoundError:
+            raise errors.SignatureError(
+                "PayCombat does not know the payin this unsigned delivery names"
+            ) from None
     confirmed = parse_webhook(payin.model_dump_json().encode())
     return confirmed
 
@@ -250,14 +258,21 @@ def record_payin_news(
     return Recorded(duplicate=False, report_enqueued=enqueued)
 
 
-def receive_paycombat_webhook(
-    ctx: GatewayContext, config_id: str, raw_body: bytes, headers: dict[str, str]
+async def receive_paycombat_webhook(
+    ctx: GatewayContext,
+    config_id: str,
+    raw_body: bytes,
+    headers: dict[str, str],
+    *,
+    store: Callable[[Callable[[], Recorded]], Awaitable[Recorded]],
 ) -> InboundResult:
-    config = ctx.configs.by_id(config_id)
+    """Authenticate a PayCombat delivery on the event loop, then record it; ``store`` runs the
+    recording (database work only) in a worker thread."""
+    config = await ctx.configs.by_id_async(config_id)
     if config is None:
         return _refused(404, "CONFIGURATION_NOT_FOUND", "No PayCombat configuration has this id.")
     try:
-        event = _authenticate(ctx, config, raw_body, headers.get("x-signature"))
+        event = await _authenticate(ctx, config, raw_body, headers.get("x-signature"))
     except errors.SignatureError as exc:
         return _refused(401, "SIGNATURE_VERIFICATION_FAILED", exc.message)
     except errors.InvalidRequestError as exc:
@@ -268,17 +283,21 @@ def receive_paycombat_webhook(
             "PAYCOMBAT_UNAVAILABLE",
             "Could not confirm the unsigned delivery with PayCombat; retry later.",
         )
-    with ctx.database.session() as session:
-        recorded = record_payin_news(
-            session,
-            config_id=config.id,
-            event=event,
-            raw_body=raw_body,
-            source=NewsSource.WEBHOOK,
-            app_url=ctx.settings.app_url,
-            headers={name: headers[name] for name in _KEPT_HEADERS if name in headers},
-            signature_valid=bool(headers.get("x-signature")),
-        )
+
+    def record() -> Recorded:
+        with ctx.database.session() as session:
+            return record_payin_news(
+                session,
+                config_id=config.id,
+                event=event,
+                raw_body=raw_body,
+                source=NewsSource.WEBHOOK,
+                app_url=ctx.settings.app_url,
+                headers={name: headers[name] for name in _KEPT_HEADERS if name in headers},
+                signature_valid=bool(headers.get("x-signature")),
+            )
+
+    recorded = await store(record)
     if recorded.duplicate:
         return InboundResult(200, {"status": True, "duplicate": True})
     return InboundResult(200, {"status": True}, report_enqueued=recorded.report_enqueued)

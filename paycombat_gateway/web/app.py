@@ -11,11 +11,12 @@ from starlette.middleware import Middleware
 from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
 
+from paycombat_gateway.background.checkpointer import WalCheckpointer
+from paycombat_gateway.background.outbox import OutboxWorker
+from paycombat_gateway.background.reconciler import Reconciler
+from paycombat_gateway.background.runner import BackgroundRunner, BackgroundWorker
 from paycombat_gateway.gateway.context import GatewayContext
-from paycombat_gateway.gateway.outbox_worker import OutboxWorker
-from paycombat_gateway.gateway.reconcile import Reconciler
 from paycombat_gateway.settings import Settings
-from paycombat_gateway.storage.checkpoints import WalCheckpointer
 from paycombat_gateway.storage.migrate import migrate, readiness_problem
 from paycombat_gateway.web.dashboard.routes import dashboard_routes
 from paycombat_gateway.web.health import health_routes
@@ -39,19 +40,21 @@ def create_app(
     worker = OutboxWorker(ctx, poll_seconds=settings.outbox_poll_seconds)
     checkpointer = WalCheckpointer(ctx.database)
     reconciler = Reconciler(ctx, on_report_enqueued=worker.notify)
+    workers: list[BackgroundWorker] = []
+    if settings.run_outbox_worker:
+        workers.append(worker)
+    if settings.reconcile.enabled:
+        workers.append(reconciler)
+    background = BackgroundRunner(ctx, *workers)  # one thread and event loop for both (background/)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         try:
             checkpointer.start()  # SQLite only
-            if settings.run_outbox_worker:
-                worker.start()
-            if settings.reconcile.enabled:
-                reconciler.start()
+            background.start()
             yield
         finally:
-            reconciler.stop()
-            worker.stop()
+            background.stop()
             checkpointer.stop()  # before ctx.aclose() disposes of the database
             await ctx.aclose()
 
@@ -78,4 +81,5 @@ def create_app(
     app.state.outbox = worker
     app.state.checkpointer = checkpointer
     app.state.reconciler = reconciler
+    app.state.background = background
     return app
