@@ -13,7 +13,9 @@
 - keeps what the order page shows of each transaction (``transaction(id)``: name, externalUrl,
   availableActions), changed as Saleor changes it: ``transactionUpdate`` and every event report's
   ``availableActions``; a sync answer's ``actions`` only where Saleor applies them (``apply_answer``);
-- can be switched to fail: ``mode = "down"`` (503), ``"errors"`` (GraphQL errors) or ``"slow"``.
+- can be switched to fail: ``mode = "down"`` (503), ``"errors"`` (GraphQL errors), ``"slow"`` or
+  ``"trickle"`` (every GraphQL answer trickles one byte at a time, ``tests.support.trickle``), and
+  ``jwks_mode = "trickle"`` does the same to the JWKS; ``trickles`` records when each began and ended.
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ from starlette.routing import Route
 
 from paycombat_gateway.background_server import serve_in_thread
 from tests.support.fixtures import fixture_text
+from tests.support.trickle import Trickles
 
 
 @cache
@@ -94,6 +97,8 @@ class SaleorDouble:
     key: SigningKey = field(default_factory=SigningKey.generate)
     base_url: str = ""
     mode: str = "ok"
+    jwks_mode: str = "ok"
+    trickles: Trickles = field(default_factory=Trickles)
     reports: list[dict[str, Any]] = field(default_factory=list)
     graphql_calls: list[dict[str, Any]] = field(default_factory=list)
     invalid_documents: list[str] = field(default_factory=list)
@@ -301,6 +306,9 @@ class SaleorDouble:
             return Response("Service Unavailable", status_code=503)
         if self.mode == "slow":
             time.sleep(3)
+        if self.mode == "trickle":
+            await request.body()
+            return self.trickles.response("graphql")
         body = await request.json()
         document = parse(body["query"])
         errors = validate(saleor_schema(self.schema_version), document)
@@ -350,6 +358,8 @@ class SaleorDouble:
         async def jwks(request: Request) -> Response:
             with self._lock:
                 self.jwks_fetches += 1
+            if self.jwks_mode == "trickle":
+                return self.trickles.response("jwks")
             return JSONResponse(self.jwks())
 
         return Starlette(
@@ -363,6 +373,7 @@ class SaleorDouble:
 @contextmanager
 def run_saleor(schema_version: str = "3.21") -> Iterator[SaleorDouble]:
     double = SaleorDouble(schema_version=schema_version)
+    saleor_schema(schema_version)  # built before serving: the first answer must not wait seconds for it
     with serve_in_thread(double.app()) as base_url:
         double.base_url = base_url
         yield double
