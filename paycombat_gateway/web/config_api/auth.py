@@ -22,6 +22,7 @@ from paycombat_gateway.saleor.dashboard_token import (
     TokenInvalid,
     verify_dashboard_token,
 )
+from paycombat_gateway.storage.db import StorageUnavailable
 from paycombat_gateway.storage.installations import get_installation
 from paycombat_gateway.web.installation_keys import current_jwks
 
@@ -108,13 +109,20 @@ class DashboardAuth:
             if not saleor_api_url:
                 raise _Refused(400, "MISSING_HEADER", "Send the saleor-api-url header.")
             identity = await self._identify(saleor_api_url, token)
+        except StorageUnavailable:  # like every route: 503, never 500
+            await _refuse(send, _Refused(503, "STORAGE_UNAVAILABLE", "The app's database is not answering."))
+            return
         except _Refused as refused:
-            body = json.dumps({"error": {"code": refused.code, "message": refused.message}}).encode()
-            answer = [(b"content-type", b"application/json"), (b"cache-control", b"no-store")]
-            if refused.status == 401:  # RFC 9110: a 401 names the scheme it wants
-                answer.append((b"www-authenticate", b'Bearer realm="saleor-dashboard"'))
-            await send({"type": "http.response.start", "status": refused.status, "headers": answer})
-            await send({"type": "http.response.body", "body": body})
+            await _refuse(send, refused)
             return
         scope.setdefault("state", {})["dashboard"] = identity
         await self.app(scope, receive, send)
+
+
+async def _refuse(send: Send, refused: _Refused) -> None:
+    body = json.dumps({"error": {"code": refused.code, "message": refused.message}}).encode()
+    answer = [(b"content-type", b"application/json"), (b"cache-control", b"no-store")]
+    if refused.status == 401:  # RFC 9110: a 401 names the scheme it wants
+        answer.append((b"www-authenticate", b'Bearer realm="saleor-dashboard"'))
+    await send({"type": "http.response.start", "status": refused.status, "headers": answer})
+    await send({"type": "http.response.body", "body": body})

@@ -12,6 +12,7 @@ needs (``QUERY_LIMITS``): parsing, validating and executing happen on the event 
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
@@ -24,7 +25,7 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from strawberry.extensions import MaskErrors, MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
 from strawberry.tools import merge_types
-from strawberry.types import Info
+from strawberry.types import ExecutionContext, Info
 
 from paycombat_gateway.gateway import channel_choice
 from paycombat_gateway.gateway.activity import STATE_WORDS, OrderLookup, format_amount, payin_method_name
@@ -670,7 +671,29 @@ def _is_internal(error: GraphQLError) -> bool:
     return original is not None and not isinstance(original, StorageUnavailable)
 
 
-schema = strawberry.Schema(
+_QUOTED = re.compile(r'"(?:[^"\\]|\\.)*"')  # a literal the query carried, echoed by an error message
+
+
+class ConfigurationSchema(strawberry.Schema):
+    """Logs a failed request by its operation name and each error's message: never the query text
+    (a key typed into it would land in the log) nor the variables. An internal error keeps its
+    traceback; a database outage is a warning."""
+
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        operation = (execution_context.operation_name if execution_context else None) or "anonymous"
+        for error in errors:
+            original = error.original_error
+            if isinstance(original, StorageUnavailable):
+                logger.warning("GraphQL %s failed: the database is not answering", operation)
+            elif original is not None:
+                logger.error("GraphQL %s failed: %s", operation, type(original).__name__, exc_info=original)
+            else:  # the request itself is wrong: say what, not what it was
+                logger.warning("GraphQL %s refused: %s", operation, _QUOTED.sub('"…"', error.message)[:300])
+
+
+schema = ConfigurationSchema(
     query=merge_types("Query", (Query, RefundQuery)),
     mutation=merge_types("Mutation", (Mutation, RefundMutation)),
     extensions=[
