@@ -82,8 +82,8 @@ MAX_JWKS_BYTES = 64 * 1024  # a key set is a few hundred bytes per key
 # --- shares: how much of the app one peer may hold at once (``peer_shares``) ------------------------------
 PAYCOMBAT_SHARE = 64  # calls in flight to one configuration's PayCombat, per client (webhooks' flows)
 SALEOR_WEB_SHARE = 16  # connections the server opens to one Saleor host (JWKS, install, page reads)
-SALEOR_REPORT_SHARE = 4  # payments of one Saleor whose reports one instance delivers at once
-SALEOR_REPORT_BACKLOG = 8  # reports of one Saleor one instance holds claimed (running or waiting)
+SALEOR_REPORT_SHARE = 16  # payments of one Saleor whose reports one instance delivers at once
+SALEOR_REPORT_BACKLOG = 48  # payments of one Saleor one instance holds claimed (running or waiting)
 OUTBOX_LEASE_SECONDS = 120.0  # a claimed report's lease: the backlog drains well within it
 UNSIGNED_LOOKUPS_AT_ONCE = 2  # Retrieve Payin calls for unsigned deliveries, per configuration
 UNSIGNED_LOOKUPS_PER_SECOND = 5.0  # and started per second per configuration; beyond either: 503
