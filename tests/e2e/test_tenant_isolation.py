@@ -29,7 +29,7 @@ from paycombat_gateway.saleor.webhooks import SyncEvent
 from paycombat_gateway.settings import ReconcileSettings
 from paycombat_gateway.storage.configs import get_config
 from paycombat_gateway.storage.models import OutboxReport, PaymentSession, utcnow
-from tests.support.saleor_double import SigningKey, gateway_payload, initialize_payload
+from tests.support.saleor_double import SigningKey, gateway_payload, initialize_payload, process_payload
 from tests.support.stack import ACCOUNT, PATHS, Stack, run_tenants
 from tests.support.trickle import TRICKLE_FOR, run_trickling_paycombat
 
@@ -146,6 +146,32 @@ def test_paycombat_trickling_during_initialize_answers_saleor_in_time_with_a_fai
         assert elapsed < 18  # Saleor's limit for a sync webhook
         slow.wait_until(lambda: bool(paycombat.trickles.durations()), timeout=LONG)
         assert min(paycombat.trickles.durations()) >= outbound.PAYCOMBAT_IN_WEBHOOK.total * 0.8
+
+
+def test_paycombat_trickling_during_process_answers_from_what_is_known_in_time(tmp_path: Path) -> None:
+    """Row 3, transactionProcess: its one look-up at a trickling PayCombat ends by its deadline and
+    Saleor is answered from what the app knew (the hosted checkout still waiting for the shopper)."""
+    with run_trickling_paycombat() as paycombat, run_tenants(tmp_path) as (slow, other):
+        initialize = initialize_payload(slow.saleor)
+        slow.call(SyncEvent.TRANSACTION_INITIALIZE_SESSION, initialize)
+        _point_config_at(slow, paycombat.base_url)  # PayCombat trickles from now on
+        started = time.monotonic()
+        slow_answer = _in_background(
+            lambda: slow.send(SyncEvent.TRANSACTION_PROCESS_SESSION, process_payload(slow.saleor, initialize))
+        )
+        slow.wait_until(lambda: paycombat.trickles.open() > 0, timeout=LONG)
+
+        answer = other.call(SyncEvent.TRANSACTION_INITIALIZE_SESSION, initialize_payload(other.saleor))
+        assert answer["result"] == "CHARGE_ACTION_REQUIRED"
+        _ready(other)
+        assert not slow_answer.done()  # the other tenant was answered while PayCombat trickled
+
+        response = slow_answer.result(timeout=LONG)
+        assert response.status_code == 200
+        assert response.json()["result"] == "CHARGE_ACTION_REQUIRED"
+        assert time.monotonic() - started < 18
+        slow.wait_until(lambda: bool(paycombat.trickles.durations()), timeout=LONG)
+        assert min(paycombat.trickles.durations()) >= outbound.PAYCOMBAT_LOOKUP_IN_WEBHOOK.total * 0.8
 
 
 def test_a_trickling_paycombat_configuration_is_paused_while_others_are_reconciled(
