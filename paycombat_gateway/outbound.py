@@ -12,7 +12,9 @@ limits below) with ``PAYCOMBAT_CONNECT_TIMEOUT`` / ``PAYCOMBAT_READ_TIMEOUT``.
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
+from typing import Any
 
 import aiohttp
 
@@ -38,6 +40,7 @@ __all__ = [
     "AnswerTooLarge",
     "Deadline",
     "read_bounded",
+    "request_bounded",
 ]
 
 
@@ -92,6 +95,25 @@ UNSIGNED_LOOKUPS_PER_SECOND = 5.0  # and started per second per configuration; b
 
 class AnswerTooLarge(Exception):
     """The peer's answer is longer than the limit this call reads."""
+
+
+async def request_bounded(
+    http: aiohttp.ClientSession,
+    method: str,
+    url: str,
+    *,
+    deadline: Deadline,
+    limit: int,
+    **options: Any,
+) -> tuple[int, bytes]:
+    """One request by ``deadline`` (redirects not followed): the status and the whole body, at most
+    ``limit`` bytes. Raises ``TimeoutError`` past the deadline, ``aiohttp.ClientError`` or
+    ``AnswerTooLarge`` otherwise."""
+    async with asyncio.timeout(deadline.total):
+        async with http.request(
+            method, url, timeout=deadline.client_timeout(), allow_redirects=False, **options
+        ) as response:
+            return response.status, await read_bounded(response, limit)
 
 
 async def read_bounded(response: aiohttp.ClientResponse, limit: int) -> bytes:

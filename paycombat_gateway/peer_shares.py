@@ -40,13 +40,9 @@ class Pacer:
         self._next = slot + self._spacing
         return slot - now
 
-    def ready(self) -> bool:
-        """Take a slot only if it is free now (for callers that refuse rather than wait)."""
-        now = self._clock()
-        if self._next > now:
-            return False
-        self._next = now + self._spacing
-        return True
+    def next_in(self) -> float:
+        """How long until the next free slot, without taking it."""
+        return max(0.0, self._next - self._clock())
 
     async def wait(self) -> None:
         delay = self.delay()
@@ -129,23 +125,26 @@ class Lanes(Generic[K, T]):
 
 
 class Admission(Generic[K]):
-    """At most ``at_once`` calls per peer at a time and ``per_second`` started per peer; a call beyond
-    either is refused at once (``admitted`` yields False) rather than queued."""
+    """At most ``at_once`` calls per peer at a time, started at most ``per_second`` per peer; a call
+    beyond ``at_once``, or whose start would wait more than ``max_wait`` seconds, is refused at once
+    (``admitted`` yields False) rather than queued."""
 
-    def __init__(self, *, at_once: int, per_second: float) -> None:
+    def __init__(self, *, at_once: int, per_second: float, max_wait: float = 1.0) -> None:
         self._at_once = at_once
         self._per_second = per_second
+        self._max_wait = max_wait
         self._in_flight: dict[K, int] = {}
         self._pacers: dict[K, Pacer] = {}
 
     @asynccontextmanager
     async def admitted(self, peer: K) -> AsyncIterator[bool]:
         pacer = self._pacers.setdefault(peer, Pacer(self._per_second))
-        if self._in_flight.get(peer, 0) >= self._at_once or not pacer.ready():
+        if self._in_flight.get(peer, 0) >= self._at_once or pacer.next_in() > self._max_wait:
             yield False
             return
         self._in_flight[peer] = self._in_flight.get(peer, 0) + 1
         try:
+            await pacer.wait()
             yield True
         finally:
             self._in_flight[peer] -= 1

@@ -11,7 +11,6 @@ answer with the same code.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 from dataclasses import dataclass, field
@@ -27,7 +26,7 @@ from paycombat_gateway.outbound import (
     SALEOR_REPORT,
     AnswerTooLarge,
     Deadline,
-    read_bounded,
+    request_bounded,
 )
 from paycombat_gateway.saleor.documents import load_document
 
@@ -140,16 +139,10 @@ class SaleorClient:
             raise RuntimeError("SaleorClient.execute_async needs the http= client")
         body, headers = self._request(document, variables)
         try:
-            async with asyncio.timeout(self.deadline.total):
-                async with self._http.post(
-                    self.api_url,
-                    data=body,
-                    headers=headers,
-                    timeout=self.deadline.client_timeout(),
-                    allow_redirects=False,
-                ) as response:
-                    status = response.status
-                    content = await read_bounded(response, MAX_SALEOR_ANSWER_BYTES)
+            status, content = await request_bounded(
+                self._http, "POST", self.api_url, deadline=self.deadline,
+                limit=MAX_SALEOR_ANSWER_BYTES, data=body, headers=headers,
+            )  # fmt: skip
         except TimeoutError:
             raise SaleorUnavailable(f"Saleor did not answer within {self.deadline.total:g} s") from None
         except (aiohttp.ClientError, AnswerTooLarge) as exc:

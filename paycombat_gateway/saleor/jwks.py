@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 from urllib.parse import urlsplit, urlunsplit
 
 import aiohttp
 
-from paycombat_gateway.outbound import JWKS_FETCH, MAX_JWKS_BYTES, AnswerTooLarge, Deadline, read_bounded
+from paycombat_gateway.outbound import (
+    JWKS_FETCH,
+    MAX_JWKS_BYTES,
+    AnswerTooLarge,
+    Deadline,
+    request_bounded,
+)
 
 __all__ = ["JwksUnavailable", "fetch_jwks", "jwks_url"]
 
@@ -30,10 +35,7 @@ async def fetch_jwks(
     hand over a key set within ``deadline`` (the whole answer, at most ``MAX_JWKS_BYTES``)."""
     url = jwks_url(saleor_api_url)
     try:
-        async with asyncio.timeout(deadline.total):
-            async with http.get(url, timeout=deadline.client_timeout(), allow_redirects=False) as response:
-                status = response.status
-                content = await read_bounded(response, MAX_JWKS_BYTES)
+        status, content = await request_bounded(http, "GET", url, deadline=deadline, limit=MAX_JWKS_BYTES)
     except TimeoutError:
         raise JwksUnavailable(f"{url} did not answer within {deadline.total:g} s") from None
     except (aiohttp.ClientError, AnswerTooLarge) as exc:
@@ -41,7 +43,7 @@ async def fetch_jwks(
     if status != 200:
         raise JwksUnavailable(f"{url} answered HTTP {status}")
     try:
-        text = content.decode()
+        text: str = content.decode()
         document = json.loads(text)
     except ValueError as exc:
         raise JwksUnavailable("the JWKS is not JSON") from exc

@@ -49,6 +49,16 @@ def _in_background(work: Callable[[], Any]) -> Future[Any]:
     return future
 
 
+def _served_while_pending(other: Stack, trickling: Callable[[], bool], pending: Future[Any]) -> None:
+    """Once the slow peer trickles: the other tenant's payment starts and ``/readyz`` answers, both
+    while the slow tenant's own webhook (``pending``) still waits for its peer."""
+    other.wait_until(trickling, timeout=LONG)
+    answer = other.call(SyncEvent.TRANSACTION_INITIALIZE_SESSION, initialize_payload(other.saleor))
+    assert answer["result"] == "CHARGE_ACTION_REQUIRED"
+    _ready(other)
+    assert not pending.done()
+
+
 def _point_config_at(stack: Stack, api_url: str) -> None:
     """Move the tenant's configuration to another PayCombat (the app rebuilds its client)."""
     with stack.ctx.database.session() as session:
@@ -132,12 +142,7 @@ def test_paycombat_trickling_during_initialize_answers_saleor_in_time_with_a_fai
         slow_answer = _in_background(
             lambda: slow.send(SyncEvent.TRANSACTION_INITIALIZE_SESSION, initialize_payload(slow.saleor))
         )
-        slow.wait_until(lambda: paycombat.trickles.open() > 0, timeout=LONG)
-
-        answer = other.call(SyncEvent.TRANSACTION_INITIALIZE_SESSION, initialize_payload(other.saleor))
-        assert answer["result"] == "CHARGE_ACTION_REQUIRED"
-        _ready(other)
-        assert not slow_answer.done()  # the other tenant was answered while PayCombat trickled
+        _served_while_pending(other, lambda: paycombat.trickles.open() > 0, slow_answer)
 
         response = slow_answer.result(timeout=LONG)
         elapsed = time.monotonic() - started
@@ -159,12 +164,7 @@ def test_paycombat_trickling_during_process_answers_from_what_is_known_in_time(t
         slow_answer = _in_background(
             lambda: slow.send(SyncEvent.TRANSACTION_PROCESS_SESSION, process_payload(slow.saleor, initialize))
         )
-        slow.wait_until(lambda: paycombat.trickles.open() > 0, timeout=LONG)
-
-        answer = other.call(SyncEvent.TRANSACTION_INITIALIZE_SESSION, initialize_payload(other.saleor))
-        assert answer["result"] == "CHARGE_ACTION_REQUIRED"
-        _ready(other)
-        assert not slow_answer.done()  # the other tenant was answered while PayCombat trickled
+        _served_while_pending(other, lambda: paycombat.trickles.open() > 0, slow_answer)
 
         response = slow_answer.result(timeout=LONG)
         assert response.status_code == 200
