@@ -4,8 +4,10 @@ and ``AsyncPaycombatClient`` (for the server, so no request holds a thread while
 One instance per PayCombat configuration, on a pooled connection. Every operation is defined once in
 ``calls`` (request and parser) and listed once in ``_Operations``; signing, retries, error types and the
 envelope live in ``protocol.Exchange``. Each client only sends what the exchange asks for, so the two
-cannot drift. Timeouts default to 3 s to connect and 10 s to read, well inside Saleor's 18 s budget for
-a sync webhook. Retries: see ``protocol``.
+cannot drift. The async client (the server's) ends every call by a total deadline
+(``outbound.Deadline``: all attempts and the whole answer, read with a size limit), so a PayCombat that
+trickles its answer cannot outlast Saleor's 18 s; the sync client (commands) times out per read.
+Retries: see ``protocol``.
 
 The sync client is on ``httpx``; the async one on ``aiohttp``. Measured on this project's 2-core VM,
 200 calls at once to a PayCombat answering in 1 s: ``httpx.AsyncClient`` spent 3.1-3.7 ms of CPU per
