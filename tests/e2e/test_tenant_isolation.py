@@ -126,7 +126,9 @@ def test_forged_webhooks_naming_a_saleor_whose_jwks_trickles_delay_no_one_else(t
 
         assert statuses == {401}
         durations = slow.saleor.trickles.durations("jwks")
-        assert durations and min(durations) >= outbound.JWKS_FETCH.total * 0.8
+        # The fetch the forgeries waited for ran to its deadline; none outlived it.
+        assert durations and max(durations) >= outbound.JWKS_FETCH.total * 0.8
+        assert max(durations) < outbound.JWKS_FETCH.total + LONG / 2
         assert slow.saleor.jwks_fetches <= 3  # single-flight and spaced, not one fetch per forgery
 
 
