@@ -20,6 +20,7 @@ out of the claim, so a Saleor that trickles its answers holds only its own repor
 from __future__ import annotations
 
 import asyncio
+import copy
 import logging
 import socket
 import uuid
@@ -157,16 +158,18 @@ class OutboxWorker:
         """One round on a private event loop, waiting until every report it claimed was worked (tests
         and tools; the server's worker runs ``serve``). Returns how many reports were claimed."""
 
+        one = copy.copy(self)  # its own lanes: the background loop may be using this one's
+
         async def once() -> int:
             async with aiohttp.ClientSession(trust_env=True) as http:
-                self._bind(http)
-                assert self._lanes is not None
+                one._bind(http)
+                assert one._lanes is not None
                 try:
-                    claimed = await self.run_round()
-                    await self._lanes.drained()
+                    claimed = await one.run_round()
+                    await one._lanes.drained()
                     return claimed
                 finally:
-                    await self.ctx.aclose_loop()
+                    await one.ctx.aclose_loop()
 
         return asyncio.run(once())
 

@@ -29,11 +29,11 @@ def jwks_url(saleor_api_url: str) -> str:
 
 
 async def fetch_jwks(
-    http: aiohttp.ClientSession, saleor_api_url: str, deadline: Deadline = JWKS_FETCH
+    http: aiohttp.ClientSession, saleor_api_url: str, deadline: Deadline | None = None
 ) -> str:
     """The JWKS document as text (kept verbatim in storage); ``JwksUnavailable`` when Saleor does not
     hand over a key set within ``deadline`` (the whole answer, at most ``MAX_JWKS_BYTES``)."""
-    url = jwks_url(saleor_api_url)
+    url, deadline = jwks_url(saleor_api_url), deadline or JWKS_FETCH
     try:
         status, content = await request_bounded(http, "GET", url, deadline=deadline, limit=MAX_JWKS_BYTES)
     except TimeoutError:
