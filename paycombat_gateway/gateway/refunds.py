@@ -77,6 +77,7 @@ class RefundView:
     checkout_id: str | None
     source_type: str
     source_id: str | None
+    order_number: str | None
     saleor_transaction_id: str
     channel: str
     requested_by: str
@@ -112,6 +113,7 @@ def _view(refund: RefundOwed, payment: PaymentSession) -> RefundView:
         checkout_id=payment.checkout_id,
         source_type=refund.source_type,
         source_id=refund.source_id,
+        order_number=refund.order_number,
         saleor_transaction_id=payment.saleor_transaction_id,
         channel=payment.channel_slug,
         requested_by=refund.requested_by,
@@ -231,6 +233,9 @@ def refund_requested(
             payin_id=payment.payin_id,
             source_type=source_type,
             source_id=str(source.get("id")) if source.get("id") else None,
+            order_number=str(source["number"])[:64]
+            if source_type == "order" and source.get("number")
+            else None,
             requested_by=requested_by[:255],
             granted_refund_id=payload.granted_refund.id if payload.granted_refund else None,
         )

@@ -292,7 +292,10 @@ def test_a_granted_refund_sent_for_transfer_is_owed_and_the_order_stays_readable
     with stack.ctx.database.session() as session:
         (owed,) = session.query(RefundOwed).all()
         assert owed.granted_refund_id == "T3JkZXJHcmFudGVkUmVmdW5kOjE="
-    assert _listed(cli)[answer["pspReference"]]["requested_by"] == "staff user VXNlcjoy"
+    listed = _listed(cli)[answer["pspReference"]]
+    assert listed["requested_by"] == "staff user VXNlcjoy" and listed["order_number"] == "1"
+    code, text, _ = cli("refunds", "list")
+    assert code == 0 and "order #1, asked by staff user VXNlcjoy" in text
     assert cli("refunds", "decline", answer["pspReference"], "--reason", "PayCombat refused")[0] == 0
     (report,) = _reports(stack, "REFUND_FAILURE")
     assert report["pspReference"] == answer["pspReference"]
@@ -301,8 +304,9 @@ def test_a_granted_refund_sent_for_transfer_is_owed_and_the_order_stays_readable
 
 def test_a_void_of_an_unpaid_order_leaves_the_order_readable_without_buttons(stack: Stack) -> None:
     unpaid = initialize_payload(stack.saleor)
-    stack.call(SyncEvent.TRANSACTION_INITIALIZE_SESSION, unpaid)
+    checkout_id = stack.call(SyncEvent.TRANSACTION_INITIALIZE_SESSION, unpaid)["pspReference"]
     assert stack.order_page(unpaid["transaction"]["id"])["availableActions"] == ["CANCEL"]
+    order_id = stack.saleor.complete_checkout(unpaid["transaction"]["id"], "1042")  # an unpaid order
 
     voided = stack.call(
         SyncEvent.TRANSACTION_CANCELATION_REQUESTED,
@@ -312,3 +316,12 @@ def test_a_void_of_an_unpaid_order_leaves_the_order_readable_without_buttons(sta
     assert voided["result"] == "CANCEL_SUCCESS"
     assert stack.order_page(unpaid["transaction"]["id"])["availableActions"] == []
     assert stack.saleor.stored_actions(unpaid["transaction"]["id"]) == []
+    # The Dashboard page's activity list shows the voided payment's order, not "Checkout, no order yet".
+    listed = stack.graphql("{ recentTransactions { checkoutId state orderId orderNumber } }")
+    (voided_row,) = [t for t in listed["data"]["recentTransactions"] if t["checkoutId"] == checkout_id]
+    assert voided_row == {
+        "checkoutId": checkout_id,
+        "state": "cancelled",
+        "orderId": order_id,
+        "orderNumber": "1042",
+    }

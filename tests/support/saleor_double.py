@@ -548,7 +548,7 @@ def action_payload(
         "chargedAmount": {"amount": action["amount"], "currency": action["currency"]},
         "authorizedAmount": {"amount": Decimal(0), "currency": action["currency"]},
         "checkout": None if with_order else {"id": initialize["sourceObject"]["id"], "channel": channel},
-        "order": {"id": "T3JkZXI6MQ==", "channel": channel} if with_order else None,
+        "order": {"id": "T3JkZXI6MQ==", "number": "1", "channel": channel} if with_order else None,
     }
     payload = {
         "__typename": kind,
