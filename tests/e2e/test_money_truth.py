@@ -24,7 +24,7 @@ from paycombat_gateway.saleor.webhooks import SyncEvent
 from paycombat_gateway.settings import ReconcileSettings
 from paycombat_gateway.storage.models import PaymentSession, utcnow
 from paycombat_gateway.storage.sessions import held_payments
-from tests.support.saleor_double import initialize_payload
+from tests.support.saleor_double import initialize_payload, process_payload
 from tests.support.stack import ACCOUNT, Stack, run_stack_on
 
 OFF = ReconcileSettings(enabled=False, after_seconds=0.01, interval_seconds=0.01, calls_per_second=1000)
@@ -121,10 +121,14 @@ def test_a_positive_amount_below_the_total_is_still_a_partial_charge(stack: Stac
 
 def test_a_held_payment_is_settled_by_a_later_proven_success(stack: Stack) -> None:
     stack.settled_checkout("success")
-    checkout_id = _open_checkout(stack)
+    initialize = initialize_payload(stack.saleor)
+    checkout_id = stack.call(SyncEvent.TRANSACTION_INITIALIZE_SESSION, initialize)["pspReference"]
     body = stack.payin_success_for(checkout_id, "5b0c7e8e-0000-4000-8000-000000000300")
     stack.deliver_signed(re.sub(r'"amount":[^,}]+', '"amount":0', body).encode())
     assert _payment(stack, checkout_id).held_reason
+    # The shopper comes back meanwhile: pending, never sent to the hosted page to pay a second time.
+    answer = stack.call(SyncEvent.TRANSACTION_PROCESS_SESSION, process_payload(stack.saleor, initialize))
+    assert answer["result"] == "CHARGE_REQUEST" and answer["data"]["status"] == "held"
 
     stack.deliver_signed(body.encode())
 
