@@ -155,24 +155,17 @@ _PAYIN_KINDS = frozenset(
 )
 
 
-def _named(body: dict[str, Any], field: str) -> str | None:
-    value = body.get(field)
-    if value is None or isinstance(value, dict | list):
-        return None
-    return str(value).strip() or None
-
-
 def not_about(row: PaymentSession, event: PaycombatWebhook) -> str | None:
     """Why a payin is not about ``row``'s payment (``contract`` inference ``payin_belongs``); None when
     it proves it is: every merchant reference it names is exactly ours (one at least), and every
     checkout it names is this payment's. The id is checked where it was asked for or signed."""
-    named = [ref for field in PAYIN_REFERENCE_FIELDS if (ref := _named(event.body, field))]
+    named = [ref for field in PAYIN_REFERENCE_FIELDS if (ref := event.named(field))]
     if not named:
         return "it names no merchant reference"
     if foreign := [ref for ref in named if ref != row.merchant_reference]:
         return f"it names merchant reference {foreign[0][:80]!r}, not this payment's"
     for field, attribute in PAYIN_CHECKOUT_FIELDS.items():
-        checkout = _named(event.body, field)
+        checkout = event.named(field)
         if checkout is not None and checkout != getattr(row, attribute):
             return f"it names {field} {checkout[:80]!r}, not this payment's"
     return None

@@ -42,13 +42,17 @@ class PaycombatWebhook:
     references: tuple[str, ...]
     body: dict[str, Any]
 
+    def named(self, field: str) -> str | None:
+        """The body's ``field`` as text (stripped), None when absent, empty or not a plain value."""
+        return _text(self.body.get(field))
+
     def own_words(self) -> str:
         """What PayCombat said of the payin in its own fields (``PAYIN_WORDS_FIELDS``: status, amount,
         currency, reply code), fit for a page and a log: no shopper data, no control characters, each
         value cut short. E.g. ``status SUCCESS, amount -100, amount_type AUD``."""
         said = []
         for name in PAYIN_WORDS_FIELDS:
-            value = _text(self.body.get(name))
+            value = self.named(name)
             if value is not None:
                 printable = "".join(ch if ch.isprintable() else " " for ch in value)
                 said.append(f"{name} {printable[:40]}")
