@@ -228,7 +228,12 @@ def learn_from_paycombat(
         row = session.get(PaymentSession, payment.id, with_for_update=not news)
         if row is None:
             return enqueued, "the payment no longer exists"
-        said = _reported(row) if enqueued else ("already known" if news else "nothing to record")
+        if enqueued:
+            said = _reported(row)
+        elif row.held_reason and row.state != SessionState.SUCCEEDED.value:
+            said = f"held for review, nothing reported: {row.held_reason}"
+        else:
+            said = "already known" if news else "nothing to record"
         if schedule is not None:
             said = f"{said}; {schedule(row, bool(news))}"
     return enqueued, said

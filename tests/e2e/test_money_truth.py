@@ -176,8 +176,15 @@ def test_a_lookup_about_another_payin_never_settles_this_payment(
     logged = " ".join(r.getMessage() for r in caplog.records)
     assert "not about this payment" in logged
 
+    # Ours, but with an amount that proves nothing: held, and the reconciler says so.
+    proper = {**other_payin, "id": asked, "transaction": ours, "order_reference": ours}
+    _lookup_answers(stack, {**proper, "amount": 0})
+    (finding,) = [found for found in reconciler.run_pass() if found.checkout_id == checkout_id]
+    assert finding.outcome.startswith("held for review, nothing reported: payin " + asked), finding
+    assert _charges(stack, checkout_id) == []
+
     # The payin PayCombat does show for this payment, asked for by its id, still settles it.
-    _lookup_answers(stack, {**other_payin, "id": asked, "transaction": ours, "order_reference": ours})
+    _lookup_answers(stack, proper)
     list(reconciler.run_pass())
     stack.wait_until(lambda: bool(_charges(stack, checkout_id)))
     assert _charges(stack, checkout_id) == [("CHARGE_SUCCESS", Decimal("49.99"))]
