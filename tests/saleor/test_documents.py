@@ -28,7 +28,10 @@ def test_every_document_validates(version: str) -> None:
 @pytest.mark.parametrize("version", VERSIONS)
 def test_manifest_webhooks_are_valid_subscriptions_with_known_events(version: str) -> None:
     schema = saleor_schema(version)
-    sync_enum, async_enum = schema.get_type("WebhookEventTypeSyncEnum"), schema.get_type("WebhookEventTypeAsyncEnum")
+    sync_enum, async_enum = (
+        schema.get_type("WebhookEventTypeSyncEnum"),
+        schema.get_type("WebhookEventTypeAsyncEnum"),
+    )
     assert sync_enum is not None and async_enum is not None
     declared = []
     for entry in build_manifest("https://app.example.com")["webhooks"]:
