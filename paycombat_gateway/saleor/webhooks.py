@@ -40,8 +40,8 @@ class SyncEvent(StrEnum):
 
 
 class AsyncEvent(StrEnum):
-    # Saleor 3.23+ delivers an app's own lifecycle events to it with no permission; 3.21 delivers it only
-    # to apps holding MANAGE_APPS, which this app does not ask for (`purge` covers those Saleors).
+    # Saleor 3.23+ delivers an app's own lifecycle events to it, with no permission needed; older Saleors
+    # never tell the app being deleted (`paycombat-gateway purge` covers them).
     APP_DELETED = "APP_DELETED"
 
     @property

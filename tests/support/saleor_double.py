@@ -178,7 +178,7 @@ class SaleorDouble:
     def delete_app(self, app_url: str) -> requests.Response | None:
         """``appDelete``: the app's token stops working at once; Saleor 3.23+ then sends the deleted app
         its own ``APP_DELETED`` (async, signed like every webhook, no permission needed), while 3.21
-        sends it nothing (it would need MANAGE_APPS, which the app does not ask for). The answer, or None."""
+        never tells the app being deleted. The app's answer, or None."""
         deleted = self.app_id
         self.app_token = "saleor-app-token-" + uuid.uuid4().hex
         if tuple(int(part) for part in self.schema_version.split(".")) < (3, 23):
