@@ -6,10 +6,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
-from paycombat_gateway.storage.models import ChannelMapping, PaycombatConfig, utcnow
+from paycombat_gateway.storage.models import ChannelMapping, PaycombatConfig, PaymentSession, utcnow
+from paycombat_gateway.storage.reconciliation import OPEN_STATES
 from paycombat_gateway.storage.secrets import SecretBox, secret_hint
 
 __all__ = [
@@ -140,9 +141,20 @@ def list_configs(session: Session, installation_id: int) -> list[PaycombatConfig
 
 def disable_config(session: Session, config: PaycombatConfig) -> list[str]:
     """Wipe the configuration's PayCombat keys and unmap its channels; the row stays for the payments that
-    name it (their amounts and references are bookkeeping). Returns the channels it held."""
+    name it (their amounts and references are bookkeeping). Its open payments can no longer be looked up
+    at PayCombat, so the reconciler stops asking about them. Returns the channels it held."""
     channels = mapped_channels(session, config.id)
     session.execute(delete(ChannelMapping).where(ChannelMapping.config_id == config.id))
+    session.execute(
+        update(PaymentSession)
+        .where(
+            PaymentSession.config_id == config.id,
+            PaymentSession.state.in_(OPEN_STATES),
+            PaymentSession.reconcile_stopped_at.is_(None),
+        )
+        .values(reconcile_stopped_at=utcnow(), reconcile_note="its PayCombat configuration was removed")
+        .execution_options(synchronize_session=False)
+    )
     config.x_token_encrypted = ""
     config.signature_key_encrypted = ""
     config.x_token_hint = ""
@@ -189,8 +201,6 @@ def unmap_channel(session: Session, installation_id: int, channel_slug: str) -> 
 
 
 def has_payments(session: Session, config_id: str) -> bool:
-    from paycombat_gateway.storage.models import PaymentSession
-
     return (
         session.scalars(
             select(PaymentSession.id).where(PaymentSession.config_id == config_id).limit(1)

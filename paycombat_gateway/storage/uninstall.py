@@ -65,14 +65,6 @@ def uninstall(session: Session, saleor_api_url: str, *, app_id: str | None = Non
     installation.token_encrypted = ""
     installation.jwks = None
     installation.uninstalled_at = installation.uninstalled_at or now
-    disabled: list[str] = []
-    channels: list[str] = []
-    live = select(PaycombatConfig).where(
-        PaycombatConfig.installation_id == installation.id, PaycombatConfig.disabled_at.is_(None)
-    )
-    for config in session.scalars(live).all():
-        channels += disable_config(session, config)
-        disabled.append(f"{config.name} ({config.id})")
     parked = session.execute(
         update(OutboxReport)
         .where(OutboxReport.installation_id == installation.id, OutboxReport.state == "pending")
@@ -89,6 +81,14 @@ def uninstall(session: Session, saleor_api_url: str, *, app_id: str | None = Non
         .values(reconcile_stopped_at=now, reconcile_note="the app was uninstalled from this Saleor")
         .execution_options(synchronize_session=False)
     )
+    disabled: list[str] = []
+    channels: list[str] = []
+    live = select(PaycombatConfig).where(
+        PaycombatConfig.installation_id == installation.id, PaycombatConfig.disabled_at.is_(None)
+    )
+    for config in session.scalars(live).all():
+        channels += disable_config(session, config)
+        disabled.append(f"{config.name} ({config.id})")
     session.flush()
     return Uninstalled(
         saleor_api_url=installation.saleor_api_url,

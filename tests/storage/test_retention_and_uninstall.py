@@ -187,3 +187,31 @@ def test_uninstall_wipes_keys_parks_reports_and_a_reinstall_starts_clean(
         )
         assert [c.id for c in configs.list_configs(session, installation_id)] == [fresh.id]
     assert _get(database, Installation, installation_id).uninstalled_at is None
+
+
+def test_removing_a_configuration_deletes_it_or_disables_it_for_its_payments(
+    database: Database, box: SecretBox
+) -> None:
+    installation_id, config_id = _setup(database, box)
+    waiting = _payment(database, config_id, "WAIT", "action_required", timedelta(0))
+    with database.session() as session:
+        unused = configs.create_config(
+            session,
+            box,
+            installation_id=installation_id,
+            name="Unused",
+            x_token="snd_unused_1",
+            signature_key="snd_unused_2",
+        )
+        configs.map_channels(session, installation_id, unused.id, ["poland"])
+        assert configs.remove_config(session, unused) == ("deleted", ["poland"])
+        config = session.get(PaycombatConfig, config_id)
+        assert config is not None
+        assert configs.remove_config(session, config) == ("disabled", ["default-channel"])
+    with database.session(readonly=True) as session:
+        assert session.get(PaycombatConfig, unused.id) is None
+        kept = session.get(PaycombatConfig, config_id)
+        assert kept is not None and kept.disabled_at is not None and kept.x_token_encrypted == ""
+        payment = session.get(PaymentSession, waiting)
+        assert payment is not None and payment.reconcile_stopped_at is not None  # no keys to look it up with
+        assert payment.amount == Decimal("49.99")
