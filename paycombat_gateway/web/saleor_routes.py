@@ -40,7 +40,7 @@ __all__ = ["saleor_routes"]
 logger = logging.getLogger(__name__)
 
 # (ctx, installation id, payload) -> a result with ``to_json()``, or the JSON itself. Coroutine
-# functions run on the event loop; the others, which only read the database, in a worker thread.
+# functions run on the event loop; the others, which only use the database, in a worker thread.
 Handler = Callable[[GatewayContext, int, Any], Any]
 HANDLERS: dict[SyncEvent | AsyncEvent, Handler] = {
     SyncEvent.PAYMENT_GATEWAY_INITIALIZE_SESSION: gateway_initialize,
