@@ -1,7 +1,7 @@
 """money truth: a payment held for review (a success that proves no payment), and a refund's order number
 
 Revision ID: 0005_money_truth
-Revises: 0004_reconcile
+Revises: 0008_retention
 Create Date: 2026-12-07
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0005_money_truth"
-down_revision = "0004_reconcile"
+down_revision = "0008_retention"  # main's head when merged (was 0004_reconcile)
 branch_labels = None
 depends_on = None
 
