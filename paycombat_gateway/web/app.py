@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -48,6 +49,7 @@ def create_app(
                 worker.start()
             if settings.reconcile.enabled:
                 reconciler.start()
+            _freeze_start_up_objects()
             yield
         finally:
             reconciler.stop()
@@ -79,3 +81,15 @@ def create_app(
     app.state.checkpointer = checkpointer
     app.state.reconciler = reconciler
     return app
+
+
+def _freeze_start_up_objects() -> None:
+    """Move everything alive after start-up (modules, the schema, compiled statements, the app) into
+    the collector's permanent generation.
+
+    They live as long as the process, yet every full collection walks them all again: issue 22 measured
+    garbage collection at 6% of the app's CPU per request. Frozen, the collector only walks what the
+    requests themselves allocate. Collected first, so garbage from start-up is freed, not frozen.
+    """
+    gc.collect()
+    gc.freeze()
