@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, cast
+from typing import Any, NotRequired, TypedDict, Unpack, cast
 
 from sqlalchemy import Table, bindparam, exists, literal_column, select, update
 from sqlalchemy import cast as sql_cast
@@ -18,6 +18,7 @@ from paycombat_gateway.storage.upsert import insert_unless_exists
 
 __all__ = [
     "MAX_REFERENCES",
+    "NewDelivery",
     "StoredDelivery",
     "deliveries_by_state",
     "record_delivery",
@@ -32,6 +33,21 @@ _STORED_COLUMNS = (
     "config_id", "received_at", "raw_body", "headers", "signature_valid", "dedupe_key", "kind",
     "payin_id", "match_state", "note", "duplicates", "processed_at", "source",
 )  # fmt: skip
+
+
+class NewDelivery(TypedDict):
+    """An authenticated delivery as the inbox stores it, whichever way it is stored."""
+
+    config_id: str
+    raw_body: bytes
+    headers: dict[str, str]
+    signature_valid: bool
+    dedupe_key: str
+    kind: str
+    payin_id: str | None
+    match_state: NotRequired[str]  # "unmatched" unless given
+    note: NotRequired[str | None]
+    source: NotRequired[str]  # "webhook" unless given
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,19 +94,7 @@ def _unless_matched_statement(dialect: str) -> Insert:
 
 
 def store_unless_matched(
-    database: Database,
-    *,
-    config_id: str,
-    references: tuple[str, ...],
-    raw_body: bytes,
-    headers: dict[str, str],
-    signature_valid: bool,
-    dedupe_key: str,
-    kind: str,
-    payin_id: str | None,
-    match_state: str,
-    note: str,
-    source: str = "webhook",
+    database: Database, *, references: tuple[str, ...], **delivery: Unpack[NewDelivery]
 ) -> StoredDelivery | None:
     """Store a delivery that matches no payment of ``config_id`` in ONE autocommit statement, match and
     insert together; None when a payment does match (nothing written: the caller's transaction decides).
@@ -105,11 +109,8 @@ def store_unless_matched(
         f"reference_{index}": references[index] if index < len(references) else None
         for index in range(MAX_REFERENCES)
     }
-    values.update(
-        config_id=config_id, received_at=now, raw_body=raw_body, headers=headers,
-        signature_valid=signature_valid, dedupe_key=dedupe_key, kind=kind, payin_id=payin_id,
-        match_state=match_state, note=note, duplicates=0, processed_at=now, source=source,
-    )  # fmt: skip
+    values.update(match_state="unmatched", note=None, source="webhook", received_at=now, processed_at=now)
+    values.update(delivery, duplicates=0)
     row = database.write_single(_unless_matched_statement(database.engine.dialect.name), values)
     if row is None:
         return None
@@ -117,49 +118,27 @@ def store_unless_matched(
 
 
 def record_delivery(
-    session: Session,
-    *,
-    config_id: str,
-    raw_body: bytes,
-    headers: dict[str, str],
-    signature_valid: bool,
-    dedupe_key: str,
-    kind: str,
-    payin_id: str | None,
-    match_state: str = "unmatched",
-    payment_session_id: int | None = None,
-    note: str | None = None,
-    source: str = "webhook",
+    session: Session, *, payment_session_id: int | None = None, **delivery: Unpack[NewDelivery]
 ) -> tuple[int | None, bool]:
     """Store a delivery; the second copy of the same ``dedupe_key`` only bumps a counter.
 
     Returns the stored delivery's id (None for a duplicate) and whether this one was a duplicate. Safe when
     two processes record the same delivery at the same moment: the unique key admits one row.
     """
+    now = utcnow()
+    values: dict[str, Any] = {"match_state": "unmatched", "note": None, "source": "webhook"}
+    values.update(delivery, payment_session_id=payment_session_id, received_at=now, processed_at=now)
     delivery_id = insert_unless_exists(
-        session,
-        PaycombatDelivery,
-        ("config_id", "dedupe_key"),
-        config_id=config_id,
-        raw_body=raw_body,
-        headers=headers,
-        signature_valid=signature_valid,
-        dedupe_key=dedupe_key,
-        kind=kind,
-        payin_id=payin_id,
-        match_state=match_state,
-        payment_session_id=payment_session_id,
-        note=note,
-        received_at=utcnow(),
-        processed_at=utcnow(),
-        duplicates=0,
-        source=source,
+        session, PaycombatDelivery, ("config_id", "dedupe_key"), duplicates=0, **values
     )
     if delivery_id is not None:
         return int(delivery_id), False
     session.execute(
         update(PaycombatDelivery)
-        .where(PaycombatDelivery.config_id == config_id, PaycombatDelivery.dedupe_key == dedupe_key)
+        .where(
+            PaycombatDelivery.config_id == delivery["config_id"],
+            PaycombatDelivery.dedupe_key == delivery["dedupe_key"],
+        )
         .values(duplicates=PaycombatDelivery.duplicates + 1)
     )
     return None, True
