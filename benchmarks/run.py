@@ -486,7 +486,8 @@ def bench_ingestion(saleor: SaleorDouble, tmp: str, count: int) -> None:
             before = _cpu_of(servers)
             results, seconds = _deliver(urls, deliveries)
             cpu_ms = 1000 * (_cpu_of(servers) - before) / count
-            duplicates = run_load(urls[0], deliveries[:200], 16)  # the same deliveries again: all duplicates
+            replayed = deliveries[:200]
+            duplicates = run_load(urls[0], replayed, 16)  # the same deliveries again: all duplicates
             with database.session() as session:
                 stored = (session.scalar(select(func.count()).select_from(PaycombatDelivery)) or 0) - warmed
             latencies = [latency for result in results for latency in result.latencies_ms]
@@ -499,7 +500,8 @@ def bench_ingestion(saleor: SaleorDouble, tmp: str, count: int) -> None:
             )
             print(
                 f"  stored {stored} of {count} deliveries ({count - stored} lost); "
-                f"a replay of 200 stored {0 if stored == count else '?'} more, {duplicates.failures} replays failed"
+                f"a replay of {len(replayed)} stored {0 if stored == count else '?'} more, "
+                f"{duplicates.failures} replays failed"
             )
             settling = max(count // 4, 50)
             _open_payments(database, config_id, settling)
