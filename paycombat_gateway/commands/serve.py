@@ -56,11 +56,9 @@ def _serve(args: argparse.Namespace) -> int:
     }
     if args.workers > 1:
         from paycombat_gateway.storage.migrate import migrate
-        from paycombat_gateway.storage.secrets import SecretBox
 
         sock.close()  # the port is free; uvicorn's supervisor binds it itself and shares it with its processes
         migrate(settings.resolved_database_url)
-        SecretBox.from_setting(settings.app_secret_key, settings.data_dir)  # a development key, made once
         logger.info("serving with %d worker processes", args.workers)
         uvicorn.run(
             f"{__name__}:worker_app",
