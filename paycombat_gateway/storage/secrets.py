@@ -22,7 +22,7 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from paycombat_gateway.observability import register_secret
 from paycombat_gateway.settings import MIN_SECRET_KEY_LENGTH
 
-__all__ = ["SecretBox", "SecretDecryptionError", "secret_hint"]
+__all__ = ["SecretBox", "SecretDecryptionError", "secret_hint", "warn_about_the_development_key"]
 
 logger = logging.getLogger(__name__)
 _HKDF_INFO = b"paycombat-gateway secrets at rest v1"
@@ -78,11 +78,6 @@ class SecretBox:
             return cls([part.strip() for part in app_secret_key.split(",") if part.strip()])
         return cls(key_file=data_dir / "secret.key")
 
-    @property
-    def development_key_file(self) -> Path | None:
-        """The development key's file when ``APP_SECRET_KEY`` is not set (for start-up's one warning)."""
-        return self._key_file
-
     def _keys(self, *, create: bool) -> MultiFernet:
         if self._fernet is not None:
             return self._fernet
@@ -131,9 +126,16 @@ def _make_key_file(key_file: Path) -> str:
         return key_file.read_text(encoding="ascii").strip()
     finally:
         os.unlink(draft)
-    logger.warning(
-        "APP_SECRET_KEY is not set: made the development key %s to encrypt stored secrets. "
-        "Set APP_SECRET_KEY before going live, or they cannot move to another machine.",
-        key_file,
-    )
+    logger.info("made the development key %s for stored secrets (APP_SECRET_KEY is not set)", key_file)
     return key
+
+
+def warn_about_the_development_key(app_secret_key: str | None, data_dir: Path) -> None:
+    """``serve``'s one warning at start-up when stored secrets use the development key (other commands
+    stay quiet about it)."""
+    if not app_secret_key:
+        logger.warning(
+            "APP_SECRET_KEY is not set: stored secrets are encrypted with the development key %s. "
+            "Set APP_SECRET_KEY before going live, or they cannot move to another machine.",
+            data_dir / "secret.key",
+        )

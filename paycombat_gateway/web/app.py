@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -27,6 +28,7 @@ from paycombat_gateway.web.saleor_routes import saleor_routes
 __all__ = ["create_app"]
 
 STATIC = Path(__file__).with_name("static")
+logger = logging.getLogger(__name__)
 
 
 def create_app(
@@ -43,6 +45,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         try:
+            logger.info("background workers: %s", settings.background_workers)
             checkpointer.start()  # SQLite only
             if settings.run_outbox_worker:
                 worker.start()
