@@ -260,11 +260,12 @@ class Settings:
         api_urls = self._api_allow_list
         if api_urls is not None and any(entry.scheme != "https" for entry in api_urls.entries):
             raise SettingsError(f"{ALLOWED_API_URLS_FORM}; every entry must be https")
-        if self.is_production:
-            self._check_production()
 
-    def _check_production(self) -> None:
-        """What development tolerates and production must not run with."""
+    def check_production(self) -> None:
+        """What development tolerates and production must not run with (``from_env`` calls it; a test
+        building ``Settings(app_env="production")`` against a local http stack need not)."""
+        if not self.is_production:
+            return
         if urlsplit(self.app_url).scheme != "https" and not self.allow_http_app_url:
             raise SettingsError(
                 f"APP_URL must be https in production (Saleor's tokens and payment data are sent to it), "
@@ -378,6 +379,7 @@ class Settings:
             reconcile=ReconcileSettings.from_env(env),
             allow_http_app_url=env_bool(env, "ALLOW_HTTP_APP_URL", cls.allow_http_app_url),
         )
+        settings.check_production()
         settings.check_folders()
         return settings
 
