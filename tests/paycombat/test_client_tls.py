@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import datetime
 import ipaddress
-import json
 import ssl
 import threading
 from collections.abc import Iterator
 from decimal import Decimal
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -22,28 +21,9 @@ from cryptography.x509.oid import NameOID
 from paycombat_gateway.paycombat import errors
 from paycombat_gateway.paycombat.client import PaycombatClient
 from paycombat_gateway.paycombat.models import PaymentRequest
+from tests.paycombat.test_client_environment import _ForwardProxy
 
 REQUEST = PaymentRequest(amount=Decimal("10.00"), currency="USD", country_code="US", description="tls")
-
-
-class _PayCombat(BaseHTTPRequestHandler):
-    def do_POST(self) -> None:
-        self.rfile.read(int(self.headers.get("Content-Length", "0")))
-        body = json.dumps(
-            {
-                "status": True,
-                "message": "OK",
-                "data": {"id": "chk_tls", "checkout_token": "t", "checkout_url": "http://x/"},
-            }
-        ).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, format: str, *args: object) -> None:
-        return
 
 
 def _self_signed(folder: Path) -> tuple[Path, Path]:
@@ -77,7 +57,7 @@ def _self_signed(folder: Path) -> tuple[Path, Path]:
 @pytest.fixture
 def https_paycombat(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     cert_file, key_file = _self_signed(tmp_path)
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _PayCombat)
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _ForwardProxy)  # it answers a checkout, as PayCombat
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.load_cert_chain(cert_file, key_file)
     server.socket = context.wrap_socket(server.socket, server_side=True)
@@ -96,7 +76,7 @@ def test_the_ca_bundle_requests_reads_is_used(
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(cert_file))
     client = PaycombatClient("snd_tls_xtoken", "snd_tls_sigkey", url, retries=0)
     monkeypatch.delenv("REQUESTS_CA_BUNDLE")  # read when the client was built, not per request
-    assert client.create_payment_request(REQUEST).id == "chk_tls"
+    assert client.create_payment_request(REQUEST).id == "chk_via_proxy"
 
 
 def test_an_unknown_certificate_is_refused(
