@@ -63,6 +63,7 @@ CASES = {
         "PAYCOMBAT_READ_TIMEOUT must be at most 18 s in production",
         ["config", "list"],
     ),
+    "retention-days": ({"DATA_RETENTION_DAYS": "-1"}, "DATA_RETENTION_DAYS must be", ["purge", "--expired"]),
     "production-missing-everything": (
         {"APP_ENV": "production"},
         "APP_ENV=production needs APP_URL, APP_SECRET_KEY, ALLOWED_SALEOR_URLS",

@@ -1,4 +1,5 @@
-"""The Starlette app: every route, the middleware, and the outbox worker's and reconciler's lifetimes."""
+"""The Starlette app: every route, the middleware, and the background workers' lifetimes (outbox,
+reconciler, retention)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from starlette.middleware import Middleware
 from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
 
+from paycombat_gateway.background.retention import RetentionRunner
 from paycombat_gateway.gateway.context import GatewayContext
 from paycombat_gateway.gateway.outbox_worker import OutboxWorker
 from paycombat_gateway.gateway.reconcile import Reconciler
@@ -41,6 +43,7 @@ def create_app(
     worker = OutboxWorker(ctx, poll_seconds=settings.outbox_poll_seconds)
     checkpointer = WalCheckpointer(ctx.database)
     reconciler = Reconciler(ctx, on_report_enqueued=worker.notify)
+    retention = RetentionRunner(ctx.database, settings.data_retention_days)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -51,8 +54,10 @@ def create_app(
                 worker.start()
             if settings.reconcile.enabled:
                 reconciler.start()
+            retention.start()
             yield
         finally:
+            retention.stop()
             reconciler.stop()
             worker.stop()
             checkpointer.stop()  # before ctx.aclose() disposes of the database
@@ -81,4 +86,5 @@ def create_app(
     app.state.outbox = worker
     app.state.checkpointer = checkpointer
     app.state.reconciler = reconciler
+    app.state.retention = retention
     return app

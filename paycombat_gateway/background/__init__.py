@@ -1,0 +1,1 @@
+"""The app's background machinery: work each server process runs beside the requests it answers."""
