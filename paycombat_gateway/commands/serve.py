@@ -12,6 +12,7 @@ import dataclasses
 import logging
 import os
 import sys
+from importlib.util import find_spec
 from typing import Any
 
 from starlette.applications import Starlette
@@ -70,6 +71,7 @@ def _serve(args: argparse.Namespace) -> int:
         "proxy_headers": True,
         "forwarded_allow_ips": args.forwarded_allow_ips,
         "timeout_graceful_shutdown": 10,
+        **_loop_and_parser(),
     }
     if args.workers > 1:
         from paycombat_gateway.storage.migrate import migrate
@@ -106,6 +108,26 @@ def _local_url(host: str, port: int) -> str:
     if host in {"", "0.0.0.0", "::"}:  # noqa: S104 - every interface: this machine reaches it on loopback
         host = "127.0.0.1"
     return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
+def _loop_and_parser() -> dict[str, str]:
+    """uvloop and httptools when installed (``uvicorn[standard]`` brings both), named explicitly so the
+    log says what runs: issue 22 measured them at 25–32% of the CPU per request against asyncio's loop
+    and h11. A missing one is a warning, not an error: the app still works, only slower."""
+    chosen = {
+        "loop": "uvloop" if find_spec("uvloop") else "asyncio",
+        "http": "httptools" if find_spec("httptools") else "h11",
+    }
+    if chosen == {"loop": "uvloop", "http": "httptools"}:
+        logger.info("event loop uvloop, HTTP parser httptools")
+    else:
+        logger.warning(
+            "event loop %s, HTTP parser %s: install uvicorn[standard] for uvloop and httptools, "
+            "which cost a quarter less CPU per request",
+            chosen["loop"],
+            chosen["http"],
+        )
+    return chosen
 
 
 def _workers(value: str) -> int:
