@@ -65,14 +65,6 @@ def _serve(args: argparse.Namespace) -> int:
         app_url = _local_url(args.host, sock.getsockname()[1])
         os.environ["APP_URL"] = app_url  # for --workers' processes, which read the environment
         settings = dataclasses.replace(settings, app_url=app_url)
-    options: dict[str, Any] = {
-        "log_config": None,  # keep our redacting JSON handler
-        "access_log": False,  # RequestIdMiddleware logs one line per request
-        "proxy_headers": True,
-        "forwarded_allow_ips": args.forwarded_allow_ips,
-        "timeout_graceful_shutdown": 10,
-        **_loop_and_parser(),
-    }
     if args.workers > 1:
         from paycombat_gateway.storage.migrate import migrate
 
@@ -86,7 +78,7 @@ def _serve(args: argparse.Namespace) -> int:
             workers=args.workers,
             host=args.host,
             port=args.port,
-            **options,
+            **_uvicorn_options(args),
         )
         return 0
     from paycombat_gateway.web.app import create_app
@@ -99,8 +91,20 @@ def _serve(args: argparse.Namespace) -> int:
     host, port = sock.getsockname()[:2]
     warn_about_the_development_key(settings.app_secret_key, settings.data_dir)
     logger.info("listening on http://%s:%s (APP_URL %s)", host, port, settings.app_url)
-    uvicorn.Server(uvicorn.Config(app, **options)).run(sockets=[sock])
+    uvicorn.Server(uvicorn.Config(app, **_uvicorn_options(args))).run(sockets=[sock])
     return 0
+
+
+def _uvicorn_options(args: argparse.Namespace) -> dict[str, Any]:
+    """uvicorn's options, taken once the app has started (so a start that fails says only why)."""
+    return {
+        "log_config": None,  # keep our redacting JSON handler
+        "access_log": False,  # RequestIdMiddleware logs one line per request
+        "proxy_headers": True,
+        "forwarded_allow_ips": args.forwarded_allow_ips,
+        "timeout_graceful_shutdown": 10,
+        **_loop_and_parser(),
+    }
 
 
 def _local_url(host: str, port: int) -> str:
