@@ -9,8 +9,9 @@ The concurrency model of one app process (docs/operations.md, "Deadlines and sha
   the database on two threads of its own, so probes never queue behind webhook work.
 - **The background event loop** (``runner.BackgroundRunner``): one thread, one event loop and one
   aiohttp session for the process's life, hosting the outbox worker (``outbox``) and the reconciler
-  (``reconciler``) side by side. Their database work hops through the same ``in_thread``, on a pool of
-  this loop's own, so background work never takes the serving loop's threads.
+  (``reconciler``) and the data-retention pass (``retention``) side by side. Their database work hops
+  through the same ``in_thread``, on a pool of this loop's own, so background work never takes the
+  serving loop's threads.
 - **The WAL checkpointer** (``checkpointer``, SQLite only): a thread of its own, database work only.
 
 Fair shares (``peer_shares``): the outbox delivers each Saleor's reports in a lane of its own (a few

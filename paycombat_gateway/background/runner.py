@@ -95,9 +95,10 @@ async def repeat_rounds(
 
 
 class BackgroundRunner:
-    """Runs ``workers`` side by side on one event loop in one daemon thread, until ``stop``."""
+    """Runs ``workers`` side by side on one event loop in one daemon thread, until ``stop``; at the end
+    it closes the PayCombat clients the loop opened through ``ctx`` (None: a worker that uses none)."""
 
-    def __init__(self, ctx: GatewayContext, *workers: BackgroundWorker) -> None:
+    def __init__(self, ctx: GatewayContext | None, *workers: BackgroundWorker) -> None:
         self.ctx = ctx
         self.workers = workers
         self._thread: threading.Thread | None = None
@@ -126,7 +127,8 @@ class BackgroundRunner:
             await asyncio.gather(*(worker.serve(self._stopping, http) for worker in self.workers))
         finally:
             await http.close()
-            await self.ctx.aclose_loop()  # the PayCombat clients this loop opened
+            if self.ctx is not None:
+                await self.ctx.aclose_loop()  # the PayCombat clients this loop opened
 
     def stop(self) -> None:
         loop, stopping = self._loop, self._stopping

@@ -6,15 +6,23 @@ decides the Saleor event and writes to the outbox, so one event is reported once
 and by however many paths, it arrives.
 
 Everything after authentication happens in ONE database transaction (delivery row, session update,
-outbox row), committed before PayCombat gets its 2xx: a crash at any point either loses nothing or
-makes PayCombat deliver again, and the second copy is recognised as a duplicate. Unmatched deliveries
-are kept and visible, never dropped. How a payin is matched to its checkout is a contract inference
+outbox row), committed before PayCombat gets its 2xx (a delivery that names none of this app's
+references and matches no payment, a replay of one included, is one statement:
+``storage.inbox.store_unless_matched``). A crash at any point either loses nothing or makes PayCombat
+deliver again, and the second copy is recognised as a duplicate. Unmatched deliveries are kept and
+visible, never dropped. How a payin is matched to its checkout is a contract inference
 (``payin_checkout_link``): our merchant reference travels as the checkout's ``description`` and comes
 back in the payin's ``order_reference`` / ``transaction``.
 
-A delivery held for review (its amount cannot be kept exactly) is stored under a key of its own bytes,
-not the event's: it changed nothing, so it must not make the correct copy of the same event, arriving
-later, look like a duplicate.
+Before a payin changes anything it must prove it is about this payment (``contract`` inference
+``payin_belongs``): every merchant reference it names is exactly ours and every checkout it names is
+ours. One that does not is kept, logged and ignored. A success that proves no payment (no amount, not
+more than zero, another currency, finer than the minor unit: ``settlement.unproven``) holds the
+payment for review: its reason, with PayCombat's own words, is stored on the payment and logged.
+
+A delivery ignored or held is stored under a key of its own bytes, not the event's: it changed
+nothing, so it must not make the correct copy of the same event (or the payin's own webhook to the
+payment it really belongs to), arriving later, look like a duplicate.
 """
 
 from __future__ import annotations
@@ -33,14 +41,21 @@ from paycombat_gateway.gateway.context import GatewayContext
 from paycombat_gateway.gateway.reporting import owe_saleor
 from paycombat_gateway.gateway.settlement import PayinNotice, SessionState, Transition, apply_notice
 from paycombat_gateway.gateway.snapshots import snapshot
-from paycombat_gateway.money import MoneyError, quantize
 from paycombat_gateway.paycombat import errors
-from paycombat_gateway.paycombat.contract import WebhookKind
+from paycombat_gateway.paycombat.contract import PAYIN_CHECKOUT_FIELDS, PAYIN_REFERENCE_FIELDS, WebhookKind
 from paycombat_gateway.paycombat.webhooks import PaycombatWebhook, parse_webhook, verify_and_parse
-from paycombat_gateway.storage.inbox import record_delivery
-from paycombat_gateway.storage.models import PaycombatConfig, PaymentSession
+from paycombat_gateway.storage.inbox import record_delivery, store_unless_matched
+from paycombat_gateway.storage.models import PaycombatConfig, PaymentSession, utcnow
+from paycombat_gateway.storage.sessions import MERCHANT_REFERENCE_PREFIX
 
-__all__ = ["InboundResult", "NewsSource", "Recorded", "receive_paycombat_webhook", "record_payin_news"]
+__all__ = [
+    "InboundResult",
+    "NewsSource",
+    "Recorded",
+    "not_about",
+    "receive_paycombat_webhook",
+    "record_payin_news",
+]
 
 logger = logging.getLogger(__name__)
 _KEPT_HEADERS = ("content-type", "user-agent", "x-request-id", "x-forwarded-for")
@@ -88,6 +103,10 @@ async def _authenticate(
                 "PayCombat does not know the payin this unsigned delivery names"
             ) from None
     confirmed = parse_webhook(payin.model_dump_json().encode())
+    if confirmed.object_id != claimed.object_id:  # inference ``payin_belongs``: the id asked for
+        raise errors.SignatureError(
+            "PayCombat answered another payin than the one this unsigned delivery names"
+        )
     return confirmed
 
 
@@ -134,13 +153,45 @@ class _Decision:
     note: str
     transition: Transition | None = None
     virtual_account: dict[str, Any] | None = None
-    held: bool = False
+    kept_apart: bool = False  # ignored or held: stored under its own bytes' key, never the event's
+
+
+_PAYIN_KINDS = frozenset(
+    {
+        WebhookKind.PAYIN_SUCCESS,
+        WebhookKind.PAYIN_FAILED,
+        WebhookKind.PAYIN_EXPIRED,
+        WebhookKind.PAYIN_PENDING,
+    }
+)
+
+
+def not_about(row: PaymentSession, event: PaycombatWebhook) -> str | None:
+    """Why a payin is not about ``row``'s payment (``contract`` inference ``payin_belongs``); None when
+    it proves it is: every merchant reference it names is exactly ours (one at least), and every
+    checkout it names is this payment's. The id is checked where it was asked for or signed."""
+    named = [ref for field in PAYIN_REFERENCE_FIELDS if (ref := event.named(field))]
+    if not named:
+        return "it names no merchant reference"
+    if foreign := [ref for ref in named if ref != row.merchant_reference]:
+        return f"it names merchant reference {foreign[0][:80]!r}, not this payment's"
+    for field, attribute in PAYIN_CHECKOUT_FIELDS.items():
+        checkout = event.named(field)
+        if checkout is not None and checkout != getattr(row, attribute):
+            return f"it names {field} {checkout[:80]!r}, not this payment's"
+    return None
 
 
 def _decide(row: PaymentSession, event: PaycombatWebhook) -> _Decision:
     kind = event.kind
     if kind is WebhookKind.PAYOUT and event.status == "FAILED":
         kind = WebhookKind.PAYIN_FAILED  # PAYIN FAILED's documented example is payout-shaped
+    if kind in _PAYIN_KINDS and (why := not_about(row, event)) is not None:
+        logger.warning(
+            "PayCombat payin %s ignored, not about this payment (checkout %s): %s",
+            event.object_id, row.checkout_id, why,
+        )  # fmt: skip
+        return _Decision(note=f"ignored, not about this payment: {why}", kept_apart=True)
     if kind is WebhookKind.VA_REGISTER:
         account = None
         if event.status == "APPROVED":
@@ -153,17 +204,24 @@ def _decide(row: PaymentSession, event: PaycombatWebhook) -> _Decision:
         return _Decision(
             note=f"virtual account {event.status or ''}".strip().lower(), virtual_account=account
         )
-    current = snapshot(row)
     transition = apply_notice(
-        current.view(),
+        snapshot(row).view(),
         PayinNotice(
             kind=kind,
             payin_id=event.object_id,
-            amount=quantize(event.amount, current.currency) if event.amount is not None else None,
+            amount=event.amount,
             currency=event.currency,
             payment_method=event.payment_method,
         ),
     )
+    if transition.held is not None:
+        reason = (
+            f"payin {event.object_id or '(no id)'}: {transition.held}. PayCombat said: {event.own_words()}"
+        )
+        logger.warning(
+            "payment held for review, nothing reported to Saleor (checkout %s): %s", row.checkout_id, reason
+        )
+        return _Decision(note=f"held for review: {reason}"[:1000], transition=transition, kept_apart=True)
     return _Decision(note=transition.note, transition=transition)
 
 
@@ -181,8 +239,14 @@ def _carry_out(
     transition = decision.transition
     if transition is None:
         return False
+    if transition.held is not None:
+        row.held_reason = decision.note.removeprefix("held for review: ")
+        row.held_at = utcnow()
+        return False
     already_paid = row.state == SessionState.SUCCEEDED.value
     row.state = transition.state.value
+    if transition.state.is_paid and not already_paid:
+        row.held_reason = row.held_at = None  # proven since: no longer held
     if transition.payin_id and not already_paid:
         row.payin_id = transition.payin_id
     if transition.paid_amount is not None:
@@ -200,6 +264,14 @@ def _carry_out(
 
 
 _OUTCOMES = frozenset({"CHARGE_SUCCESS", "CHARGE_FAILURE"})
+
+
+def _unmatched_note(event: PaycombatWebhook) -> str:
+    return "no payment of this app carries these references: " + ", ".join(event.references)[:200]
+
+
+def _unmatched_state(event: PaycombatWebhook) -> str:
+    return "unmatched" if event.kind is not WebhookKind.PAYOUT else "ignored"
 
 
 def record_payin_news(
@@ -223,28 +295,20 @@ def record_payin_news(
     """
     row = _match(session, event, config_id, payment_session_id)
     if row is not None:
-        try:
-            decision = _decide(row, event)
-            match_state = "matched"
-        except MoneyError as exc:
-            # Never round money behind anyone's back: keep the delivery, report nothing, show it
-            # among the deliveries that need a person.
-            decision = _Decision(
-                note=f"held for review, the amount cannot be reported exactly: {exc}", held=True
-            )
-            match_state = "unmatched"
+        decision = _decide(row, event)
+        # Ignored or held: shown among the deliveries that need a person.
+        match_state = "unmatched" if decision.kept_apart else "matched"
     else:
-        decision = _Decision(
-            note="no payment of this app carries these references: " + ", ".join(event.references)[:200]
-        )
-        match_state = "unmatched" if event.kind is not WebhookKind.PAYOUT else "ignored"
+        decision, match_state = _Decision(note=_unmatched_note(event)), _unmatched_state(event)
     delivery, duplicate = record_delivery(
         session,
         config_id=config_id,
         raw_body=raw_body,
         headers=headers or {},
         signature_valid=signature_valid,
-        dedupe_key=f"held:{hashlib.sha256(raw_body).hexdigest()}" if decision.held else event.dedupe_key,
+        dedupe_key=f"held:{hashlib.sha256(raw_body).hexdigest()}"
+        if decision.kept_apart
+        else event.dedupe_key,
         kind=event.kind.value,
         payin_id=event.object_id,
         match_state=match_state,
@@ -283,8 +347,35 @@ async def receive_paycombat_webhook(
             "PAYCOMBAT_UNAVAILABLE",
             "Could not confirm the unsigned delivery with PayCombat; retry later.",
         )
+    kept_headers = {name: headers[name] for name in _KEPT_HEADERS if name in headers}
+    signature_valid = bool(headers.get("x-signature"))
 
     def record() -> Recorded:
+        # A delivery naming one of this app's merchant references goes straight to the transaction
+        # that locks its payment and decides what the payin does to it. Anything else (an unknown
+        # reference, a payout, a replay of either) most likely matches nothing: it is stored by one
+        # statement, match and insert together, which hands it to that transaction only if a payment
+        # does match after all.
+        stored = (
+            None
+            if any(reference.startswith(MERCHANT_REFERENCE_PREFIX) for reference in event.references)
+            else store_unless_matched(
+                ctx.database,
+                config_id=config.id,
+                references=event.references,
+                raw_body=raw_body,
+                headers=kept_headers,
+                signature_valid=signature_valid,
+                dedupe_key=event.dedupe_key,
+                kind=event.kind.value,
+                payin_id=event.object_id,
+                match_state=_unmatched_state(event),
+                note=_unmatched_note(event),
+                source=NewsSource.WEBHOOK.value,
+            )
+        )
+        if stored is not None:
+            return Recorded(duplicate=stored.duplicate, report_enqueued=False)
         with ctx.database.session() as session:
             return record_payin_news(
                 session,
@@ -293,8 +384,8 @@ async def receive_paycombat_webhook(
                 raw_body=raw_body,
                 source=NewsSource.WEBHOOK,
                 app_url=ctx.settings.app_url,
-                headers={name: headers[name] for name in _KEPT_HEADERS if name in headers},
-                signature_valid=bool(headers.get("x-signature")),
+                headers=kept_headers,
+                signature_valid=signature_valid,
             )
 
     recorded = await store(record)

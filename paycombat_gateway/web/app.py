@@ -1,7 +1,10 @@
-"""The Starlette app: every route, the middleware, and the outbox worker's and reconciler's lifetimes."""
+"""The Starlette app: every route, the middleware, and the background workers' lifetimes (outbox,
+reconciler, retention)."""
 
 from __future__ import annotations
 
+import gc
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -14,6 +17,7 @@ from starlette.staticfiles import StaticFiles
 from paycombat_gateway.background.checkpointer import WalCheckpointer
 from paycombat_gateway.background.outbox import OutboxWorker
 from paycombat_gateway.background.reconciler import Reconciler
+from paycombat_gateway.background.retention import RetentionRunner
 from paycombat_gateway.background.runner import BackgroundRunner, BackgroundWorker
 from paycombat_gateway.gateway.context import GatewayContext
 from paycombat_gateway.settings import Settings
@@ -28,6 +32,7 @@ from paycombat_gateway.web.saleor_routes import saleor_routes
 __all__ = ["create_app"]
 
 STATIC = Path(__file__).with_name("static")
+logger = logging.getLogger(__name__)
 
 
 def create_app(
@@ -40,18 +45,22 @@ def create_app(
     worker = OutboxWorker(ctx, poll_seconds=settings.outbox_poll_seconds)
     checkpointer = WalCheckpointer(ctx.database)
     reconciler = Reconciler(ctx, on_report_enqueued=worker.notify)
+    retention = RetentionRunner(ctx.database, settings.data_retention_days)
     workers: list[BackgroundWorker] = []
     if settings.run_outbox_worker:
         workers.append(worker)
     if settings.reconcile.enabled:
         workers.append(reconciler)
-    background = BackgroundRunner(ctx, *workers)  # one thread and event loop for both (background/)
+    workers.append(retention)
+    background = BackgroundRunner(ctx, *workers)  # one thread and event loop for all (background/)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         try:
+            logger.info("background workers: %s", settings.background_workers)
             checkpointer.start()  # SQLite only
             background.start()
+            _freeze_start_up_objects()
             yield
         finally:
             background.stop()
@@ -81,5 +90,18 @@ def create_app(
     app.state.outbox = worker
     app.state.checkpointer = checkpointer
     app.state.reconciler = reconciler
+    app.state.retention = retention
     app.state.background = background
     return app
+
+
+def _freeze_start_up_objects() -> None:
+    """Move everything alive after start-up (modules, the schema, compiled statements, the app) into
+    the collector's permanent generation.
+
+    They live as long as the process, yet every full collection walks them all again: issue 22 measured
+    garbage collection at 6% of the app's CPU per request. Frozen, the collector only walks what the
+    requests themselves allocate. Collected first, so garbage from start-up is freed, not frozen.
+    """
+    gc.collect()
+    gc.freeze()

@@ -1,4 +1,4 @@
-"""Routes Saleor calls: the manifest, the install handshake and the payment sync webhooks.
+"""Routes Saleor calls: the manifest, the install handshake, the payment sync webhooks and APP_DELETED.
 
 A sync webhook is handled on the event loop: its signature is checked there (CPU only), Saleor's
 JWKS is fetched there when a signature names a key the installation's lack, the install handshake's
@@ -25,12 +25,13 @@ from paycombat_gateway.gateway.initialize import initialize_session
 from paycombat_gateway.gateway.methods import gateway_initialize
 from paycombat_gateway.gateway.process import process_session
 from paycombat_gateway.gateway.refunds import refund_requested
+from paycombat_gateway.gateway.uninstall import app_deleted
 from paycombat_gateway.saleor.errors import SaleorProtocolError
 from paycombat_gateway.saleor.jws import SignatureVerificationError, has_kid, signature_kid
 from paycombat_gateway.saleor.manifest import build_manifest
 from paycombat_gateway.saleor.register import register_app
 from paycombat_gateway.saleor.webhook_validation import InstallationKeys, VerifiedWebhook, validate_webhook
-from paycombat_gateway.saleor.webhooks import SYNC_WEBHOOKS, SyncEvent, SyncWebhook
+from paycombat_gateway.saleor.webhooks import WEBHOOKS, AsyncEvent, SaleorWebhook, SyncEvent
 from paycombat_gateway.storage.db import StorageUnavailable
 from paycombat_gateway.storage.installations import upsert_installation
 from paycombat_gateway.web.installation_keys import InstallationKeysCache, current_jwks
@@ -40,16 +41,17 @@ __all__ = ["saleor_routes"]
 logger = logging.getLogger(__name__)
 
 # (ctx, installation id, payload) -> a result with ``to_json()``, or the JSON itself. Coroutine
-# functions run on the event loop; the others, which only read the database, in a worker thread.
+# functions run on the event loop; the others, which only use the database, in a worker thread.
 Handler = Callable[[GatewayContext, int, Any], Any]
-HANDLERS: dict[SyncEvent, Handler] = {
+HANDLERS: dict[SyncEvent | AsyncEvent, Handler] = {
     SyncEvent.PAYMENT_GATEWAY_INITIALIZE_SESSION: gateway_initialize,
     SyncEvent.TRANSACTION_INITIALIZE_SESSION: initialize_session,
     SyncEvent.TRANSACTION_PROCESS_SESSION: process_session,
     SyncEvent.TRANSACTION_REFUND_REQUESTED: refund_requested,
     SyncEvent.TRANSACTION_CANCELATION_REQUESTED: cancel_requested,
+    AsyncEvent.APP_DELETED: app_deleted,
 }
-assert set(HANDLERS) == {webhook.event for webhook in SYNC_WEBHOOKS}
+assert set(HANDLERS) == {webhook.event for webhook in WEBHOOKS}
 
 
 async def _run_handler(handler: Handler, ctx: GatewayContext, installation_id: int, payload: Any) -> Any:
@@ -87,7 +89,9 @@ def _storage_down() -> JSONResponse:
     )
 
 
-RETRY_WITH_FRESH_KEYS = {"NOT_REGISTERED", "SIGNATURE_VERIFICATION_FAILED", "RECIPIENT_MISMATCH"}
+RETRY_WITH_FRESH_KEYS = {
+    "NOT_REGISTERED", "APP_UNINSTALLED", "SIGNATURE_VERIFICATION_FAILED", "RECIPIENT_MISMATCH",
+}  # fmt: skip
 
 
 def saleor_routes(ctx: GatewayContext) -> list[Route]:
@@ -133,7 +137,7 @@ def saleor_routes(ctx: GatewayContext) -> list[Route]:
         return JSONResponse({"success": True})
 
     def _validate(
-        webhook: SyncWebhook, method: str, headers: dict[str, str], body: bytes,
+        webhook: SaleorWebhook, method: str, headers: dict[str, str], body: bytes,
         keys: InstallationKeys | None, current: str | None,
     ) -> VerifiedWebhook:  # fmt: skip
         return validate_webhook(
@@ -142,7 +146,7 @@ def saleor_routes(ctx: GatewayContext) -> list[Route]:
         )  # fmt: skip
 
     async def _verified(
-        webhook: SyncWebhook, method: str, headers: dict[str, str], body: bytes
+        webhook: SaleorWebhook, method: str, headers: dict[str, str], body: bytes
     ) -> VerifiedWebhook:
         """Verified on the event loop with the installation's cached keys (CPU only, the usual case).
         Otherwise its keys are read afresh in a worker thread (a reinstall or rotation another instance
@@ -166,12 +170,16 @@ def saleor_routes(ctx: GatewayContext) -> list[Route]:
             )  # fmt: skip
         return _validate(webhook, method, headers, body, keys, current)
 
-    async def _handle(webhook: SyncWebhook, method: str, headers: dict[str, str], body: bytes) -> Any:
+    async def _handle(webhook: SaleorWebhook, method: str, headers: dict[str, str], body: bytes) -> Any:
         verified = await _verified(webhook, method, headers, body)
         handler = HANDLERS[webhook.event]
-        return await _run_handler(handler, ctx, verified.installation.installation_id, verified.payload)
+        try:
+            return await _run_handler(handler, ctx, verified.installation.installation_id, verified.payload)
+        finally:
+            if webhook.event is AsyncEvent.APP_DELETED:  # its keys are gone: the next call reads the database
+                installations.forget(verified.saleor_api_url)
 
-    def webhook_route(webhook: SyncWebhook) -> Route:
+    def webhook_route(webhook: SaleorWebhook) -> Route:
         async def endpoint(request: Request) -> Response:
             body = await request.body()
             headers = {key.lower(): value for key, value in request.headers.items()}
@@ -189,5 +197,5 @@ def saleor_routes(ctx: GatewayContext) -> list[Route]:
     return [
         Route("/api/manifest", manifest, methods=["GET"]),
         Route("/api/register", register, methods=["POST"]),
-        *(webhook_route(webhook) for webhook in SYNC_WEBHOOKS),
+        *(webhook_route(webhook) for webhook in WEBHOOKS),
     ]

@@ -28,7 +28,13 @@ from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext, Info
 
 from paycombat_gateway.gateway import channel_choice
-from paycombat_gateway.gateway.activity import STATE_WORDS, OrderLookup, format_amount, payin_method_name
+from paycombat_gateway.gateway.activity import (
+    STATE_WORDS,
+    OrderLookup,
+    format_amount,
+    payin_method_name,
+    payment_state,
+)
 from paycombat_gateway.gateway.api_urls import NOT_ALLOWED_MESSAGE, api_url_problem
 from paycombat_gateway.gateway.blocking import in_thread
 from paycombat_gateway.gateway.context import GatewayContext
@@ -124,6 +130,11 @@ class Transaction:
     saleor_source_id: str
     order_id: str | None = strawberry.field(description="The Saleor order, once there is one.")
     order_number: str | None
+    held_reason: str | None = strawberry.field(
+        default=None,
+        description="Why the payment is held for review (state `held`): PayCombat stated a success that "
+        "proves no payment, in its own words. Nothing was reported to Saleor.",
+    )
     settled_by: str | None = strawberry.field(
         default=None,
         description="Who first told the app the outcome reported to Saleor: webhook, reconciliation "
@@ -365,9 +376,10 @@ def _channel_info(
 
 def _transaction(row: PaymentSession, order: TransactionOrder | None) -> Transaction:
     paid = row.paid_amount
+    state = payment_state(row)
     return Transaction(
         id=row.id, saleor_transaction_id=row.saleor_transaction_id, checkout_id=row.checkout_id,
-        state=row.state, state_text=STATE_WORDS.get(row.state, row.state.replace("_", " ")),
+        state=state, state_text=STATE_WORDS.get(state, state.replace("_", " ")), held_reason=row.held_reason,
         amount=row.amount, amount_text=format_amount(row.amount, row.currency), paid_amount=paid,
         paid_amount_text=format_amount(paid, row.currency) if paid is not None else None,
         currency=row.currency, amount_mismatch=row.amount_mismatch, channel=row.channel_slug,
@@ -554,7 +566,10 @@ class Mutation:
 
         return await _save(info, save)
 
-    @strawberry.mutation(description="Delete a configuration; its channels stop offering PayCombat.")
+    @strawberry.mutation(
+        description="Delete a configuration (disable it, keys wiped, when payments name it); its channels "
+        "stop offering PayCombat."
+    )
     async def delete_configuration(self, info: Info, id: strawberry.ID) -> ActionOutcome:
         ctx, identity = _ctx(info), _identity(info)
 
@@ -563,11 +578,11 @@ class Mutation:
                 config = _owned(session, identity, str(id))
                 if config is None:
                     return ActionOutcome(ok=False, message="No such configuration.")
-                if configs.has_payments(session, config.id):
+                outcome, _ = configs.remove_config(session, config)
+                if outcome == "disabled":  # payments name it: the row stays for the books, the keys go
                     return ActionOutcome(
-                        ok=False, message="This configuration has payments; unmap its channels instead."
+                        ok=True, message="Removed; its payments are kept, its keys are wiped."
                     )
-                session.delete(config)
                 return ActionOutcome(ok=True, message="Deleted.")
 
         try:
