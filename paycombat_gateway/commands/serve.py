@@ -3,6 +3,8 @@
 ``--workers N`` runs N processes on one host behind one listening socket (uvicorn's supervisor restarts
 any that dies). The database is migrated once, here, before they start; each process then builds its
 own app, with its own outbox worker and, on SQLite, its own checkpointer, as separate instances do.
+Their metrics meet in one folder (``metrics.prepare_multiprocess``), emptied here first, so a scrape
+answered by any of them counts them all. ``METRICS_LISTEN`` is served from this process, in a thread.
 """
 
 from __future__ import annotations
@@ -10,9 +12,15 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-from typing import Any
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
+from typing import TYPE_CHECKING, Any
 
 from starlette.applications import Starlette
+
+if TYPE_CHECKING:
+    from paycombat_gateway.settings import Settings
+    from paycombat_gateway.storage.db import Database
 
 __all__ = ["register", "worker_app"]
 
@@ -29,6 +37,20 @@ def worker_app() -> Starlette:
     settings = Settings.from_env()
     configure_logging(settings.log_level, settings.log_format)
     return create_app(settings, run_migrations=False)
+
+
+@contextmanager
+def _metrics_listener(settings: Settings, database: Database | None) -> Iterator[None]:
+    """Serve ``/metrics`` on ``METRICS_LISTEN`` (a thread of this process) while the block runs."""
+    from paycombat_gateway.background_server import bind_loopback, serve_in_thread
+    from paycombat_gateway.web.metrics_route import metrics_app
+
+    assert settings.metrics.listen is not None and database is not None
+    host, port = settings.metrics.listen
+    sock = bind_loopback(host, port)
+    with serve_in_thread(metrics_app(settings, database), sock=sock) as url:
+        logger.info("metrics on %s/metrics", url)
+        yield
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -54,22 +76,35 @@ def _serve(args: argparse.Namespace) -> int:
         "forwarded_allow_ips": args.forwarded_allow_ips,
         "timeout_graceful_shutdown": 10,
     }
+    listen = settings.metrics.listen if settings.metrics.enabled else None
+    if listen is not None:
+        try:
+            bind_loopback(*listen).close()  # a taken port is said now, in one line, not from a thread
+        except OSError as exc:
+            sock.close()
+            print(f"paycombat-gateway serve: METRICS_LISTEN: {bind_problem(*listen, exc)}", file=sys.stderr)
+            return 2
     if args.workers > 1:
+        from paycombat_gateway.metrics import prepare_multiprocess
+        from paycombat_gateway.storage.db import Database
         from paycombat_gateway.storage.migrate import migrate
         from paycombat_gateway.storage.secrets import SecretBox
 
         sock.close()  # the port is free; uvicorn's supervisor binds it itself and shares it with its processes
         migrate(settings.resolved_database_url)
         SecretBox.from_setting(settings.app_secret_key, settings.data_dir)  # a development key, made once
+        prepare_multiprocess(settings.data_dir)  # before the processes start: they inherit the folder
         logger.info("serving with %d worker processes", args.workers)
-        uvicorn.run(
-            f"{__name__}:worker_app",
-            factory=True,
-            workers=args.workers,
-            host=args.host,
-            port=args.port,
-            **options,
-        )
+        database = Database.from_url(settings.resolved_database_url, pool_size=2)
+        with _metrics_listener(settings, database) if listen else nullcontext():
+            uvicorn.run(
+                f"{__name__}:worker_app",
+                factory=True,
+                workers=args.workers,
+                host=args.host,
+                port=args.port,
+                **options,
+            )
         return 0
     from paycombat_gateway.web.app import create_app
 
@@ -80,7 +115,8 @@ def _serve(args: argparse.Namespace) -> int:
         raise
     host, port = sock.getsockname()[:2]
     logger.info("listening on http://%s:%s (APP_URL %s)", host, port, settings.app_url)
-    uvicorn.Server(uvicorn.Config(app, **options)).run(sockets=[sock])
+    with _metrics_listener(settings, app.state.context.database) if listen else nullcontext():
+        uvicorn.Server(uvicorn.Config(app, **options)).run(sockets=[sock])
     return 0
 
 

@@ -32,11 +32,12 @@ from paycombat_gateway.gateway.context import GatewayContext
 from paycombat_gateway.gateway.reporting import owe_saleor
 from paycombat_gateway.gateway.settlement import PayinNotice, SessionState, Transition, apply_notice
 from paycombat_gateway.gateway.snapshots import snapshot
+from paycombat_gateway.metrics import record_webhook
 from paycombat_gateway.money import MoneyError, quantize
 from paycombat_gateway.paycombat import errors
 from paycombat_gateway.paycombat.contract import WebhookKind
 from paycombat_gateway.paycombat.webhooks import PaycombatWebhook, parse_webhook, verify_and_parse
-from paycombat_gateway.storage.inbox import record_delivery
+from paycombat_gateway.storage.inbox import HELD_KEY_PREFIX, record_delivery
 from paycombat_gateway.storage.models import PaycombatConfig, PaymentSession
 
 __all__ = ["InboundResult", "NewsSource", "Recorded", "receive_paycombat_webhook", "record_payin_news"]
@@ -97,6 +98,7 @@ class Recorded:
 
     duplicate: bool
     report_enqueued: bool
+    held: bool = False
 
 
 _MATCH = (
@@ -236,7 +238,9 @@ def record_payin_news(
         raw_body=raw_body,
         headers=headers or {},
         signature_valid=signature_valid,
-        dedupe_key=f"held:{hashlib.sha256(raw_body).hexdigest()}" if decision.held else event.dedupe_key,
+        dedupe_key=f"{HELD_KEY_PREFIX}{hashlib.sha256(raw_body).hexdigest()}"
+        if decision.held
+        else event.dedupe_key,
         kind=event.kind.value,
         payin_id=event.object_id,
         match_state=match_state,
@@ -247,27 +251,38 @@ def record_payin_news(
     if duplicate or delivery is None:
         return Recorded(duplicate=True, report_enqueued=False)
     enqueued = _carry_out(session, row, decision, delivery, source, app_url) if row is not None else False
-    return Recorded(duplicate=False, report_enqueued=enqueued)
+    return Recorded(duplicate=False, report_enqueued=enqueued, held=decision.held)
 
 
 def receive_paycombat_webhook(
     ctx: GatewayContext, config_id: str, raw_body: bytes, headers: dict[str, str]
 ) -> InboundResult:
+    result, outcome = _receive(ctx, config_id, raw_body, headers)
+    record_webhook(outcome)
+    return result
+
+
+def _receive(
+    ctx: GatewayContext, config_id: str, raw_body: bytes, headers: dict[str, str]
+) -> tuple[InboundResult, str]:
+    """What to answer PayCombat, and the delivery's outcome for ``metrics``."""
     config = ctx.configs.by_id(config_id)
     if config is None:
-        return _refused(404, "CONFIGURATION_NOT_FOUND", "No PayCombat configuration has this id.")
+        return _refused(404, "CONFIGURATION_NOT_FOUND", "No PayCombat configuration has this id."), (
+            "unknown_configuration"
+        )
     try:
         event = _authenticate(ctx, config, raw_body, headers.get("x-signature"))
     except errors.SignatureError as exc:
-        return _refused(401, "SIGNATURE_VERIFICATION_FAILED", exc.message)
+        return _refused(401, "SIGNATURE_VERIFICATION_FAILED", exc.message), "bad_signature"
     except errors.InvalidRequestError as exc:
-        return _refused(400, "CANT_BE_PARSED", exc.message)
+        return _refused(400, "CANT_BE_PARSED", exc.message), "unreadable"
     except errors.PaycombatError:
         return _refused(
             503,
             "PAYCOMBAT_UNAVAILABLE",
             "Could not confirm the unsigned delivery with PayCombat; retry later.",
-        )
+        ), "paycombat_unavailable"
     with ctx.database.session() as session:
         recorded = record_payin_news(
             session,
@@ -280,5 +295,6 @@ def receive_paycombat_webhook(
             signature_valid=bool(headers.get("x-signature")),
         )
     if recorded.duplicate:
-        return InboundResult(200, {"status": True, "duplicate": True})
-    return InboundResult(200, {"status": True}, report_enqueued=recorded.report_enqueued)
+        return InboundResult(200, {"status": True, "duplicate": True}), "duplicate"
+    stored = InboundResult(200, {"status": True}, report_enqueued=recorded.report_enqueued)
+    return stored, "held" if recorded.held else "stored"

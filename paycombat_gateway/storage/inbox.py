@@ -8,7 +8,10 @@ from sqlalchemy.orm import Session
 from paycombat_gateway.storage.models import PaycombatDelivery, utcnow
 from paycombat_gateway.storage.upsert import insert_unless_exists
 
-__all__ = ["deliveries_by_state", "record_delivery"]
+__all__ = ["HELD_KEY_PREFIX", "deliveries_by_state", "record_delivery"]
+
+# A delivery held for review is stored under this prefix and a hash of its own bytes (gateway/inbound.py).
+HELD_KEY_PREFIX = "held:"
 
 
 def record_delivery(

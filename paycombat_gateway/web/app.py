@@ -14,12 +14,14 @@ from starlette.staticfiles import StaticFiles
 from paycombat_gateway.gateway.context import GatewayContext
 from paycombat_gateway.gateway.outbox_worker import OutboxWorker
 from paycombat_gateway.gateway.reconcile import Reconciler
+from paycombat_gateway.metrics import process_exited
 from paycombat_gateway.settings import Settings
 from paycombat_gateway.storage.checkpoints import WalCheckpointer
 from paycombat_gateway.storage.migrate import migrate, readiness_problem
 from paycombat_gateway.web.dashboard.routes import dashboard_routes
 from paycombat_gateway.web.health import health_routes
 from paycombat_gateway.web.home import home_routes
+from paycombat_gateway.web.metrics_route import metrics_routes
 from paycombat_gateway.web.middleware import BodySizeLimitMiddleware, RequestIdMiddleware
 from paycombat_gateway.web.paycombat_routes import paycombat_routes
 from paycombat_gateway.web.saleor_routes import saleor_routes
@@ -54,6 +56,7 @@ def create_app(
             worker.stop()
             checkpointer.stop()  # before ctx.aclose() disposes of the database
             await ctx.aclose()
+            process_exited()
 
     def readiness() -> str | None:
         return readiness_problem(ctx.database.engine)
@@ -61,6 +64,7 @@ def create_app(
     routes: list[BaseRoute] = [
         *home_routes(settings.app_url, readiness),
         *health_routes(readiness),
+        *metrics_routes(settings, ctx.database),
         *saleor_routes(ctx),
         *paycombat_routes(ctx, worker.notify),
         *dashboard_routes(ctx, worker.notify),
