@@ -228,10 +228,12 @@ class MetricsSettings:
 class ProblemsSettings:
     """The check that shows the merchant what needs them, as App Problems in Saleor's Dashboard.
 
-    ``PROBLEMS_CHECK_SECONDS`` is how often each instance looks; ``PROBLEMS_REFUND_OWED_HOURS`` how long
-    a refund may stay owed before it is shown as a problem.
+    ``PROBLEMS=false`` turns the check off for this instance; ``PROBLEMS_CHECK_SECONDS`` is how often
+    each instance looks (the first look too, after a start); ``PROBLEMS_REFUND_OWED_HOURS`` how long a
+    refund may stay owed before it is shown as a problem.
     """
 
+    enabled: bool = True
     check_seconds: float = 300.0
     refund_owed_hours: float = 48.0
 
@@ -245,6 +247,7 @@ class ProblemsSettings:
                 f"PROBLEMS_REFUND_OWED_HOURS must be a number of hours above 0, not {hours_raw!r}"
             ) from None
         return cls(
+            enabled=_bool(env.get("PROBLEMS"), cls.enabled),
             check_seconds=_positive_seconds(env, "PROBLEMS_CHECK_SECONDS", cls.check_seconds),
             refund_owed_hours=hours,
         )

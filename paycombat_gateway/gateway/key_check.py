@@ -36,7 +36,9 @@ def verdict(exc: errors.PaycombatError | None, url: str) -> KeyCheck:
         and exc.paycombat_message is not None
     ):
         return KeyCheck.ACCEPTED
-    logger.warning("connection test against %s failed: %s (HTTP %s)", url, type(exc).__name__, exc.http_status)
+    logger.warning(
+        "connection test against %s failed: %s (HTTP %s)", url, type(exc).__name__, exc.http_status
+    )
     return KeyCheck.REFUSED if isinstance(exc, errors.AuthenticationError) else KeyCheck.UNANSWERED
 
 

@@ -11,6 +11,7 @@ from starlette.middleware import Middleware
 from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
 
+from paycombat_gateway.background.problems import ProblemsCheck
 from paycombat_gateway.gateway.context import GatewayContext
 from paycombat_gateway.gateway.outbox_worker import OutboxWorker
 from paycombat_gateway.gateway.reconcile import Reconciler
@@ -41,6 +42,7 @@ def create_app(
     worker = OutboxWorker(ctx, poll_seconds=settings.outbox_poll_seconds)
     checkpointer = WalCheckpointer(ctx.database)
     reconciler = Reconciler(ctx, on_report_enqueued=worker.notify)
+    problems = ProblemsCheck(ctx)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -50,8 +52,11 @@ def create_app(
                 worker.start()
             if settings.reconcile.enabled:
                 reconciler.start()
+            if settings.problems.enabled:
+                problems.start()
             yield
         finally:
+            problems.stop()
             reconciler.stop()
             worker.stop()
             checkpointer.stop()  # before ctx.aclose() disposes of the database
@@ -82,4 +87,5 @@ def create_app(
     app.state.outbox = worker
     app.state.checkpointer = checkpointer
     app.state.reconciler = reconciler
+    app.state.problems = problems
     return app

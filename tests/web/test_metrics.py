@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import replace
-from decimal import Decimal
 from pathlib import Path
 
 import httpx
@@ -16,11 +15,11 @@ from starlette.applications import Starlette
 
 from paycombat_gateway.saleor.webhooks import SyncEvent
 from paycombat_gateway.settings import MetricsSettings
-from paycombat_gateway.storage.models import OutboxReport, PaymentSession
+from paycombat_gateway.storage.models import PaymentSession
 from paycombat_gateway.web.app import create_app
 from paycombat_gateway.web.metrics_route import metrics_app
-from tests.support.saleor_double import action_payload, initialize_payload
-from tests.support.stack import ACCOUNT, Stack, make_settings, run_stack
+from tests.support.saleor_double import action_payload
+from tests.support.stack import ACCOUNT, make_settings, run_stack
 
 Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
 
@@ -45,23 +44,6 @@ def scrape(url: str, **headers: str) -> Samples:
     return parse(response.text)
 
 
-def _a_payment_whose_report_is_parked(stack: Stack) -> str:
-    """A second payment, which Saleor already holds with another amount: its charge report is refused
-    for good (INCORRECT_DETAILS) and parked. Its checkout id."""
-    initialize = initialize_payload(stack.saleor)
-    checkout_id: str = stack.call(SyncEvent.TRANSACTION_INITIALIZE_SESSION, initialize)["pspReference"]
-    stack.saleor._events[(initialize["transaction"]["id"], "CHARGE_SUCCESS", checkout_id)] = Decimal("1")
-    stack.sandbox.settle(checkout_id, "success")
-
-    def parked() -> bool:
-        with stack.ctx.database.session() as session:
-            return session.query(OutboxReport).filter_by(state="failed").count() == 1
-
-    stack.wait_until(parked)
-    stack.wait_until(stack.outbox_settled)
-    return checkout_id
-
-
 def test_metrics_after_a_payment_a_refund_and_a_parked_report(tmp_path: Path) -> None:
     with run_stack(tmp_path) as stack:
         before = scrape(stack.app_url)
@@ -72,7 +54,7 @@ def test_metrics_after_a_payment_a_refund_and_a_parked_report(tmp_path: Path) ->
         )
         assert refund["pspReference"].startswith("rf_")
         stack.wait_until(stack.outbox_settled)
-        parked_checkout = _a_payment_whose_report_is_parked(stack)
+        parked_checkout = stack.payment_with_a_parked_report()
         response = requests.get(f"{stack.app_url}/metrics", timeout=10)
         after = parse(response.text)
         with stack.ctx.database.session() as session:
