@@ -19,7 +19,6 @@ Two kinds of figures:
 from __future__ import annotations
 
 import os
-import shutil
 import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -155,12 +154,13 @@ def multiprocess_dir() -> Path | None:
 
 def prepare_multiprocess(data_dir: Path) -> Path:
     """Set up the folder ``serve --workers N`` shares its processes' metrics in: ``DATA_DIR/metrics``
-    (or ``PROMETHEUS_MULTIPROC_DIR`` when the operator set one), emptied, since files a previous run
-    left would be counted again. Must run before the worker processes start."""
+    (or ``PROMETHEUS_MULTIPROC_DIR`` when the operator set one), without the files a previous run left,
+    which would be counted again (only those: the folder may be the operator's). Must run before the
+    worker processes start."""
     folder = multiprocess_dir() or data_dir / "metrics"
-    if folder.exists():
-        shutil.rmtree(folder)
-    folder.mkdir(parents=True)
+    folder.mkdir(parents=True, exist_ok=True)
+    for leftover in folder.glob("*.db"):
+        leftover.unlink()
     os.environ[MULTIPROCESS_ENV] = str(folder)
     return folder
 

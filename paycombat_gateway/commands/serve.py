@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
@@ -82,7 +83,8 @@ def _serve(args: argparse.Namespace) -> int:
             bind_loopback(*listen).close()  # a taken port is said now, in one line, not from a thread
         except OSError as exc:
             sock.close()
-            print(f"paycombat-gateway serve: METRICS_LISTEN: {bind_problem(*listen, exc)}", file=sys.stderr)
+            problem = bind_problem(*listen, exc, remedy="choose another in METRICS_LISTEN")
+            print(f"paycombat-gateway serve: METRICS_LISTEN: {problem}", file=sys.stderr)
             return 2
     if args.workers > 1:
         from paycombat_gateway.metrics import prepare_multiprocess
@@ -106,6 +108,9 @@ def _serve(args: argparse.Namespace) -> int:
                 **options,
             )
         return 0
+    # One process keeps its metrics in memory; an inherited PROMETHEUS_MULTIPROC_DIR would only gather
+    # stale files. Unset before anything imports prometheus_client.
+    os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
     from paycombat_gateway.web.app import create_app
 
     try:

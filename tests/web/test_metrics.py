@@ -4,6 +4,9 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import subprocess
+import sys
 from dataclasses import replace
 from pathlib import Path
 
@@ -13,12 +16,14 @@ import requests
 from prometheus_client.parser import text_string_to_metric_families
 from starlette.applications import Starlette
 
+from paycombat_gateway.background_server import bind_loopback
 from paycombat_gateway.saleor.webhooks import SyncEvent
 from paycombat_gateway.settings import MetricsSettings
 from paycombat_gateway.storage.models import PaymentSession
 from paycombat_gateway.web.app import create_app
 from paycombat_gateway.web.metrics_route import metrics_app
 from tests.support.saleor_double import action_payload
+from tests.support.serve_process import free_port
 from tests.support.stack import ACCOUNT, make_settings, run_stack
 
 Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
@@ -178,3 +183,23 @@ def test_metrics_listen_moves_them_off_the_apps_port(tmp_path: Path) -> None:
 
 def test_metrics_can_be_turned_off(tmp_path: Path) -> None:
     assert _client(tmp_path, enabled=False).get("/metrics").status_code == 404
+
+
+def test_a_taken_metrics_port_is_named_and_nothing_starts(tmp_path: Path) -> None:
+    taken = bind_loopback()
+    taken.listen(1)
+    metrics_port = taken.getsockname()[1]
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("APP_", "DATABASE_URL"))}
+    env.update(DATA_DIR=str(tmp_path / "data"), METRICS_LISTEN=f"127.0.0.1:{metrics_port}")
+    try:
+        result = subprocess.run(
+            [sys.executable, "-m", "paycombat_gateway", "serve", "--port", str(free_port())], env=env,
+            capture_output=True, text=True, timeout=60, check=False,
+        )  # fmt: skip
+    finally:
+        taken.close()
+    assert result.returncode == 2
+    assert result.stderr.strip() == (
+        f"paycombat-gateway serve: METRICS_LISTEN: port {metrics_port} on 127.0.0.1 is already in use by another "
+        "program; choose another in METRICS_LISTEN"
+    )
