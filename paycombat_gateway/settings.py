@@ -18,6 +18,7 @@ from paycombat_gateway.url_allowlist import UrlAllowList, parse_url
 
 __all__ = [
     "DEFAULT_PAYCOMBAT_API_URL",
+    "DEFAULT_RETENTION_DAYS",
     "MIN_SECRET_KEY_LENGTH",
     "MetricsSettings",
     "ProblemsSettings",
@@ -37,6 +38,8 @@ ALLOWED_API_URLS_FORM = (
     "PAYCOMBAT_ALLOWED_API_URLS is a comma-separated list of https PayCombat base URLs, "
     "e.g. https://api.eu.paycombat.example"
 )
+DEFAULT_RETENTION_DAYS = 90  # docs/privacy.md: long enough for the merchant's questions about a payment
+MAX_RETENTION_DAYS = 36_500
 MIN_SECRET_KEY_LENGTH = 16  # a passphrase; a Fernet key (44 characters) is always longer
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 LOG_FORMATS = ("json", "text")
@@ -60,6 +63,19 @@ def _positive_int(env: Mapping[str, str], name: str, default: int) -> int:
         return default
     if not raw.isdigit() or int(raw) < 1:
         raise SettingsError(f"{name} must be a whole number of at least 1, not {raw!r}")
+    return int(raw)
+
+
+def _retention_days(env: Mapping[str, str]) -> int:
+    """``DATA_RETENTION_DAYS``: how long shoppers' details are kept (storage/retention.py); 0 keeps none
+    past the next retention pass."""
+    raw = env.get("DATA_RETENTION_DAYS", "").strip()
+    if not raw:
+        return DEFAULT_RETENTION_DAYS
+    if not raw.isdigit() or int(raw) > MAX_RETENTION_DAYS:
+        raise SettingsError(
+            f"DATA_RETENTION_DAYS must be a whole number of days from 0 to {MAX_RETENTION_DAYS}, not {raw!r}"
+        )
     return int(raw)
 
 
@@ -276,6 +292,7 @@ class Settings:
     reconcile: ReconcileSettings = field(default_factory=ReconcileSettings)
     metrics: MetricsSettings = field(default_factory=MetricsSettings)
     problems: ProblemsSettings = field(default_factory=ProblemsSettings)
+    data_retention_days: int = DEFAULT_RETENTION_DAYS
 
     def __post_init__(self) -> None:
         self._saleor_allow_list  # noqa: B018 - a bad list stops start-up here, not at the first install
@@ -378,6 +395,7 @@ class Settings:
             reconcile=ReconcileSettings.from_env(env),
             metrics=MetricsSettings.from_env(env),
             problems=ProblemsSettings.from_env(env),
+            data_retention_days=_retention_days(env),
         )
         settings.check_folders()
         return settings

@@ -37,6 +37,7 @@ CASES = {
     "log-level": ({"LOG_LEVEL": "LOUD"}, "LOG_LEVEL must be one of", ["migrate"]),
     "metrics-listen": ({"METRICS_LISTEN": "everywhere"}, "METRICS_LISTEN must be host:port", ["migrate"]),
     "app-url-without-scheme": ({"APP_URL": "pay.example.com"}, "APP_URL must be", ["manifest"]),
+    "retention-days": ({"DATA_RETENTION_DAYS": "-1"}, "DATA_RETENTION_DAYS must be", ["purge", "--expired"]),
     "production-missing-everything": (
         {"APP_ENV": "production"},
         "APP_ENV=production needs APP_URL, APP_SECRET_KEY, ALLOWED_SALEOR_URLS",

@@ -1,1 +1,1 @@
-"""The app's background machinery: work each process does on its own, beside answering requests."""
+"""The app's background machinery: work each server process runs beside the requests it answers."""

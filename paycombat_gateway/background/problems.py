@@ -56,7 +56,11 @@ class ProblemsCheck:
 
     def run_once(self) -> dict[str, CheckOutcome | None]:
         """Check every installation now; what each check did, by Saleor API URL (None: it failed)."""
-        installations = self.ctx.database.run(list_installations)
+        installations = [  # an uninstalled Saleor has no token: nothing can be shown there
+            installation
+            for installation in self.ctx.database.run(list_installations)
+            if installation.uninstalled_at is None
+        ]
         return asyncio.run(self._check_all(installations))
 
     async def _check_all(self, installations: list[Installation]) -> dict[str, CheckOutcome | None]:

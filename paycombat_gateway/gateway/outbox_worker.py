@@ -118,8 +118,8 @@ class OutboxWorker:
                 return None
             installation = session.get(Installation, report.installation_id)
             payment = session.get(PaymentSession, report.payment_session_id)
-            if installation is None or payment is None:
-                send = None
+            if installation is None or installation.uninstalled_at is not None or payment is None:
+                send = None  # parked: an uninstalled Saleor has no token (outbox retry after a reinstall)
             else:
                 client = self.ctx.saleor_client(installation, timeout=REPORT_TIMEOUT, http=http)
                 send = (
@@ -153,7 +153,7 @@ class OutboxWorker:
             return
         send, what = prepared
         if send is None:
-            self._finish(report_id, failed="the installation or the payment no longer exists")
+            self._finish(report_id, failed="the app is not installed in this Saleor, or the payment is gone")
             return
         try:
             result = await send()

@@ -181,7 +181,11 @@ def _read_records(ctx: GatewayContext, installation_id: int, now: datetime) -> _
 
     def read(session: Session) -> _Records:
         configs = list(
-            session.scalars(select(PaycombatConfig).where(PaycombatConfig.installation_id == installation_id))
+            session.scalars(
+                select(PaycombatConfig).where(  # a disabled configuration has no keys left to check
+                    PaycombatConfig.installation_id == installation_id, PaycombatConfig.disabled_at.is_(None)
+                )
+            )
         )
         channels: dict[str, list[str]] = {}
         for config_id, slug in session.execute(

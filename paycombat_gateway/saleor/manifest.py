@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from paycombat_gateway import __version__
-from paycombat_gateway.saleor.webhooks import SYNC_WEBHOOKS
+from paycombat_gateway.saleor.webhooks import WEBHOOKS
 
 __all__ = ["APP_ID", "build_manifest"]
 
@@ -31,5 +31,5 @@ def build_manifest(app_url: str, *, version: str = __version__) -> dict[str, Any
         "supportUrl": f"{HOMEPAGE_URL}/issues",
         "dataPrivacyUrl": f"{HOMEPAGE_URL}/blob/main/docs/privacy.md",
         "extensions": [],
-        "webhooks": [webhook.manifest_entry(base) for webhook in SYNC_WEBHOOKS],
+        "webhooks": [webhook.manifest_entry(base) for webhook in WEBHOOKS],
     }

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 __all__ = [
     "Action",
+    "AppDeleted",
     "CheckoutSource",
     "IssuingPrincipal",
     "OrderSource",
@@ -214,8 +215,15 @@ class TransactionCancelationRequested(_Event):
     transaction: TransactionRef
 
 
+class AppDeleted(_Event):
+    """Saleor deleted the app (3.23+ delivers it to the deleted app itself): ``app`` is the one deleted."""
+
+    app: _Id | None = None
+
+
 WebhookPayload = (
-    PaymentGatewayInitializeSession
+    AppDeleted
+    | PaymentGatewayInitializeSession
     | TransactionInitializeSession
     | TransactionProcessSession
     | TransactionRefundRequested

@@ -1,7 +1,7 @@
 """Validating a Saleor webhook request, in the fixed order Saleor's own SDK uses (contract §3.3).
 
 Method, headers, event name, signature presence and body shape are checked first (405/400); then the
-installation must be known (401); then the JWS must verify over the raw bytes (401); then the payload
+installation must be known and not uninstalled (401); then the JWS must verify over the raw bytes (401); then the payload
 must be addressed to this installation's app (403). Nothing is written before all of that passed.
 """
 
@@ -22,7 +22,7 @@ from paycombat_gateway.saleor.jws import (
     signature_kid,
     verify_detached_jws,
 )
-from paycombat_gateway.saleor.webhooks import SyncWebhook
+from paycombat_gateway.saleor.webhooks import SaleorWebhook
 
 __all__ = ["InstallationKeys", "VerifiedWebhook", "validate_webhook"]
 
@@ -34,11 +34,12 @@ class InstallationKeys:
     installation_id: int
     app_id: str
     jwks: str | None
+    uninstalled: bool = False  # Saleor deleted the app (or an operator purged it): refused until reinstalled
 
 
 @dataclass(frozen=True, slots=True)
 class VerifiedWebhook:
-    webhook: SyncWebhook
+    webhook: SaleorWebhook
     saleor_api_url: str
     installation: InstallationKeys
     payload: BaseModel
@@ -54,7 +55,7 @@ def validate_webhook(
     method: str,
     headers: Mapping[str, str],
     raw_body: bytes,
-    webhook: SyncWebhook,
+    webhook: SaleorWebhook,
     lookup: Callable[[str], InstallationKeys | None],
     current_keys: Callable[[str, str | None], str | None],
 ) -> VerifiedWebhook:
@@ -88,6 +89,10 @@ def validate_webhook(
     installation = lookup(saleor_api_url)
     if installation is None:
         raise SaleorProtocolError(401, "NOT_REGISTERED", "This Saleor has not installed the app.")
+    if installation.uninstalled:
+        raise SaleorProtocolError(
+            401, "APP_UNINSTALLED", "The app was uninstalled from this Saleor; install it again to use it."
+        )
     try:
         kid = signature_kid(signature)
         known = installation.jwks

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Literal
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
-from paycombat_gateway.storage.models import ChannelMapping, PaycombatConfig
+from paycombat_gateway.storage.models import ChannelMapping, PaycombatConfig, PaymentSession, utcnow
+from paycombat_gateway.storage.reconciliation import OPEN_STATES
 from paycombat_gateway.storage.secrets import SecretBox, secret_hint
 
 __all__ = [
@@ -17,11 +19,13 @@ __all__ = [
     "config_for_channel",
     "create_config",
     "credentials",
+    "disable_config",
     "get_config",
     "has_payments",
     "list_configs",
     "map_channels",
     "mapped_channels",
+    "remove_config",
     "same_api_url",
     "unmap_channel",
     "update_config",
@@ -119,17 +123,59 @@ def credentials(box: SecretBox, config: PaycombatConfig) -> ConfigCredentials:
 
 
 def get_config(session: Session, config_id: str) -> PaycombatConfig | None:
-    return session.get(PaycombatConfig, config_id)
+    """The configuration, unless it is unknown or disabled: a disabled one has no keys to use."""
+    config = session.get(PaycombatConfig, config_id)
+    return config if config is not None and config.disabled_at is None else None
 
 
 def list_configs(session: Session, installation_id: int) -> list[PaycombatConfig]:
+    """The installation's configurations in use (disabled ones are kept only for their payments)."""
     return list(
         session.scalars(
             select(PaycombatConfig)
-            .where(PaycombatConfig.installation_id == installation_id)
+            .where(PaycombatConfig.installation_id == installation_id, PaycombatConfig.disabled_at.is_(None))
             .order_by(PaycombatConfig.created_at, PaycombatConfig.name)
         )
     )
+
+
+def disable_config(session: Session, config: PaycombatConfig) -> list[str]:
+    """Wipe the configuration's PayCombat keys and unmap its channels; the row stays for the payments that
+    name it (their amounts and references are bookkeeping). Its open payments can no longer be looked up
+    at PayCombat, so the reconciler stops asking about them. Returns the channels it held."""
+    channels = mapped_channels(session, config.id)
+    session.execute(delete(ChannelMapping).where(ChannelMapping.config_id == config.id))
+    session.execute(
+        update(PaymentSession)
+        .where(
+            PaymentSession.config_id == config.id,
+            PaymentSession.state.in_(OPEN_STATES),
+            PaymentSession.reconcile_stopped_at.is_(None),
+        )
+        .values(reconcile_stopped_at=utcnow(), reconcile_note="its PayCombat configuration was removed")
+        .execution_options(synchronize_session=False)
+    )
+    config.x_token_encrypted = ""
+    config.signature_key_encrypted = ""
+    config.x_token_hint = ""
+    config.signature_key_hint = ""
+    config.disabled_at = utcnow()
+    session.flush()
+    return channels
+
+
+def remove_config(
+    session: Session, config: PaycombatConfig
+) -> tuple[Literal["deleted", "disabled"], list[str]]:
+    """Delete a configuration no payment names; disable one that has payments (``disable_config``).
+    Either way its keys are gone and its channels stop offering PayCombat. Returns which, and the
+    channels it held."""
+    if has_payments(session, config.id):
+        return "disabled", disable_config(session, config)
+    channels = mapped_channels(session, config.id)
+    session.delete(config)
+    session.flush()
+    return "deleted", channels
 
 
 def map_channels(
@@ -155,8 +201,6 @@ def unmap_channel(session: Session, installation_id: int, channel_slug: str) -> 
 
 
 def has_payments(session: Session, config_id: str) -> bool:
-    from paycombat_gateway.storage.models import PaymentSession
-
     return (
         session.scalars(
             select(PaymentSession.id).where(PaymentSession.config_id == config_id).limit(1)

@@ -22,7 +22,8 @@ def list_installations(session: Session) -> list[Installation]:
 def upsert_installation(
     session: Session, box: SecretBox, *, saleor_api_url: str, app_id: str, token: str, jwks: str | None
 ) -> Installation:
-    """Create or replace the installation: a repeated install brings a new token and app id, which win."""
+    """Create or replace the installation: a repeated install brings a new token and app id, which win;
+    an installation that was uninstalled is in use again (with no configuration until one is added)."""
     installation = session.scalars(
         select(Installation).where(Installation.saleor_api_url == saleor_api_url).with_for_update()
     ).first()
@@ -34,6 +35,7 @@ def upsert_installation(
     installation.app_id = app_id
     installation.token_encrypted = box.encrypt(token)
     installation.jwks = jwks
+    installation.uninstalled_at = None  # a reinstall: its old configurations stay disabled
     session.flush()
     return installation
 

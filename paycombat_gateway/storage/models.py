@@ -21,6 +21,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
@@ -119,16 +120,27 @@ class Installation(Base):
     jwks: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)
+    # Set when Saleor said the app was deleted (or an operator purged it): the token is wiped then,
+    # and every call for this Saleor is refused until it installs the app again.
+    uninstalled_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
     def __repr__(self) -> str:
         return f"Installation(id={self.id}, saleor_api_url={self.saleor_api_url!r}, app_id={self.app_id!r})"
 
 
 class PaycombatConfig(Base):
-    """One PayCombat key pair with its defaults; channels map to it."""
+    """One PayCombat key pair with its defaults; channels map to it.
+
+    A disabled configuration (``disabled_at``) has its keys wiped and no channels; it stays only for the
+    payments that name it, and its name is free for a new one."""
 
     __tablename__ = "paycombat_configs"
-    __table_args__ = (UniqueConstraint("installation_id", "name"),)
+    __table_args__ = (
+        Index(
+            "uq_paycombat_configs_live_name", "installation_id", "name", unique=True,
+            sqlite_where=text("disabled_at IS NULL"), postgresql_where=text("disabled_at IS NULL"),
+        ),
+    )  # fmt: skip
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=lambda: str(uuid.uuid4()))
     installation_id: Mapped[int] = mapped_column(
@@ -146,6 +158,7 @@ class PaycombatConfig(Base):
     allowed_payin_methods: Mapped[list[str] | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)
+    disabled_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
     def __repr__(self) -> str:
         return f"PaycombatConfig(id={self.id!r}, name={self.name!r}, environment={self.environment!r})"
@@ -207,6 +220,8 @@ class PaymentSession(Base):
     reconcile_claimed_until: Mapped[datetime | None] = mapped_column(UtcDateTime)
     reconcile_stopped_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     reconcile_note: Mapped[str | None] = mapped_column(Text)
+    # When retention removed the shopper's details (storage/retention.py); amounts and references stay.
+    purged_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
 
 class PaycombatDelivery(Base):
@@ -231,6 +246,9 @@ class PaycombatDelivery(Base):
     processed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     # "webhook", or "reconciliation" / "process" for what the app read from PayCombat itself
     source: Mapped[str] = mapped_column(String(16), default="webhook", server_default="webhook")
+    # When retention emptied ``raw_body`` and ``headers`` (storage/retention.py); the row itself stays,
+    # so a late redelivery is still recognised as a duplicate.
+    purged_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
 
 class OutboxReport(Base):

@@ -1,4 +1,5 @@
-"""The Starlette app: every route, the middleware, and the outbox worker's and reconciler's lifetimes."""
+"""The Starlette app: every route, the middleware, and the background workers' lifetimes (outbox,
+reconciler, retention)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
 
 from paycombat_gateway.background.problems import ProblemsCheck
+from paycombat_gateway.background.retention import RetentionRunner
 from paycombat_gateway.gateway.context import GatewayContext
 from paycombat_gateway.gateway.outbox_worker import OutboxWorker
 from paycombat_gateway.gateway.reconcile import Reconciler
@@ -43,6 +45,7 @@ def create_app(
     checkpointer = WalCheckpointer(ctx.database)
     reconciler = Reconciler(ctx, on_report_enqueued=worker.notify)
     problems = ProblemsCheck(ctx)
+    retention = RetentionRunner(ctx.database, settings.data_retention_days)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -54,8 +57,10 @@ def create_app(
                 reconciler.start()
             if settings.problems.enabled:
                 problems.start()
+            retention.start()
             yield
         finally:
+            retention.stop()
             problems.stop()
             reconciler.stop()
             worker.stop()
@@ -88,4 +93,5 @@ def create_app(
     app.state.checkpointer = checkpointer
     app.state.reconciler = reconciler
     app.state.problems = problems
+    app.state.retention = retention
     return app

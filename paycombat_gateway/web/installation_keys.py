@@ -65,7 +65,12 @@ class InstallationKeysCache:
         with self.database.session(readonly=True) as session:
             installation = get_installation(session, saleor_api_url)
             keys = (
-                InstallationKeys(installation.id, installation.app_id, installation.jwks)
+                InstallationKeys(
+                    installation.id,
+                    installation.app_id,
+                    installation.jwks,
+                    uninstalled=installation.uninstalled_at is not None,
+                )
                 if installation
                 else None
             )
@@ -95,7 +100,7 @@ class InstallationKeysCache:
                 keys = entry[1]
                 self._entries[saleor_api_url] = (
                     entry[0],
-                    InstallationKeys(keys.installation_id, keys.app_id, jwks),
+                    InstallationKeys(keys.installation_id, keys.app_id, jwks, uninstalled=keys.uninstalled),
                 )
 
     def forget(self, saleor_api_url: str) -> None:

@@ -1,4 +1,4 @@
-"""Routes Saleor calls: the manifest, the install handshake and the payment sync webhooks.
+"""Routes Saleor calls: the manifest, the install handshake, the payment sync webhooks and APP_DELETED.
 
 A sync webhook is handled on the event loop: its signature is checked there when the installation's
 keys are cached (CPU only, the usual case), and the flows that call PayCombat are coroutines. Only
@@ -25,11 +25,12 @@ from paycombat_gateway.gateway.initialize import initialize_session
 from paycombat_gateway.gateway.methods import gateway_initialize
 from paycombat_gateway.gateway.process import process_session
 from paycombat_gateway.gateway.refunds import refund_requested
+from paycombat_gateway.gateway.uninstall import app_deleted
 from paycombat_gateway.saleor.errors import SaleorProtocolError
 from paycombat_gateway.saleor.manifest import build_manifest
 from paycombat_gateway.saleor.register import register_app
 from paycombat_gateway.saleor.webhook_validation import InstallationKeys, VerifiedWebhook, validate_webhook
-from paycombat_gateway.saleor.webhooks import SYNC_WEBHOOKS, SyncEvent, SyncWebhook
+from paycombat_gateway.saleor.webhooks import WEBHOOKS, AsyncEvent, SaleorWebhook, SyncEvent
 from paycombat_gateway.storage.db import StorageUnavailable
 from paycombat_gateway.storage.installations import upsert_installation
 from paycombat_gateway.web.installation_keys import InstallationKeysCache, current_jwks
@@ -39,16 +40,17 @@ __all__ = ["saleor_routes"]
 logger = logging.getLogger(__name__)
 
 # (ctx, installation id, payload) -> a result with ``to_json()``, or the JSON itself. Coroutine
-# functions run on the event loop; the others, which only read the database, in a worker thread.
+# functions run on the event loop; the others, which only use the database, in a worker thread.
 Handler = Callable[[GatewayContext, int, Any], Any]
-HANDLERS: dict[SyncEvent, Handler] = {
+HANDLERS: dict[SyncEvent | AsyncEvent, Handler] = {
     SyncEvent.PAYMENT_GATEWAY_INITIALIZE_SESSION: gateway_initialize,
     SyncEvent.TRANSACTION_INITIALIZE_SESSION: initialize_session,
     SyncEvent.TRANSACTION_PROCESS_SESSION: process_session,
     SyncEvent.TRANSACTION_REFUND_REQUESTED: refund_requested,
     SyncEvent.TRANSACTION_CANCELATION_REQUESTED: cancel_requested,
+    AsyncEvent.APP_DELETED: app_deleted,
 }
-assert set(HANDLERS) == {webhook.event for webhook in SYNC_WEBHOOKS}
+assert set(HANDLERS) == {webhook.event for webhook in WEBHOOKS}
 
 
 async def _run_handler(handler: Handler, ctx: GatewayContext, installation_id: int, payload: Any) -> Any:
@@ -79,7 +81,9 @@ def _storage_down() -> JSONResponse:
     )
 
 
-RETRY_WITH_FRESH_KEYS = {"NOT_REGISTERED", "SIGNATURE_VERIFICATION_FAILED", "RECIPIENT_MISMATCH"}
+RETRY_WITH_FRESH_KEYS = {
+    "NOT_REGISTERED", "APP_UNINSTALLED", "SIGNATURE_VERIFICATION_FAILED", "RECIPIENT_MISMATCH",
+}  # fmt: skip
 
 
 def saleor_routes(ctx: GatewayContext) -> list[Route]:
@@ -120,7 +124,7 @@ def saleor_routes(ctx: GatewayContext) -> list[Route]:
             return _storage_down()
         return JSONResponse({"success": True})
 
-    def _verify(webhook: SyncWebhook, method: str, headers: dict[str, str], body: bytes) -> VerifiedWebhook:
+    def _verify(webhook: SaleorWebhook, method: str, headers: dict[str, str], body: bytes) -> VerifiedWebhook:
         api_url = headers.get("saleor-api-url", "").strip()
         ticket = ctx.jwks_refresher.ticket(api_url)
 
@@ -145,7 +149,7 @@ def saleor_routes(ctx: GatewayContext) -> list[Route]:
         return attempt(installations.fresh)  # a reinstall or rotation another instance recorded
 
     async def _verified(
-        webhook: SyncWebhook, method: str, headers: dict[str, str], body: bytes
+        webhook: SaleorWebhook, method: str, headers: dict[str, str], body: bytes
     ) -> VerifiedWebhook:
         """On the event loop when the installation's cached keys verify (CPU only, the usual case);
         otherwise ``_verify`` in a thread, which may read the database or fetch Saleor's keys."""
@@ -160,12 +164,16 @@ def saleor_routes(ctx: GatewayContext) -> list[Route]:
                     raise
         return await run_in_threadpool(_verify, webhook, method, headers, body)
 
-    async def _handle(webhook: SyncWebhook, method: str, headers: dict[str, str], body: bytes) -> Any:
+    async def _handle(webhook: SaleorWebhook, method: str, headers: dict[str, str], body: bytes) -> Any:
         verified = await _verified(webhook, method, headers, body)
         handler = HANDLERS[webhook.event]
-        return await _run_handler(handler, ctx, verified.installation.installation_id, verified.payload)
+        try:
+            return await _run_handler(handler, ctx, verified.installation.installation_id, verified.payload)
+        finally:
+            if webhook.event is AsyncEvent.APP_DELETED:  # its keys are gone: the next call reads the database
+                installations.forget(verified.saleor_api_url)
 
-    def webhook_route(webhook: SyncWebhook) -> Route:
+    def webhook_route(webhook: SaleorWebhook) -> Route:
         async def endpoint(request: Request) -> Response:
             body = await request.body()
             headers = {key.lower(): value for key, value in request.headers.items()}
@@ -183,5 +191,5 @@ def saleor_routes(ctx: GatewayContext) -> list[Route]:
     return [
         Route("/api/manifest", manifest, methods=["GET"]),
         Route("/api/register", register, methods=["POST"]),
-        *(webhook_route(webhook) for webhook in SYNC_WEBHOOKS),
+        *(webhook_route(webhook) for webhook in WEBHOOKS),
     ]

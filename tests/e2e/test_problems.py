@@ -210,3 +210,16 @@ def test_keys_stay_within_saleors_limit() -> None:
     (problem,) = problems
     assert 3 <= len(problem.key) <= 128 and problem.key.startswith(CHANNEL_NOT_CONFIGURED)
     assert find_problems(Situation(unconfigured_channels={"y" * 250: 1}))[0][0].key != problem.key
+
+
+def test_an_uninstalled_saleor_is_not_checked(tmp_path: Path) -> None:
+    with run_stack(tmp_path, "3.23") as stack:
+        _shopper_tries_channel(stack, "poland")
+        with stack.ctx.database.session() as session:
+            installation = get_installation(session, stack.saleor.api_url)
+            assert installation is not None
+            installation.uninstalled_at = utcnow()
+        before = len(stack.saleor.graphql_calls)
+
+        assert ProblemsCheck(stack.ctx).run_once() == {}
+        assert len(stack.saleor.graphql_calls) == before and stack.saleor.problem_calls == []

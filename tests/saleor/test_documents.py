@@ -10,7 +10,7 @@ from graphql import OperationType, parse, validate
 
 from paycombat_gateway.saleor.documents import APP_PROBLEM_DOCUMENTS, all_documents
 from paycombat_gateway.saleor.manifest import build_manifest
-from paycombat_gateway.saleor.webhooks import SYNC_WEBHOOKS
+from paycombat_gateway.saleor.webhooks import WEBHOOKS
 from tests.support.saleor_double import saleor_schema
 
 VERSIONS = ["3.21", "3.23"]
@@ -20,7 +20,7 @@ VERSIONS = ["3.21", "3.23"]
 def test_every_document_validates(version: str) -> None:
     documents = all_documents()
     # app id, event report, transaction update, channels, transaction order, Saleor's version, 3 App Problems
-    assert len(documents) == len(SYNC_WEBHOOKS) + 9
+    assert len(documents) == len(WEBHOOKS) + 9
     assert documents.keys() > APP_PROBLEM_DOCUMENTS
     for path, text in documents.items():
         if version == "3.21" and path in APP_PROBLEM_DOCUMENTS:
@@ -37,16 +37,24 @@ def test_app_problem_documents_are_invalid_on_3_21() -> None:
 
 
 @pytest.mark.parametrize("version", VERSIONS)
-def test_manifest_webhooks_are_valid_subscriptions_with_known_sync_events(version: str) -> None:
+def test_manifest_webhooks_are_valid_subscriptions_with_known_events(version: str) -> None:
     schema = saleor_schema(version)
-    sync_enum = schema.get_type("WebhookEventTypeSyncEnum")
-    assert sync_enum is not None
+    sync_enum, async_enum = (
+        schema.get_type("WebhookEventTypeSyncEnum"),
+        schema.get_type("WebhookEventTypeAsyncEnum"),
+    )
+    assert sync_enum is not None and async_enum is not None
+    declared = []
     for entry in build_manifest("https://app.example.com")["webhooks"]:
         document = parse(entry["query"])
         assert document.definitions[0].operation is OperationType.SUBSCRIPTION  # type: ignore[attr-defined]
         assert validate(schema, document) == []
-        assert set(entry["syncEvents"]) <= set(sync_enum.values)  # type: ignore[attr-defined]
+        assert set(entry.get("syncEvents", [])) <= set(sync_enum.values)  # type: ignore[attr-defined]
+        assert set(entry.get("asyncEvents", [])) <= set(async_enum.values)  # type: ignore[attr-defined]
+        assert len(entry.get("syncEvents", []) + entry.get("asyncEvents", [])) == 1  # one webhook per event
         assert entry["targetUrl"].startswith("https://app.example.com/api/webhooks/saleor/")
+        declared += entry.get("asyncEvents", [])
+    assert declared == ["APP_DELETED"]  # Saleor rejects a sync event in asyncEvents and vice versa
 
 
 def test_the_double_rejects_a_field_saleor_does_not_have() -> None:

@@ -3,7 +3,8 @@
 - signs webhook bodies like Saleor: detached RS256 JWS, ``b64: false``, ``kid`` = RFC 7638 thumbprint,
   and publishes the key at ``/.well-known/jwks.json`` (``rotate_key()`` swaps in a new one;
   ``jwks_fetches`` counts the requests for it);
-- sends the register call and webhooks with Saleor's exact headers;
+- sends the register call and webhooks with Saleor's exact headers; ``delete_app`` does what
+  ``appDelete`` does (3.23+ tells the deleted app with ``APP_DELETED``, 3.21 does not);
 - serves ``/graphql/`` built from the real schema SDL: every document is validated against it, the app
   token is checked, ``{ app { id } }`` answers, ``channels`` lists ``channels``, ``transaction(id)``
   answers from ``transactions`` (with the order ``complete_checkout`` gave it), and
@@ -184,6 +185,23 @@ class SaleorDouble:
             },
             timeout=30,
         )
+
+    def delete_app(self, app_url: str) -> requests.Response | None:
+        """``appDelete``: the app's token stops working at once; Saleor 3.23+ then sends the deleted app
+        its own ``APP_DELETED`` (async, signed like every webhook, no permission needed), while 3.21
+        never tells the app being deleted. The app's answer, or None."""
+        deleted = self.app_id
+        self.app_token = "saleor-app-token-" + uuid.uuid4().hex
+        if tuple(int(part) for part in self.schema_version.split(".")) < (3, 23):
+            return None
+        payload = {
+            "__typename": "AppDeleted",
+            "version": "3.23.28",
+            "issuedAt": "2026-12-07T19:00:00+00:00",
+            "recipient": {"id": deleted},
+            "app": {"id": deleted},
+        }
+        return self.send_webhook(app_url, "/api/webhooks/saleor/app-deleted", "APP_DELETED", payload)
 
     def dashboard_token(
         self,

@@ -54,6 +54,12 @@ class DashboardAuth:
             installation = get_installation(session, saleor_api_url)
             if installation is None:
                 raise _Refused(401, "NOT_REGISTERED", "This Saleor has not installed the app.")
+            if installation.uninstalled_at is not None:
+                raise _Refused(
+                    401,
+                    "APP_UNINSTALLED",
+                    "The app was uninstalled from this Saleor; install it again to use it.",
+                )
             installation_id, app_id, jwks = installation.id, installation.app_id, installation.jwks
         try:
             user = verify_dashboard_token(

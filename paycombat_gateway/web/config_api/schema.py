@@ -544,7 +544,10 @@ class Mutation:
 
         return await _save(info, save)
 
-    @strawberry.mutation(description="Delete a configuration; its channels stop offering PayCombat.")
+    @strawberry.mutation(
+        description="Delete a configuration (disable it, keys wiped, when payments name it); its channels "
+        "stop offering PayCombat."
+    )
     async def delete_configuration(self, info: Info, id: strawberry.ID) -> ActionOutcome:
         ctx, identity = _ctx(info), _identity(info)
 
@@ -553,11 +556,11 @@ class Mutation:
                 config = _owned(session, identity, str(id))
                 if config is None:
                     return ActionOutcome(ok=False, message="No such configuration.")
-                if configs.has_payments(session, config.id):
+                outcome, _ = configs.remove_config(session, config)
+                if outcome == "disabled":  # payments name it: the row stays for the books, the keys go
                     return ActionOutcome(
-                        ok=False, message="This configuration has payments; unmap its channels instead."
+                        ok=True, message="Removed; its payments are kept, its keys are wiped."
                     )
-                session.delete(config)
                 return ActionOutcome(ok=True, message="Deleted.")
 
         try:
