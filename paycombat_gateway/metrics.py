@@ -29,6 +29,8 @@ from prometheus_client.core import Metric
 from prometheus_client.multiprocess import MultiProcessCollector, mark_process_dead
 from prometheus_client.registry import Collector
 
+from paycombat_gateway.paycombat.errors import PaycombatError
+
 __all__ = [
     "CONTENT_TYPE",
     "MULTIPROCESS_ENV",
@@ -100,30 +102,30 @@ def observe_http_request(route: str, status: int, seconds: float) -> None:
     HTTP_REQUEST_DURATION.labels(route, str(status)).observe(seconds)
 
 
-def _outcome_of(error: BaseException | None) -> str:
-    """``ok``, or the PayCombat error's kind in snake case (``AuthenticationError`` -> ``authentication``)."""
-    if error is None:
-        return "ok"
-    name = type(error).__name__
-    name = name.removesuffix("Error") or name
+def _kind(error: PaycombatError) -> str:
+    """The PayCombat error's kind in snake case (``AuthenticationError`` -> ``authentication``)."""
+    name = type(error).__name__.removesuffix("Error") or type(error).__name__
     return "".join(f"_{ch.lower()}" if ch.isupper() else ch for ch in name).lstrip("_")
 
 
 @contextmanager
 def observe_paycombat_call(endpoint: str) -> Iterator[None]:
-    """Time one PayCombat operation; its outcome is ``ok`` or the kind of error it ended with."""
+    """Time one PayCombat operation; its outcome is ``ok``, the kind of PayCombat error it ended with,
+    ``abandoned`` (its caller stopped waiting) or ``unexpected`` (a bug)."""
     started = time.perf_counter()
-    error: BaseException | None = None
+    outcome = "ok"
     try:
         yield
     except GeneratorExit:
-        error = GeneratorExit()
+        outcome = "abandoned"
         raise
-    except BaseException as exc:
-        error = exc
+    except PaycombatError as exc:
+        outcome = _kind(exc)
+        raise
+    except BaseException:
+        outcome = "unexpected"
         raise
     finally:
-        outcome = "abandoned" if isinstance(error, GeneratorExit) else _outcome_of(error)
         PAYCOMBAT_REQUEST_DURATION.labels(endpoint, outcome).observe(time.perf_counter() - started)
 
 
