@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import subprocess
 import sys
 from dataclasses import replace
@@ -22,7 +23,7 @@ from paycombat_gateway.settings import MetricsSettings
 from paycombat_gateway.storage.models import PaymentSession
 from paycombat_gateway.web.app import create_app
 from paycombat_gateway.web.metrics_route import metrics_app
-from tests.support.saleor_double import action_payload
+from tests.support.saleor_double import action_payload, initialize_payload
 from tests.support.serve_process import free_port
 from tests.support.stack import ACCOUNT, make_settings, run_stack
 
@@ -200,3 +201,28 @@ def test_a_taken_metrics_port_is_named_and_nothing_starts(tmp_path: Path) -> Non
         f"paycombat-gateway serve: METRICS_LISTEN: port {metrics_port} on 127.0.0.1 is already in use by another "
         "program; choose another in METRICS_LISTEN"
     )
+
+
+def test_held_news_and_reconciler_look_ups_are_counted(tmp_path: Path) -> None:
+    with run_stack(tmp_path) as stack:
+        stack.settled_checkout("success")
+        before = scrape(stack.app_url)
+        open_id = stack.call(SyncEvent.TRANSACTION_INITIALIZE_SESSION, initialize_payload(stack.saleor))[
+            "pspReference"
+        ]
+        findings = list(
+            stack.app.state.reconciler.run_pass()
+        )  # the operator's pass: PayCombat has nothing yet
+        assert [finding.tally for finding in findings] == ["nothing yet"]
+        body = re.sub(
+            r'"amount":[^,}]+',
+            '"amount":49.995',
+            stack.payin_success_for(open_id, "5b0c7e8e-0000-4000-8000-0000000000ac"),
+        )
+        assert stack.deliver_signed(body.encode()).status_code == 200  # finer than a cent: held, not reported
+        after = scrape(stack.app_url)
+    lookups = "paycombat_gateway_reconciler_lookups_total"
+    assert value(after, lookups, result="nothing_yet") - value(before, lookups, result="nothing_yet") == 1
+    webhooks = "paycombat_gateway_paycombat_webhooks_total"
+    assert value(after, webhooks, outcome="held") - value(before, webhooks, outcome="held") == 1
+    assert value(after, "paycombat_gateway_payments_held") == 1
