@@ -15,6 +15,7 @@ import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
+from importlib.util import find_spec
 from typing import TYPE_CHECKING, Any
 
 from starlette.applications import Starlette
@@ -76,6 +77,7 @@ def _serve(args: argparse.Namespace) -> int:
         "proxy_headers": True,
         "forwarded_allow_ips": args.forwarded_allow_ips,
         "timeout_graceful_shutdown": 10,
+        **_loop_and_parser(),
     }
     listen = settings.metrics.listen if settings.metrics.enabled else None
     if listen is not None:
@@ -123,6 +125,26 @@ def _serve(args: argparse.Namespace) -> int:
     with _metrics_listener(settings, app.state.context.database) if listen else nullcontext():
         uvicorn.Server(uvicorn.Config(app, **options)).run(sockets=[sock])
     return 0
+
+
+def _loop_and_parser() -> dict[str, str]:
+    """uvloop and httptools when installed (``uvicorn[standard]`` brings both), named explicitly so the
+    log says what runs: issue 22 measured them at 25–32% of the CPU per request against asyncio's loop
+    and h11. A missing one is a warning, not an error: the app still works, only slower."""
+    chosen = {
+        "loop": "uvloop" if find_spec("uvloop") else "asyncio",
+        "http": "httptools" if find_spec("httptools") else "h11",
+    }
+    if chosen == {"loop": "uvloop", "http": "httptools"}:
+        logger.info("event loop uvloop, HTTP parser httptools")
+    else:
+        logger.warning(
+            "event loop %s, HTTP parser %s: install uvicorn[standard] for uvloop and httptools, "
+            "which cost a quarter less CPU per request",
+            chosen["loop"],
+            chosen["http"],
+        )
+    return chosen
 
 
 def _workers(value: str) -> int:

@@ -6,9 +6,11 @@ decides the Saleor event and writes to the outbox, so one event is reported once
 and by however many paths, it arrives.
 
 Everything after authentication happens in ONE database transaction (delivery row, session update,
-outbox row), committed before PayCombat gets its 2xx: a crash at any point either loses nothing or
-makes PayCombat deliver again, and the second copy is recognised as a duplicate. Unmatched deliveries
-are kept and visible, never dropped. How a payin is matched to its checkout is a contract inference
+outbox row), committed before PayCombat gets its 2xx (a delivery that names none of this app's
+references and matches no payment, a replay of one included, is one statement:
+``storage.inbox.store_unless_matched``). A crash at any point either loses nothing or makes PayCombat
+deliver again, and the second copy is recognised as a duplicate. Unmatched deliveries are kept and
+visible, never dropped. How a payin is matched to its checkout is a contract inference
 (``payin_checkout_link``): our merchant reference travels as the checkout's ``description`` and comes
 back in the payin's ``order_reference`` / ``transaction``.
 
@@ -37,8 +39,9 @@ from paycombat_gateway.money import MoneyError, quantize
 from paycombat_gateway.paycombat import errors
 from paycombat_gateway.paycombat.contract import WebhookKind
 from paycombat_gateway.paycombat.webhooks import PaycombatWebhook, parse_webhook, verify_and_parse
-from paycombat_gateway.storage.inbox import HELD_KEY_PREFIX, record_delivery
+from paycombat_gateway.storage.inbox import HELD_KEY_PREFIX, record_delivery, store_unless_matched
 from paycombat_gateway.storage.models import PaycombatConfig, PaymentSession
+from paycombat_gateway.storage.sessions import MERCHANT_REFERENCE_PREFIX
 
 __all__ = ["InboundResult", "NewsSource", "Recorded", "receive_paycombat_webhook", "record_payin_news"]
 
@@ -196,6 +199,14 @@ def _carry_out(
 _OUTCOMES = frozenset({"CHARGE_SUCCESS", "CHARGE_FAILURE"})
 
 
+def _unmatched_note(event: PaycombatWebhook) -> str:
+    return "no payment of this app carries these references: " + ", ".join(event.references)[:200]
+
+
+def _unmatched_state(event: PaycombatWebhook) -> str:
+    return "unmatched" if event.kind is not WebhookKind.PAYOUT else "ignored"
+
+
 def record_payin_news(
     session: Session,
     *,
@@ -228,10 +239,7 @@ def record_payin_news(
             )
             match_state = "unmatched"
     else:
-        decision = _Decision(
-            note="no payment of this app carries these references: " + ", ".join(event.references)[:200]
-        )
-        match_state = "unmatched" if event.kind is not WebhookKind.PAYOUT else "ignored"
+        decision, match_state = _Decision(note=_unmatched_note(event)), _unmatched_state(event)
     delivery, duplicate = record_delivery(
         session,
         config_id=config_id,
@@ -283,18 +291,45 @@ def _receive(
             "PAYCOMBAT_UNAVAILABLE",
             "Could not confirm the unsigned delivery with PayCombat; retry later.",
         ), "paycombat_unavailable"
-    with ctx.database.session() as session:
-        recorded = record_payin_news(
-            session,
+    kept_headers = {name: headers[name] for name in _KEPT_HEADERS if name in headers}
+    signature_valid = bool(headers.get("x-signature"))
+    # A delivery naming one of this app's merchant references goes straight to the transaction that
+    # locks its payment and decides what the payin does to it. Anything else (an unknown reference, a
+    # payout, a replay of either) most likely matches nothing: it is stored by one statement, match and
+    # insert together, which hands it to that transaction only if a payment does match after all.
+    stored = (
+        None
+        if any(reference.startswith(MERCHANT_REFERENCE_PREFIX) for reference in event.references)
+        else store_unless_matched(
+            ctx.database,
             config_id=config.id,
-            event=event,
+            references=event.references,
             raw_body=raw_body,
-            source=NewsSource.WEBHOOK,
-            app_url=ctx.settings.app_url,
-            headers={name: headers[name] for name in _KEPT_HEADERS if name in headers},
-            signature_valid=bool(headers.get("x-signature")),
+            headers=kept_headers,
+            signature_valid=signature_valid,
+            dedupe_key=event.dedupe_key,
+            kind=event.kind.value,
+            payin_id=event.object_id,
+            match_state=_unmatched_state(event),
+            note=_unmatched_note(event),
+            source=NewsSource.WEBHOOK.value,
         )
+    )
+    if stored is not None:
+        recorded = Recorded(duplicate=stored.duplicate, report_enqueued=False)
+    else:
+        with ctx.database.session() as session:
+            recorded = record_payin_news(
+                session,
+                config_id=config.id,
+                event=event,
+                raw_body=raw_body,
+                source=NewsSource.WEBHOOK,
+                app_url=ctx.settings.app_url,
+                headers=kept_headers,
+                signature_valid=signature_valid,
+            )
     if recorded.duplicate:
         return InboundResult(200, {"status": True, "duplicate": True}), "duplicate"
-    stored = InboundResult(200, {"status": True}, report_enqueued=recorded.report_enqueued)
-    return stored, "held" if recorded.held else "stored"
+    answer = InboundResult(200, {"status": True}, report_enqueued=recorded.report_enqueued)
+    return answer, "held" if recorded.held else "stored"

@@ -6,7 +6,8 @@ its checkout); create the payment request; optionally pre-select a payin method 
 virtual account; answer ``CHARGE_ACTION_REQUIRED`` with the checkout id as pspReference.
 
 A coroutine: PayCombat is awaited on the async client, so a request waiting for PayCombat holds no
-thread; the claim and the two records are short database writes, run in a worker thread.
+thread; the claim and the checkout (with its announcement to Saleor, in the same transaction) are
+short database writes, run in a worker thread.
 """
 
 from __future__ import annotations
@@ -38,7 +39,11 @@ from paycombat_gateway.paycombat.contract import KRW_BANKS, PAYIN_METHODS_BY_CUR
 from paycombat_gateway.paycombat.models import AdvancedRedirectUrl, OrderFee, OrderItem, PaymentRequest
 from paycombat_gateway.saleor.payloads import TransactionInitializeSession
 from paycombat_gateway.storage.models import PaycombatConfig, PaymentSession, utcnow
-from paycombat_gateway.storage.sessions import claim_payment_session, record_checkout
+from paycombat_gateway.storage.sessions import (
+    MERCHANT_REFERENCE_PREFIX,
+    claim_payment_session,
+    record_checkout,
+)
 
 __all__ = ["initialize_session"]
 
@@ -222,7 +227,7 @@ async def initialize_session(
     except (PaymentError, MoneyError) as exc:
         error = exc if isinstance(exc, PaymentError) else PaymentError(ErrorCode.INVALID_AMOUNT, str(exc))
         return failure(error)
-    reference = "SALEOR-" + (payload.transaction.token or uuid.uuid4().hex)
+    reference = MERCHANT_REFERENCE_PREFIX + (payload.transaction.token or uuid.uuid4().hex)
     claim = await in_thread(
         claim_payment_session,
         ctx.database,
@@ -265,7 +270,16 @@ async def initialize_session(
         "virtual_account": account,
         "last_error": None,
     }
-    state = await in_thread(record_checkout, ctx.database, claim.session_id, **recorded)
+    announcement = announce_checkout(
+        ctx,
+        installation_id,
+        payment_session_id=claim.session_id,
+        currency=money.currency,
+        reference=checkout.id or claim.merchant_reference,
+        method=method,
+        virtual_account=account,
+    )  # committed with the checkout, in the same transaction
+    state = await in_thread(record_checkout, ctx.database, claim.session_id, then=announcement, **recorded)
     if state is None:  # deleted under our feet: report it rather than answer with a checkout we lost
         return failure(
             PaymentError(ErrorCode.PAYMENT_NOT_FOUND, "The payment record disappeared."), money.amount
@@ -282,5 +296,4 @@ async def initialize_session(
         updated_at=utcnow(),
         **recorded,
     )
-    await in_thread(announce_checkout, ctx, installation_id, started_checkout)
     return action_required(started_checkout, config.environment, warnings)

@@ -13,17 +13,18 @@ whose buttons the worker reads at delivery.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode
 
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.dml import Insert
 
 from paycombat_gateway.gateway.context import GatewayContext
 from paycombat_gateway.gateway.results import external_url
 from paycombat_gateway.gateway.settlement import EventReport
-from paycombat_gateway.gateway.snapshots import SessionSnapshot
 from paycombat_gateway.storage.models import PaymentSession
-from paycombat_gateway.storage.outbox import enqueue_report, enqueue_report_single
+from paycombat_gateway.storage.outbox import enqueue_report, enqueue_report_statement
 
 __all__ = [
     "TRANSACTION_DETAILS",
@@ -123,18 +124,34 @@ def owe_saleor(
     return created
 
 
-def announce_checkout(ctx: GatewayContext, installation_id: int, checkout: SessionSnapshot) -> None:
+def announce_checkout(
+    ctx: GatewayContext,
+    installation_id: int,
+    *,
+    payment_session_id: int,
+    currency: str,
+    reference: str,
+    method: str | None,
+    virtual_account: dict[str, Any] | None,
+) -> Callable[[tuple[Any, ...] | None], tuple[Insert, dict[str, Any]] | None]:
     """A hosted checkout exists: name the transaction and offer Cancel while it can be paid.
 
     The ``CHARGE_ACTION_REQUIRED`` answer cannot do it: Saleor ignores a session answer's ``actions``
-    for that result, and no session answer carries a name. One autocommit statement, as the request
-    path's other writes (``storage.single_statement``)."""
-    enqueue_report_single(
-        ctx.database,
-        **_details(
-            payment_session_id=checkout.id, installation_id=installation_id, currency=checkout.currency,
-            state=checkout.state.value, reference=checkout.checkout_id or checkout.merchant_reference,
-            method=checkout.payin_method_name, virtual_account=checkout.virtual_account,
-            app_url=ctx.settings.app_url,
-        ),
-    )  # fmt: skip
+    for that result, and no session answer carries a name. Returned as the second statement of the
+    checkout's own write (``sessions.record_checkout(then=…)``): it is built from the state that write
+    returns and committed in the same transaction, so a recorded checkout is always announced, with
+    no write of its own."""
+
+    def announcement(recorded: tuple[Any, ...] | None) -> tuple[Insert, dict[str, Any]] | None:
+        if recorded is None:  # the payment vanished: there is nothing to name
+            return None
+        return enqueue_report_statement(
+            ctx.database.engine.dialect.name,
+            **_details(
+                payment_session_id=payment_session_id, installation_id=installation_id, currency=currency,
+                state=str(recorded[0]), reference=reference, method=method, virtual_account=virtual_account,
+                app_url=ctx.settings.app_url,
+            ),
+        )  # fmt: skip
+
+    return announcement

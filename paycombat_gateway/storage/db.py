@@ -209,17 +209,41 @@ class Database:
         Never inside this thread's open write session: on SQLite that session holds the database's write
         lock, and this statement, on another connection, would wait for it until the busy timeout.
         """
-        if getattr(self._writing, "depth", 0):
-            raise RuntimeError("write_single inside an open write session would wait for that session")
+        return self._write(lambda: self._compiled(statement, values).run(self.engine, values))
+
+    def write_then(
+        self,
+        statement: UpdateBase,
+        values: Mapping[str, Any],
+        then: Callable[[tuple[Any, ...] | None], tuple[UpdateBase, Mapping[str, Any]] | None],
+    ) -> tuple[Any, ...] | None:
+        """``write_single`` followed, in the same transaction, by the statement ``then`` builds from its
+        returned row (or None for none): both written or neither, one connection, no ORM session.
+        The first statement's row."""
+
+        def followup(row: tuple[Any, ...] | None) -> tuple[SingleStatement, Mapping[str, Any]] | None:
+            following = then(row)
+            if following is None:
+                return None
+            return self._compiled(following[0], following[1]), following[1]
+
+        return self._write(lambda: self._compiled(statement, values).run_then(self.engine, values, followup))
+
+    def _compiled(self, statement: UpdateBase, values: Mapping[str, Any]) -> SingleStatement:
         key = (statement, tuple(values))
         compiled = self._single_statements.get(key)
         if compiled is None:
             compiled = SingleStatement.compile(statement, self.engine.dialect, key[1])
             self._single_statements[key] = compiled
+        return compiled
+
+    def _write(self, write: Callable[[], T]) -> T:
+        if getattr(self._writing, "depth", 0):
+            raise RuntimeError("write_single inside an open write session would wait for that session")
         lock = self._write_lock if self._write_lock is not None else nullcontext()
         try:
             with lock:
-                return compiled.run(self.engine, values)
+                return write()
         except DBAPIError as exc:
             if _is_unavailable(exc):
                 raise StorageUnavailable("the database did not answer") from exc

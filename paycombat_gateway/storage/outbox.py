@@ -16,8 +16,8 @@ from typing import Any, cast
 
 from sqlalchemy import Table, or_, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.dml import Insert
 
-from paycombat_gateway.storage.db import Database
 from paycombat_gateway.storage.models import OutboxReport, utcnow
 from paycombat_gateway.storage.upsert import insert_unless_exists, unless_exists_statement
 
@@ -25,7 +25,7 @@ __all__ = [
     "backoff_delay",
     "claim_due_reports",
     "enqueue_report",
-    "enqueue_report_single",
+    "enqueue_report_statement",
     "mark_delivered",
     "mark_failed",
     "mark_retry",
@@ -95,18 +95,16 @@ def enqueue_report(
     return existing, False
 
 
-def enqueue_report_single(database: Database, **fields: Any) -> bool:
-    """``enqueue_report`` as one autocommit statement outside any session (``Database.write_single``),
-    for the request path, where a whole ORM transaction would cost more than the write. True when new."""
+def enqueue_report_statement(dialect: str, **fields: Any) -> tuple[Insert, dict[str, Any]]:
+    """``enqueue_report`` as a statement and its values, for ``Database.write_then`` to run after the
+    write that led to it, in the same transaction and outside any ORM session (the request path, where
+    a session would cost more than the write). Its row comes back only when the report is new."""
     now = utcnow()
     values: dict[str, Any] = {
         column.key: None for column in OutboxReport.__table__.columns if column.key != "id"
     }
     values.update(occurred_at=now, next_attempt_at=now, created_at=now, state="pending", attempts=0, **fields)
-    statement = unless_exists_statement(
-        cast(Table, OutboxReport.__table__), database.engine.dialect.name, _IDENTITY
-    )
-    return database.write_single(statement, values) is not None
+    return unless_exists_statement(cast(Table, OutboxReport.__table__), dialect, _IDENTITY), values
 
 
 def claim_due_reports(

@@ -7,6 +7,7 @@ everyone else waits for that checkout. A claim whose creator failed (``last_erro
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
@@ -14,13 +15,14 @@ from typing import Any, cast
 
 from sqlalchemy import Table, bindparam, case, or_, select, update
 from sqlalchemy.orm import Session
-from sqlalchemy.sql.dml import Update
+from sqlalchemy.sql.dml import Update, UpdateBase
 
 from paycombat_gateway.storage.db import Database
 from paycombat_gateway.storage.models import PaymentSession, utcnow
 from paycombat_gateway.storage.upsert import unless_exists_statement
 
 __all__ = [
+    "MERCHANT_REFERENCE_PREFIX",
     "Claim",
     "claim_payment_session",
     "find_by_checkout_id",
@@ -30,6 +32,8 @@ __all__ = [
     "record_checkout",
 ]
 
+# Every payment's merchant reference begins so; PayCombat returns it in the payin's references.
+MERCHANT_REFERENCE_PREFIX = "SALEOR-"
 # Longer than the slowest initialize (three PayCombat calls with their retries).
 STALE_CLAIM = timedelta(seconds=120)
 # A claim writes every column, NULL where it has nothing yet, so one compiled statement serves all claims.
@@ -121,16 +125,22 @@ def _record_checkout_statement() -> Update:
     )
 
 
-def record_checkout(database: Database, session_id: int, **checkout: Any) -> str | None:
+def record_checkout(
+    database: Database,
+    session_id: int,
+    *,
+    then: Callable[[tuple[Any, ...] | None], tuple[UpdateBase, Mapping[str, Any]] | None] | None = None,
+    **checkout: Any,
+) -> str | None:
     """Store the PayCombat checkout of a claimed session in one statement; its state afterwards.
 
     The state moves from "initializing" to "action_required", unless a webhook has already moved it
-    on. None when the session no longer exists.
+    on. None when the session no longer exists. ``then`` builds, from the returned row (the state), a
+    statement to commit with it in the same transaction: the checkout's announcement to Saleor.
     """
-    row = database.write_single(
-        _record_checkout_statement(),
-        {**checkout, "updated_at": utcnow(), "recorded_session_id": session_id},
-    )
+    values = {**checkout, "updated_at": utcnow(), "recorded_session_id": session_id}
+    statement = _record_checkout_statement()
+    row = database.write_then(statement, values, then) if then else database.write_single(statement, values)
     return str(row[0]) if row is not None else None
 
 

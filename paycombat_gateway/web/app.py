@@ -3,6 +3,7 @@ reconciler, retention)."""
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -58,6 +59,7 @@ def create_app(
             if settings.problems.enabled:
                 problems.start()
             retention.start()
+            _freeze_start_up_objects()
             yield
         finally:
             retention.stop()
@@ -95,3 +97,15 @@ def create_app(
     app.state.problems = problems
     app.state.retention = retention
     return app
+
+
+def _freeze_start_up_objects() -> None:
+    """Move everything alive after start-up (modules, the schema, compiled statements, the app) into
+    the collector's permanent generation.
+
+    They live as long as the process, yet every full collection walks them all again: issue 22 measured
+    garbage collection at 6% of the app's CPU per request. Frozen, the collector only walks what the
+    requests themselves allocate. Collected first, so garbage from start-up is freed, not frozen.
+    """
+    gc.collect()
+    gc.freeze()

@@ -22,6 +22,7 @@ import pytest
 import requests
 
 from paycombat_gateway.background_server import bind_loopback
+from paycombat_gateway.paycombat.signing import compute_signature
 from paycombat_gateway.saleor.webhooks import SyncEvent
 from paycombat_gateway.sandbox.server import RunningSandbox, run_sandbox
 from paycombat_gateway.storage.configs import create_config, map_channels
@@ -188,6 +189,26 @@ def test_same_webhook_on_two_instances_gives_one_report(any_cluster: Cluster) ->
         assert session.query(PaycombatDelivery).count() == 1
         assert session.query(PaycombatDelivery).one().duplicates == 3
         assert [row.state for row in money_reports(session)] == ["delivered"]
+
+
+def test_same_unmatched_webhook_on_two_instances_is_stored_once(any_cluster: Cluster) -> None:
+    """A delivery that matches no payment is stored by one statement (issue 22): racing copies on two
+    instances still store one row, each copy is acknowledged, and the replays are counted."""
+    cluster = any_cluster
+    body = b'{"id":"p_unknown","status":"SUCCESS","type":"PAYIN","amount":10,"amount_type":"USD",' \
+        b'"order_reference":"not-one-of-ours"}'  # fmt: skip
+    signature = compute_signature(body, ACCOUNT.signature_key)
+    answers = _at_once([
+        lambda url=url: requests.post(f"{url}/api/webhooks/paycombat/{cluster.config_id}", data=body,
+                                      headers={"X-Signature": signature}, timeout=10)
+        for url in cluster.urls * 3
+    ])  # fmt: skip
+    assert [answer.status_code for answer in answers] == [200] * 6
+    assert sorted(answer.json().get("duplicate", False) for answer in answers) == [False] + [True] * 5
+    with cluster.database.session() as session:
+        (stored,) = session.query(PaycombatDelivery).all()
+        assert (stored.match_state, stored.duplicates, stored.raw_body) == ("unmatched", 5, body)
+    assert not cluster.saleor.reports
 
 
 @pytest.mark.postgres

@@ -13,12 +13,12 @@ from pathlib import Path
 from typing import Any, cast
 
 import pytest
-from sqlalchemy import Table, func, select, update
+from sqlalchemy import Table, event, func, select, update
 from sqlalchemy.dialects import sqlite
 
-from paycombat_gateway.storage import sessions
+from paycombat_gateway.storage import outbox, sessions
 from paycombat_gateway.storage.db import Database, StorageUnavailable
-from paycombat_gateway.storage.models import PaymentSession
+from paycombat_gateway.storage.models import OutboxReport, PaymentSession
 from paycombat_gateway.storage.secrets import SecretBox
 from paycombat_gateway.storage.single_statement import SingleStatement
 from tests.storage.test_repositories import _session_fields, _setup
@@ -168,3 +168,75 @@ def test_a_single_write_inside_an_open_write_session_is_refused_at_once(
         _claim(database, config_id, installation_id)
     with database.session(readonly=True):  # a read-only session holds no lock: allowed
         assert _claim(database, config_id, installation_id).must_create
+
+
+def _announce(database: Database, installation_id: int, session_id: int) -> Any:
+    """The checkout's announcement as initialize builds it: from the state the checkout's write returns."""
+
+    def then(row: tuple[Any, ...] | None) -> Any:
+        if row is None:
+            return None
+        return outbox.enqueue_report_statement(
+            database.engine.dialect.name, installation_id=installation_id, payment_session_id=session_id,
+            event_type="TRANSACTION_DETAILS", psp_reference=f"{row[0]}:PayCombat", amount=None,
+            currency="USD", message="PayCombat", external_url=None,
+        )  # fmt: skip
+
+    return then
+
+
+def test_a_checkout_and_its_announcement_are_written_together(database: Database, box: SecretBox) -> None:
+    installation_id, config_id = _setup(database, box)
+    claim = _claim(database, config_id, installation_id)
+    then = _announce(database, installation_id, claim.session_id)
+    assert (
+        sessions.record_checkout(database, claim.session_id, then=then, checkout_id="chk_1")
+        == "action_required"
+    )
+    with database.session(readonly=True) as session:
+        (report,) = session.scalars(select(OutboxReport))
+        assert (report.payment_session_id, report.psp_reference) == (
+            claim.session_id,
+            "action_required:PayCombat",
+        )
+        assert report.state == "pending" and report.attempts == 0 and report.next_attempt_at is not None
+    # Recorded again (a retry): the same announcement is not owed twice.
+    sessions.record_checkout(database, claim.session_id, then=then, checkout_id="chk_1")
+    assert sessions.record_checkout(database, 999_999, then=then, checkout_id="chk_x") is None
+    with database.session(readonly=True) as session:
+        assert session.scalar(select(func.count()).select_from(OutboxReport)) == 1
+
+
+def test_a_failed_announcement_leaves_the_checkout_unrecorded(database: Database, box: SecretBox) -> None:
+    installation_id, config_id = _setup(database, box)
+    claim = _claim(database, config_id, installation_id)
+
+    def failing(row: tuple[Any, ...] | None) -> Any:
+        raise RuntimeError("the announcement could not be built")
+
+    with pytest.raises(RuntimeError, match="could not be built"):
+        sessions.record_checkout(database, claim.session_id, then=failing, checkout_id="chk_1")
+    with database.session(readonly=True) as session:
+        row = session.get(PaymentSession, claim.session_id)
+        assert row is not None and row.checkout_id is None and row.state == "initializing"
+        assert session.scalar(select(func.count()).select_from(OutboxReport)) == 0
+    # The connection went back to the pool usable, and the next write commits by itself.
+    assert sessions.record_checkout(database, claim.session_id, checkout_id="chk_1") == "action_required"
+
+
+def test_the_checkout_and_its_announcement_are_one_transaction_of_two_statements(
+    tmp_path: Path, box: SecretBox
+) -> None:
+    statements: list[str] = []
+    with migrated_database("sqlite", tmp_path) as migrated:
+        database = Database.from_url(migrated.url)
+        event.listen(
+            database.engine, "connect", lambda connection, _: connection.set_trace_callback(statements.append)
+        )
+        installation_id, config_id = _setup(database, box)
+        claim = _claim(database, config_id, installation_id)
+        statements.clear()
+        then = _announce(database, installation_id, claim.session_id)
+        sessions.record_checkout(database, claim.session_id, then=then, checkout_id="chk_1")
+        assert [sql.split()[0] for sql in statements] == ["BEGIN", "UPDATE", "INSERT", "COMMIT"]
+        database.dispose()

@@ -48,6 +48,8 @@ def test_serve_from_nothing_serves_the_manifest(tmp_path: Path) -> None:
     assert [line["message"] for line in lines if line["logger"].endswith("migrate")] == [
         f"database migrated from an empty database to {head_revision()}"
     ]
+    # uvicorn[standard]'s uvloop and httptools run, and start-up says so (issue 22: a quarter of the CPU)
+    assert "event loop uvloop, HTTP parser httptools" in [line["message"] for line in lines]
 
 
 def test_a_taken_port_is_named(tmp_path: Path) -> None:
