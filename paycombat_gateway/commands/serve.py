@@ -71,14 +71,6 @@ def _serve(args: argparse.Namespace) -> int:
     except OSError as exc:
         print(f"paycombat-gateway serve: {bind_problem(args.host, args.port, exc)}", file=sys.stderr)
         return 2
-    options: dict[str, Any] = {
-        "log_config": None,  # keep our redacting JSON handler
-        "access_log": False,  # RequestIdMiddleware logs one line per request
-        "proxy_headers": True,
-        "forwarded_allow_ips": args.forwarded_allow_ips,
-        "timeout_graceful_shutdown": 10,
-        **_loop_and_parser(),
-    }
     listen = settings.metrics.listen if settings.metrics.enabled else None
     if listen is not None:
         try:
@@ -88,6 +80,14 @@ def _serve(args: argparse.Namespace) -> int:
             problem = bind_problem(*listen, exc, remedy="choose another in METRICS_LISTEN")
             print(f"paycombat-gateway serve: METRICS_LISTEN: {problem}", file=sys.stderr)
             return 2
+    options: dict[str, Any] = {
+        "log_config": None,  # keep our redacting JSON handler
+        "access_log": False,  # RequestIdMiddleware logs one line per request
+        "proxy_headers": True,
+        "forwarded_allow_ips": args.forwarded_allow_ips,
+        "timeout_graceful_shutdown": 10,
+        **_loop_and_parser(),
+    }
     if args.workers > 1:
         from paycombat_gateway.metrics import prepare_multiprocess
         from paycombat_gateway.storage.db import Database
