@@ -17,15 +17,21 @@ from urllib.parse import urlsplit
 from paycombat_gateway.url_allowlist import UrlAllowList, parse_url
 
 __all__ = [
+    "BOOLEAN_WORDS",
     "DEFAULT_PAYCOMBAT_API_URL",
     "DEFAULT_RETENTION_DAYS",
     "MIN_SECRET_KEY_LENGTH",
+    "SALEOR_SYNC_WEBHOOK_SECONDS",
     "MetricsSettings",
     "ProblemsSettings",
     "ReconcileSettings",
     "Settings",
     "SettingsError",
+    "base_url",
+    "env_bool",
     "normalise_database_url",
+    "port_number",
+    "writable_file",
 ]
 
 DEFAULT_PAYCOMBAT_API_URL = "https://api.paycombat.com"
@@ -43,6 +49,19 @@ MAX_RETENTION_DAYS = 36_500
 MIN_SECRET_KEY_LENGTH = 16  # a passphrase; a Fernet key (44 characters) is always longer
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 LOG_FORMATS = ("json", "text")
+# How long Saleor waits for a sync webhook's answer; a PayCombat call made inside one must end sooner.
+SALEOR_SYNC_WEBHOOK_SECONDS = 18.0
+# The words a boolean setting may be, any case; anything else (``ture``) is refused, never read as false.
+BOOLEAN_WORDS = {
+    "true": True,
+    "1": True,
+    "yes": True,
+    "on": True,
+    "false": False,
+    "0": False,
+    "no": False,
+    "off": False,
+}
 # What hosting providers hand out (postgres://, postgresql://) means the one PostgreSQL driver installed.
 _POSTGRES_SCHEMES = {"postgres", "postgresql", "postgresql+psycopg"}
 
@@ -51,10 +70,48 @@ class SettingsError(RuntimeError):
     """The environment describes a configuration the app must not run with."""
 
 
-def _bool(raw: str | None, default: bool) -> bool:
-    if raw is None or raw.strip() == "":
+def env_bool(env: Mapping[str, str], name: str, default: bool) -> bool:
+    """A boolean setting: true/false, 1/0, yes/no or on/off in any case; unset or empty is ``default``."""
+    raw = env.get(name, "").strip()
+    if not raw:
         return default
-    return raw.strip().lower() in {"1", "true", "yes", "on"}
+    value = BOOLEAN_WORDS.get(raw.lower())
+    if value is None:
+        raise SettingsError(f"{name} must be true or false (also 1/0, yes/no, on/off), not {raw!r}")
+    return value
+
+
+def port_number(name: str, value: int, *, any_free: bool = True) -> int:
+    """A TCP port to listen on, ``name`` being the flag or setting it came from; 0 (any free port)
+    unless ``any_free`` is False."""
+    lowest = 0 if any_free else 1
+    if not lowest <= value <= 65535:
+        free = " (0 = any free port)" if any_free else ""
+        raise SettingsError(f"{name} must be a port from {lowest} to 65535{free}, not {value}")
+    return value
+
+
+def base_url(name: str, raw: str) -> str:
+    """A public base URL someone calls (``APP_URL``, ``--app-url``): http(s), a host, maybe a path; no
+    query or fragment; without its trailing slash."""
+    url = raw.strip().rstrip("/")
+    parts = urlsplit(url)
+    if parts.scheme not in {"http", "https"} or not parts.hostname or parts.query or parts.fragment:
+        raise SettingsError(
+            f"{name} must be the app's public base URL with its scheme, e.g. https://pay.example.com, not {raw!r}"
+        )
+    return url
+
+
+def writable_file(name: str, path: Path) -> Path:
+    """A file a command is asked to write (``manifest -o``): its folder must already exist."""
+    folder = path.parent
+    if not folder.is_dir():
+        problem = "is not a folder" if folder.exists() else "does not exist"
+        raise SettingsError(f"{name} {path}: the folder {folder} {problem}")
+    if path.is_dir():
+        raise SettingsError(f"{name} {path} is a folder; name the file to write")
+    return path
 
 
 def _positive_int(env: Mapping[str, str], name: str, default: int) -> int:
@@ -100,17 +157,6 @@ def _choice(env: Mapping[str, str], name: str, choices: tuple[str, ...], default
     return value
 
 
-def _app_url(raw: str) -> str:
-    """``APP_URL`` as a base URL Saleor can call: a scheme and a host, nothing after the path."""
-    app_url = raw.strip().rstrip("/")
-    parts = urlsplit(app_url)
-    if parts.scheme not in {"http", "https"} or not parts.hostname or parts.query or parts.fragment:
-        raise SettingsError(
-            f"APP_URL must be the app's public base URL with its scheme, e.g. https://pay.example.com, not {raw!r}"
-        )
-    return app_url
-
-
 def _secret_key(raw: str) -> str | None:
     """``APP_SECRET_KEY``, checked without echoing it: each comma-separated key is long enough."""
     keys = [part.strip() for part in raw.split(",") if part.strip()]
@@ -154,6 +200,12 @@ def _sqlite_folder_problem(path: Path) -> Path | None:
     return None
 
 
+def _sqlite_folder_missing(path: Path) -> bool:
+    """Whether the folder of a SQLite file named by ``DATABASE_URL`` is missing: a typo there would
+    otherwise become a new, empty database somewhere unexpected."""
+    return not path.parent.is_dir()
+
+
 @lru_cache(maxsize=16)
 def _allow_list(raw: str, form: str, trailing_slash_insensitive: bool) -> UrlAllowList | None:
     """The parsed list (None when empty), or ``SettingsError`` saying how to write it."""
@@ -183,7 +235,7 @@ class ReconcileSettings:
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> ReconcileSettings:
         return cls(
-            enabled=_bool(env.get("RECONCILE"), cls.enabled),
+            enabled=env_bool(env, "RECONCILE", cls.enabled),
             after_seconds=_positive_seconds(env, "RECONCILE_AFTER_SECONDS", cls.after_seconds),
             interval_seconds=_positive_seconds(env, "RECONCILE_INTERVAL_SECONDS", cls.interval_seconds),
             calls_per_second=_calls_per_second(env, "RECONCILE_CALLS_PER_SECOND", cls.calls_per_second),
@@ -234,7 +286,7 @@ class MetricsSettings:
         if token is not None and len(token) < MIN_METRICS_TOKEN_LENGTH:
             raise SettingsError(f"METRICS_TOKEN must be at least {MIN_METRICS_TOKEN_LENGTH} characters")
         return cls(
-            enabled=_bool(env.get("METRICS"), cls.enabled),
+            enabled=env_bool(env, "METRICS", cls.enabled),
             listen=_listen_address(env, "METRICS_LISTEN"),
             token=token,
         )
@@ -263,7 +315,7 @@ class ProblemsSettings:
                 f"PROBLEMS_REFUND_OWED_HOURS must be a number of hours above 0, not {hours_raw!r}"
             ) from None
         return cls(
-            enabled=_bool(env.get("PROBLEMS"), cls.enabled),
+            enabled=env_bool(env, "PROBLEMS", cls.enabled),
             check_seconds=_positive_seconds(env, "PROBLEMS_CHECK_SECONDS", cls.check_seconds),
             refund_owed_hours=hours,
         )
@@ -292,6 +344,7 @@ class Settings:
     reconcile: ReconcileSettings = field(default_factory=ReconcileSettings)
     metrics: MetricsSettings = field(default_factory=MetricsSettings)
     problems: ProblemsSettings = field(default_factory=ProblemsSettings)
+    allow_http_app_url: bool = False  # production only: an http APP_URL, on purpose (README)
     data_retention_days: int = DEFAULT_RETENTION_DAYS
 
     def __post_init__(self) -> None:
@@ -299,6 +352,29 @@ class Settings:
         api_urls = self._api_allow_list
         if api_urls is not None and any(entry.scheme != "https" for entry in api_urls.entries):
             raise SettingsError(f"{ALLOWED_API_URLS_FORM}; every entry must be https")
+
+    def check_production(self) -> None:
+        """What development tolerates and production must not run with (``from_env`` calls it; a test
+        building ``Settings(app_env="production")`` against a local http stack need not)."""
+        if not self.is_production:
+            return
+        if urlsplit(self.app_url).scheme != "https" and not self.allow_http_app_url:
+            raise SettingsError(
+                f"APP_URL must be https in production (Saleor's tokens and payment data are sent to it), "
+                f"not {self.app_url!r}; ALLOW_HTTP_APP_URL=true allows http on purpose"
+            )
+        if self.paycombat_read_timeout > SALEOR_SYNC_WEBHOOK_SECONDS:
+            raise SettingsError(
+                f"PAYCOMBAT_READ_TIMEOUT must be at most {SALEOR_SYNC_WEBHOOK_SECONDS:g} s in production "
+                f"(Saleor stops waiting for a webhook's answer then), not {self.paycombat_read_timeout:g}"
+            )
+
+    @property
+    def background_workers(self) -> str:
+        """Which background workers this instance runs, and the setting that says so, for start-up's log."""
+        outbox = "on" if self.run_outbox_worker else "off (RUN_OUTBOX_WORKER=false)"
+        reconciler = "on" if self.reconcile.enabled else "off (RECONCILE=false)"
+        return f"outbox worker {outbox}, reconciler {reconciler}"
 
     @property
     def _saleor_allow_list(self) -> UrlAllowList | None:
@@ -365,7 +441,7 @@ class Settings:
         secret = _secret_key(env.get("APP_SECRET_KEY", ""))
         if production and secret is None:  # set, but only commas and spaces
             raise SettingsError("APP_ENV=production needs APP_SECRET_KEY: it holds no key")
-        app_url = _app_url(env["APP_URL"]) if env.get("APP_URL", "").strip() else cls.app_url
+        app_url = base_url("APP_URL", env["APP_URL"]) if env.get("APP_URL", "").strip() else cls.app_url
         data_dir = Path(env.get("DATA_DIR", "").strip() or cls.data_dir)
         database_url = normalise_database_url(env.get("DATABASE_URL", ""))
         paycombat_api_url = (env.get("PAYCOMBAT_API_URL", "").strip() or DEFAULT_PAYCOMBAT_API_URL).rstrip(
@@ -390,13 +466,15 @@ class Settings:
             paycombat_read_timeout=_positive_seconds(
                 env, "PAYCOMBAT_READ_TIMEOUT", cls.paycombat_read_timeout
             ),
-            run_outbox_worker=_bool(env.get("RUN_OUTBOX_WORKER"), cls.run_outbox_worker),
+            run_outbox_worker=env_bool(env, "RUN_OUTBOX_WORKER", cls.run_outbox_worker),
             webhook_concurrency=_positive_int(env, "WEBHOOK_CONCURRENCY", cls.webhook_concurrency),
             reconcile=ReconcileSettings.from_env(env),
             metrics=MetricsSettings.from_env(env),
             problems=ProblemsSettings.from_env(env),
+            allow_http_app_url=env_bool(env, "ALLOW_HTTP_APP_URL", cls.allow_http_app_url),
             data_retention_days=_retention_days(env),
         )
+        settings.check_production()
         settings.check_folders()
         return settings
 
@@ -408,6 +486,11 @@ class Settings:
             if blocker is not None:
                 raise SettingsError(
                     f"{self.database_setting}: the SQLite file {sqlite} cannot be created: {blocker} is a file"
+                )
+            if self.database_url and _sqlite_folder_missing(sqlite):  # DATA_DIR's is made on first use
+                raise SettingsError(
+                    f"DATABASE_URL: the folder {sqlite.parent.absolute()} of the SQLite file does not exist "
+                    "(create it, or fix the path)"
                 )
         if self.app_secret_key is None and (self.data_dir.exists() and not self.data_dir.is_dir()):
             raise SettingsError(f"DATA_DIR {self.data_dir} is a file, not a folder")

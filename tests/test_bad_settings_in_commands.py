@@ -15,6 +15,12 @@ from paycombat_gateway.storage.migrate import head_revision
 from tests.support.databases import postgres_database_url
 from tests.support.serve_process import free_port, serve_process
 
+PRODUCTION = {
+    "APP_ENV": "production",
+    "APP_URL": "https://pay.example.com",
+    "APP_SECRET_KEY": "a-production-secret-key",
+    "ALLOWED_SALEOR_URLS": "https://shop.example.com/graphql/",
+}
 # (environment, what the one line must say, the other command that must say it too)
 CASES = {
     "postgres-unreachable": (
@@ -37,6 +43,27 @@ CASES = {
     "log-level": ({"LOG_LEVEL": "LOUD"}, "LOG_LEVEL must be one of", ["migrate"]),
     "metrics-listen": ({"METRICS_LISTEN": "everywhere"}, "METRICS_LISTEN must be host:port", ["migrate"]),
     "app-url-without-scheme": ({"APP_URL": "pay.example.com"}, "APP_URL must be", ["manifest"]),
+    "boolean-typo-outbox": (
+        {"RUN_OUTBOX_WORKER": "ture"},
+        "RUN_OUTBOX_WORKER must be true or false (also 1/0, yes/no, on/off), not 'ture'",
+        ["config", "list"],
+    ),
+    "boolean-typo-reconcile": ({"RECONCILE": "ture"}, "RECONCILE must be true or false", ["migrate"]),
+    "sqlite-folder-missing": (
+        {"DATABASE_URL": "sqlite:///{tmp}/nonexist/dir/x.db"},
+        "DATABASE_URL: the folder {tmp}/nonexist/dir of the SQLite file does not exist",
+        ["config", "list"],
+    ),
+    "production-http-app-url": (
+        {**PRODUCTION, "APP_URL": "http://pay.example.com"},
+        "APP_URL must be https in production",
+        ["migrate"],
+    ),
+    "production-read-timeout-beyond-saleor": (
+        {**PRODUCTION, "PAYCOMBAT_READ_TIMEOUT": "30"},
+        "PAYCOMBAT_READ_TIMEOUT must be at most 18 s in production",
+        ["config", "list"],
+    ),
     "retention-days": ({"DATA_RETENTION_DAYS": "-1"}, "DATA_RETENTION_DAYS must be", ["purge", "--expired"]),
     "production-missing-everything": (
         {"APP_ENV": "production"},
@@ -55,7 +82,7 @@ def _env(tmp_path: Path, overrides: dict[str, str]) -> dict[str, str]:
         if not key.startswith(("APP_", "DATABASE_URL", "LOG_", "ALLOWED_SALEOR"))
     }
     env["DATA_DIR"] = str(tmp_path / "data")
-    env.update({key: value.format(blocker=blocker) for key, value in overrides.items()})
+    env.update({key: value.format(blocker=blocker, tmp=tmp_path) for key, value in overrides.items()})
     return env
 
 
@@ -75,9 +102,10 @@ def test_a_bad_setting_is_one_line_naming_it(tmp_path: Path, case: str, which: s
     lines = result.stderr.strip().splitlines()
     assert result.returncode == 2, result.stderr
     assert len(lines) == 1 and lines[0].startswith("paycombat-gateway: "), result.stderr
-    assert says.format(blocker=tmp_path / "a-file") in lines[0]
+    assert says.format(blocker=tmp_path / "a-file", tmp=tmp_path) in lines[0]
     assert "hunter2secret" not in result.stderr
     assert not (tmp_path / "data" / "paycombat-gateway.sqlite3").exists()
+    assert not (tmp_path / "nonexist").exists(), "a missing folder is named, never made"
 
 
 @pytest.mark.postgres
@@ -102,3 +130,59 @@ def test_postgres_urls_as_providers_write_them_work(tmp_path: Path) -> None:
         assert f"is at migration {head_revision()}" in migrated.stdout
         with serve_process(env, free_port()) as served:
             assert requests.get(f"{served.url}/readyz", timeout=5).json() == {"status": "ready"}
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (
+            ["manifest", "-o", "/no/such/dir/m.json"],
+            "--output /no/such/dir/m.json: the folder /no/such/dir does not exist",
+        ),
+        (
+            ["manifest", "--app-url", "pay.example.com"],
+            "--app-url must be the app's public base URL with its scheme",
+        ),
+        (["manifest", "--app-url", "ftp://x"], "--app-url must be the app's public base URL with its scheme"),
+        (["serve", "--port", "99999"], "--port must be a port from 0 to 65535"),
+        (["sandbox", "--port", "-1"], "--port must be a port from 0 to 65535"),
+    ],
+)
+def test_a_bad_flag_is_one_line_naming_it(tmp_path: Path, args: list[str], says: str) -> None:
+    result = _run(args, _env(tmp_path, {}))
+    assert result.returncode == 2, result.stderr
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith(f"paycombat-gateway: {says}")
+    assert not (tmp_path / "data").exists()
+
+
+def test_manifest_writes_where_it_is_told(tmp_path: Path) -> None:
+    written = tmp_path / "m.json"
+    result = _run(
+        ["manifest", "-o", str(written), "--app-url", "https://pay.example.com/"], _env(tmp_path, {})
+    )
+    assert result.returncode == 0, result.stderr
+    assert '"tokenTargetUrl": "https://pay.example.com/api/register"' in written.read_text()
+
+
+def test_booleans_take_the_usual_words(tmp_path: Path) -> None:
+    """``off``/``no``/``0`` turn a worker off (and start-up says so), not just ``false``."""
+    env = _env(tmp_path, {"RUN_OUTBOX_WORKER": "Off", "RECONCILE": "no", "LOG_FORMAT": "text"})
+    port = free_port()
+    with serve_process(env, port) as served:
+        assert requests.get(f"{served.url}/readyz", timeout=5).json() == {"status": "ready"}
+    assert (
+        "background workers: outbox worker off (RUN_OUTBOX_WORKER=false), reconciler off (RECONCILE=false)"
+        in served.stderr
+    )
+
+
+def test_read_only_commands_write_no_key(tmp_path: Path) -> None:
+    env = _env(tmp_path, {})
+    assert _run(["migrate"], env).returncode == 0
+    listed = _run(["config", "list"], env)
+    assert listed.returncode == 0, listed.stderr
+    assert "no Saleor has installed the app yet" in listed.stdout
+    assert _run(["rotate-secrets"], env).returncode == 0
+    assert not (tmp_path / "data" / "secret.key").exists()
+    assert "APP_SECRET_KEY is not set" not in listed.stderr, "the development key is serve's warning alone"

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from paycombat_gateway.settings import Settings, SettingsError
+from paycombat_gateway.settings import Settings, SettingsError, base_url, env_bool, port_number, writable_file
 
 PRODUCTION = {
     "APP_ENV": "production",
@@ -85,7 +85,7 @@ def test_production_names_every_missing_setting_at_once() -> None:
         ("postgres://app:pw@db.example:5432/pay", "postgresql+psycopg://app:pw@db.example:5432/pay"),
         ("postgresql://app@db.example/pay", "postgresql+psycopg://app@db.example/pay"),
         ("postgresql+psycopg://app@db.example/pay", "postgresql+psycopg://app@db.example/pay"),
-        ("sqlite:////var/lib/pay/app.sqlite3", "sqlite:////var/lib/pay/app.sqlite3"),
+        ("sqlite:////tmp/app.sqlite3", "sqlite:////tmp/app.sqlite3"),  # its folder exists
     ],
 )
 def test_database_urls_in_the_forms_providers_hand_out(given: str, expected: str) -> None:
@@ -155,4 +155,80 @@ def test_a_sqlite_file_under_a_regular_file_is_refused(tmp_path: Path) -> None:
 def test_app_url_keeps_a_path_and_drops_the_trailing_slash() -> None:
     assert Settings.from_env({"APP_URL": "https://pay.example.com/saleor/"}).app_url == (
         "https://pay.example.com/saleor"
+    )
+
+
+@pytest.mark.parametrize("name", ["RUN_OUTBOX_WORKER", "RECONCILE", "ALLOW_HTTP_APP_URL"])
+def test_every_boolean_takes_the_usual_words_and_refuses_the_rest(name: str) -> None:
+    def read(value: str) -> bool:
+        settings = Settings.from_env({name: value})
+        return {
+            "RUN_OUTBOX_WORKER": settings.run_outbox_worker,
+            "RECONCILE": settings.reconcile.enabled,
+            "ALLOW_HTTP_APP_URL": settings.allow_http_app_url,
+        }[name]
+
+    for word in ("true", "TRUE", "1", "yes", "On", " on "):
+        assert read(word) is True
+    for word in ("false", "False", "0", "no", "OFF"):
+        assert read(word) is False
+    for typo in ("ture", "flase", "2", "enabled", "y"):
+        with pytest.raises(SettingsError, match=f"^{name} must be true or false .*not '{typo}'$"):
+            read(typo)
+
+
+def test_env_bool_is_the_helper_other_settings_use() -> None:
+    assert env_bool({}, "METRICS_ENABLED", True) is True
+    assert env_bool({"METRICS_ENABLED": ""}, "METRICS_ENABLED", False) is False
+    with pytest.raises(SettingsError, match="METRICS_ENABLED"):
+        env_bool({"METRICS_ENABLED": "maybe"}, "METRICS_ENABLED", False)
+
+
+def test_ports_and_base_urls_are_checked_by_name() -> None:
+    assert port_number("--port", 0) == 0 and port_number("--port", 65535) == 65535
+    for bad in (-1, 65536, 99999):
+        with pytest.raises(SettingsError, match=f"^--port must be a port from 0 to 65535 .*not {bad}$"):
+            port_number("--port", bad)
+    with pytest.raises(SettingsError, match="from 1 to 65535"):
+        port_number("METRICS_PORT", 0, any_free=False)
+    assert base_url("--app-url", "https://pay.example.com/x/") == "https://pay.example.com/x"
+    for bad in ("pay.example.com", "ftp://x", "https://", "https://pay.example.com/?a=1"):
+        with pytest.raises(SettingsError, match=r"^--app-url must be"):
+            base_url("--app-url", bad)
+
+
+def test_a_file_to_write_needs_its_folder(tmp_path: Path) -> None:
+    assert writable_file("--output", tmp_path / "m.json") == tmp_path / "m.json"
+    with pytest.raises(SettingsError, match=f"the folder {tmp_path}/no/such does not exist"):
+        writable_file("--output", tmp_path / "no" / "such" / "m.json")
+    with pytest.raises(SettingsError, match="is a folder"):
+        writable_file("--output", tmp_path)
+
+
+def test_a_sqlite_file_in_a_missing_folder_is_refused_naming_it(tmp_path: Path) -> None:
+    with pytest.raises(SettingsError, match=f"^DATABASE_URL: the folder {tmp_path}/nonexist/dir of the"):
+        Settings.from_env({"DATABASE_URL": f"sqlite:///{tmp_path}/nonexist/dir/x.db"})
+    assert not (tmp_path / "nonexist").exists()
+    # DATA_DIR's default database is made with its folder on first use, as before
+    assert Settings.from_env({"DATA_DIR": str(tmp_path / "new" / "data")}).sqlite_path is not None
+
+
+def test_production_refuses_http_unless_told_and_timeouts_beyond_saleor() -> None:
+    with pytest.raises(SettingsError, match=r"^APP_URL must be https in production.*ALLOW_HTTP_APP_URL=true"):
+        Settings.from_env({**PRODUCTION, "APP_URL": "http://pay.example.com"})
+    allowed = Settings.from_env({**PRODUCTION, "APP_URL": "http://pay.internal", "ALLOW_HTTP_APP_URL": "yes"})
+    assert allowed.app_url == "http://pay.internal"
+    assert Settings.from_env({"APP_URL": "http://127.0.0.1:9000"}).app_url == "http://127.0.0.1:9000"
+    assert Settings.from_env({**PRODUCTION, "PAYCOMBAT_READ_TIMEOUT": "18"}).paycombat_read_timeout == 18
+    with pytest.raises(
+        SettingsError, match=r"^PAYCOMBAT_READ_TIMEOUT must be at most 18 s in production.*not 18\.5$"
+    ):
+        Settings.from_env({**PRODUCTION, "PAYCOMBAT_READ_TIMEOUT": "18.5"})
+    assert Settings.from_env({"PAYCOMBAT_READ_TIMEOUT": "30"}).paycombat_read_timeout == 30
+
+
+def test_start_up_can_say_which_background_workers_run() -> None:
+    assert Settings.from_env({}).background_workers == "outbox worker on, reconciler on"
+    assert Settings.from_env({"RUN_OUTBOX_WORKER": "0"}).background_workers == (
+        "outbox worker off (RUN_OUTBOX_WORKER=false), reconciler on"
     )

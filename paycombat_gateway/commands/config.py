@@ -198,7 +198,7 @@ def _list(args: argparse.Namespace) -> int:
     finally:
         ctx.close()
     if not installations:
-        which = f"{args.saleor_api_url} has" if args.saleor_api_url else "no Saleor has"
+        which = f"{args.saleor_api_url} has not" if args.saleor_api_url else "no Saleor has"
         print(
             f"Nothing configured: {which} installed the app yet. Install it from "
             f"{ctx.settings.app_url}/api/manifest (Dashboard > Apps > Install external app), then add a "

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from pathlib import Path
 from typing import Any
 
 __all__ = ["register", "render_manifest"]
@@ -20,13 +21,17 @@ def render_manifest(app_url: str) -> str:
 
 
 def _manifest(args: argparse.Namespace) -> int:
-    from paycombat_gateway.settings import Settings
+    from paycombat_gateway.settings import Settings, SettingsError, base_url, writable_file
 
-    app_url = args.app_url or Settings.from_env().app_url
+    # both checked before anything is written: one line naming the flag (cli.main), exit 2
+    app_url = base_url("--app-url", args.app_url) if args.app_url else Settings.from_env().app_url
+    output = writable_file("--output", Path(args.output)) if args.output else None
     text = render_manifest(app_url)
-    if args.output:
-        with open(args.output, "w", encoding="utf-8") as handle:
-            handle.write(text)
+    if output is not None:
+        try:
+            output.write_text(text, encoding="utf-8")
+        except OSError as exc:
+            raise SettingsError(f"--output {output} cannot be written: {exc.strerror}") from None
     else:
         print(text, end="")
     return 0

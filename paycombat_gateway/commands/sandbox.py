@@ -74,7 +74,9 @@ def _sandbox(args: argparse.Namespace) -> int:
     from paycombat_gateway.sandbox.app import create_sandbox_app
     from paycombat_gateway.sandbox.core import SandboxConfig
     from paycombat_gateway.sandbox.dispatcher import DEFAULT_RETRY_DELAYS
+    from paycombat_gateway.settings import port_number
 
+    port_number("--port", args.port)  # one line (cli.main), not an OverflowError from the socket
     try:
         accounts, development = accounts_from(args, os.environ)
         app = create_sandbox_app(

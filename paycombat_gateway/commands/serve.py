@@ -3,13 +3,14 @@
 ``--workers N`` runs N processes on one host behind one listening socket (uvicorn's supervisor restarts
 any that dies). The database is migrated once, here, before they start; each process then builds its
 own app, with its own outbox worker and, on SQLite, its own checkpointer, as separate instances do.
-Their metrics meet in one folder (``metrics.prepare_multiprocess``), emptied here first, so a scrape
+Their metrics meet in one folder (``metrics.prepare_multiprocess``), cleared here first, so a scrape
 answered by any of them counts them all. ``METRICS_LISTEN`` is served from this process, in a thread.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
 import os
 import sys
@@ -38,7 +39,15 @@ def worker_app() -> Starlette:
 
     settings = Settings.from_env()
     configure_logging(settings.log_level, settings.log_format)
+    _no_access_log()  # uvicorn silenced it before this factory ran; configure_logging turned it back on
     return create_app(settings, run_migrations=False)
+
+
+def _no_access_log() -> None:
+    """One line per request, RequestIdMiddleware's: uvicorn's own access line stays silent."""
+    access = logging.getLogger("uvicorn.access")
+    access.handlers.clear()
+    access.propagate = False
 
 
 @contextmanager
@@ -60,10 +69,13 @@ def _serve(args: argparse.Namespace) -> int:
 
     from paycombat_gateway.background_server import bind_loopback, bind_problem
     from paycombat_gateway.observability import configure_logging
-    from paycombat_gateway.settings import Settings
+    from paycombat_gateway.settings import Settings, port_number
+    from paycombat_gateway.storage.secrets import warn_about_the_development_key
 
+    port_number("--port", args.port)
     settings = Settings.from_env()  # a SettingsError becomes one line and exit status 2 (cli.main)
     configure_logging(settings.log_level, settings.log_format)
+    _no_access_log()
     # Bound before migrating, so a taken port is the first thing a second `serve` hears about; it listens
     # only once uvicorn runs, so a probe meanwhile is refused (retry) rather than left waiting.
     try:
@@ -80,23 +92,18 @@ def _serve(args: argparse.Namespace) -> int:
             problem = bind_problem(*listen, exc, remedy="choose another in METRICS_LISTEN")
             print(f"paycombat-gateway serve: METRICS_LISTEN: {problem}", file=sys.stderr)
             return 2
-    options: dict[str, Any] = {
-        "log_config": None,  # keep our redacting JSON handler
-        "access_log": False,  # RequestIdMiddleware logs one line per request
-        "proxy_headers": True,
-        "forwarded_allow_ips": args.forwarded_allow_ips,
-        "timeout_graceful_shutdown": 10,
-        **_loop_and_parser(),
-    }
+    if not os.environ.get("APP_URL", "").strip():  # development: the manifest names the port served
+        app_url = _local_url(args.host, sock.getsockname()[1])
+        os.environ["APP_URL"] = app_url  # for --workers' processes, which read the environment
+        settings = dataclasses.replace(settings, app_url=app_url)
     if args.workers > 1:
         from paycombat_gateway.metrics import prepare_multiprocess
         from paycombat_gateway.storage.db import Database
         from paycombat_gateway.storage.migrate import migrate
-        from paycombat_gateway.storage.secrets import SecretBox
 
         sock.close()  # the port is free; uvicorn's supervisor binds it itself and shares it with its processes
         migrate(settings.resolved_database_url)
-        SecretBox.from_setting(settings.app_secret_key, settings.data_dir)  # a development key, made once
+        warn_about_the_development_key(settings.app_secret_key, settings.data_dir)  # once, not per worker
         prepare_multiprocess(settings.data_dir)  # before the processes start: they inherit the folder
         logger.info("serving with %d worker processes", args.workers)
         database = Database.from_url(settings.resolved_database_url, pool_size=2)
@@ -107,7 +114,7 @@ def _serve(args: argparse.Namespace) -> int:
                 workers=args.workers,
                 host=args.host,
                 port=args.port,
-                **options,
+                **_uvicorn_options(args),
             )
         return 0
     # One process keeps its metrics in memory; an inherited PROMETHEUS_MULTIPROC_DIR would only gather
@@ -121,10 +128,30 @@ def _serve(args: argparse.Namespace) -> int:
         sock.close()
         raise
     host, port = sock.getsockname()[:2]
+    warn_about_the_development_key(settings.app_secret_key, settings.data_dir)
     logger.info("listening on http://%s:%s (APP_URL %s)", host, port, settings.app_url)
     with _metrics_listener(settings, app.state.context.database) if listen else nullcontext():
-        uvicorn.Server(uvicorn.Config(app, **options)).run(sockets=[sock])
+        uvicorn.Server(uvicorn.Config(app, **_uvicorn_options(args))).run(sockets=[sock])
     return 0
+
+
+def _uvicorn_options(args: argparse.Namespace) -> dict[str, Any]:
+    """uvicorn's options, taken once the app has started (so a start that fails says only why)."""
+    return {
+        "log_config": None,  # keep our redacting JSON handler
+        "access_log": False,  # RequestIdMiddleware logs one line per request
+        "proxy_headers": True,
+        "forwarded_allow_ips": args.forwarded_allow_ips,
+        "timeout_graceful_shutdown": 10,
+        **_loop_and_parser(),
+    }
+
+
+def _local_url(host: str, port: int) -> str:
+    """The URL this machine reaches the app at, for ``APP_URL``'s development default."""
+    if host in {"", "0.0.0.0", "::"}:  # noqa: S104 - every interface: this machine reaches it on loopback
+        host = "127.0.0.1"
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
 
 def _loop_and_parser() -> dict[str, str]:

@@ -7,25 +7,28 @@ envelope live in ``protocol.Exchange``. Each client only sends what the exchange
 cannot drift. Timeouts default to 3 s to connect and 10 s to read, well inside Saleor's 18 s budget for
 a sync webhook. Retries: see ``protocol``.
 
-The sync client is on ``httpx``; the async one on ``aiohttp``. Measured on this project's 2-core VM,
-200 calls at once to a PayCombat answering in 1 s: ``httpx.AsyncClient`` spent 3.1-3.7 ms of CPU per
-call (its connection pool does work for every waiting request on each event; with 300 kept-alive
-connections, 18 ms) and managed 65-105 calls/s, ``aiohttp`` 0.5 ms and 177 calls/s. vcrpy records
-and replays both, from the same cassettes.
+The sync client is on ``requests`` (the project's library wherever a command or the sandbox waits:
+the Saleor client, registration, JWKS); the async one on ``aiohttp``. Measured on this project's 2-core
+VM, 200 calls at once to a PayCombat answering in 1 s: ``httpx.AsyncClient`` spent 3.1-3.7 ms of CPU
+per call and managed 65-105 calls/s, ``aiohttp`` 0.5 ms and 177 calls/s, hence no third library. vcrpy
+records and replays both, from the same cassettes.
 """
 
 from __future__ import annotations
 
 import asyncio
+import email.message
 import os
 import ssl
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Mapping
 from typing import Any, Generic, ParamSpec, TypeVar, overload
 
 import aiohttp
-import httpx
+import requests
+import requests.adapters
 import requests.utils
+import urllib3.exceptions
 import yarl
 
 from paycombat_gateway.paycombat import calls
@@ -131,20 +134,22 @@ class _Operations:
 class PaycombatClient(_Operations):
     """A typed client of PayCombat's API for one merchant key pair; blocking calls."""
 
-    _http: httpx.Client
+    _http: requests.Session
 
     def _open(self) -> None:
-        """The environment's proxy settings are read here, once, not on every call (``trust_env``:
-        ``HTTPS_PROXY``, ``NO_PROXY``, ``SSL_CERT_FILE``; no netrc). Connections beyond the kept-alive
-        pool are opened, never waited for."""
-        connect, read = self.timeout
-        self._http = httpx.Client(
-            timeout=httpx.Timeout(connect=connect, read=read, write=connect, pool=connect),
-            limits=httpx.Limits(max_connections=None, max_keepalive_connections=self._pool_size),
-            verify=self._ssl_context() or True,
-            trust_env=True,
-            follow_redirects=False,
-        )
+        """The environment is read here, once, not on every call, and by ``requests`` itself: the proxy
+        for PayCombat's URL (``HTTPS_PROXY``, ``NO_PROXY``) and the CA bundle (``REQUESTS_CA_BUNDLE``,
+        ``CURL_CA_BUNDLE``); no netrc. ``pool_size`` connections are kept alive; beyond them more are
+        opened, never waited for. ``requests`` never retries here: ``protocol.Exchange`` decides."""
+        session = requests.Session()
+        environment = session.merge_environment_settings(self.base_url, {}, None, None, None)
+        session.trust_env = False  # what it said is kept below; no per-call reading, no netrc
+        session.proxies = environment["proxies"]
+        session.verify = environment["verify"]
+        adapter = requests.adapters.HTTPAdapter(pool_maxsize=self._pool_size, max_retries=0)
+        session.mount("https://", adapter)
+        session.mount("http://", adapter)
+        self._http = session
 
     def send(self, call: Call[T]) -> T:
         """Carry out ``call``: send what the exchange asks for until it has the result."""
@@ -167,23 +172,49 @@ class PaycombatClient(_Operations):
             return result
 
     def _exchange_once(self, outgoing: Outgoing) -> Answer:
-        request = self._http.build_request(
-            outgoing.method, outgoing.url, headers=dict(outgoing.headers), content=outgoing.content
-        )
         try:
-            response = self._http.send(request)
-        except httpx.ConnectTimeout:
-            raise TransportFailed("timeout", sent=False, detail="ConnectTimeout") from None
-        except (httpx.ConnectError, httpx.ProxyError) as exc:
-            raise TransportFailed("unreachable", sent=False, detail=type(exc).__name__) from None
-        except httpx.TimeoutException as exc:
-            raise TransportFailed("timeout", sent=True, detail=type(exc).__name__) from None
-        except httpx.RequestError as exc:
-            raise TransportFailed("broken", sent=True, detail=type(exc).__name__) from None
-        return Answer(response.status_code, response.content, response.charset_encoding)
+            response = self._http.request(
+                outgoing.method,
+                outgoing.url,
+                headers=dict(outgoing.headers),
+                data=outgoing.content,
+                timeout=self.timeout,
+                allow_redirects=False,
+            )
+        except requests.RequestException as exc:
+            raise _transport_failure(exc) from None
+        return Answer(response.status_code, response.content, _declared_charset(response.headers))
 
     def close(self) -> None:
         self._http.close()
+
+
+def _transport_failure(exc: requests.RequestException) -> TransportFailed:
+    """What a ``requests`` failure means for retrying: whether any of the request can have reached
+    PayCombat. ``requests`` reports a refused connection and a read timeout while reading the body as
+    ``ConnectionError`` too, so the urllib3 error it wraps decides."""
+    detail = type(exc).__name__
+    cause = exc.args[0] if exc.args else None
+    if isinstance(cause, urllib3.exceptions.MaxRetryError):
+        cause = cause.reason
+    if isinstance(exc, requests.exceptions.ConnectTimeout):
+        return TransportFailed("timeout", sent=False, detail=detail)
+    if isinstance(exc, requests.exceptions.Timeout) or isinstance(cause, urllib3.exceptions.ReadTimeoutError):
+        return TransportFailed("timeout", sent=True, detail=detail)
+    if isinstance(exc, requests.exceptions.ProxyError | requests.exceptions.SSLError) or isinstance(
+        cause, urllib3.exceptions.NewConnectionError
+    ):
+        return TransportFailed("unreachable", sent=False, detail=detail)
+    return TransportFailed("broken", sent=True, detail=detail)
+
+
+def _declared_charset(headers: Mapping[str, str]) -> str | None:
+    """The charset the answer's Content-Type names, or None (``requests`` would guess ISO-8859-1 for
+    text/*; the exchange decides what an undeclared body means)."""
+    message = email.message.Message()
+    message["content-type"] = headers.get("content-type", "")
+    charset = message.get_content_charset()
+    return charset
 
 
 class AsyncPaycombatClient(_Operations):

@@ -21,7 +21,23 @@ from paycombat_gateway.sandbox.errors import SandboxError
 from paycombat_gateway.sandbox.faults import parse_fault
 from paycombat_gateway.sandbox.validation import field_error, parse_json_object
 
-__all__ = ["control_routes"]
+__all__ = ["ENDPOINTS", "control_routes"]
+
+# (method, path, what it does): the routes below, ``GET /_sandbox/`` and the home page all list these.
+ENDPOINTS: tuple[tuple[str, str, str], ...] = (
+    ("POST", "/_sandbox/checkouts/{checkout_id}/settle", "settle a checkout: success, failed or expired"),
+    ("GET", "/_sandbox/checkouts/{checkout_id}", "a checkout with its sandbox state"),
+    ("GET", "/_sandbox/deliveries", "webhook deliveries and their attempts (?event=, ?checkout_id=)"),
+    ("POST", "/_sandbox/faults", "inject a fault on a path: a status, a delay or a body"),
+    ("GET", "/_sandbox/faults", "the faults in force"),
+    ("DELETE", "/_sandbox/faults", "clear every fault"),
+    ("POST", "/_sandbox/webhooks/drop", "drop webhooks: of an account, or the next N"),
+    ("GET", "/_sandbox/webhooks/drop", "what is being dropped, and the dropped webhooks"),
+    ("DELETE", "/_sandbox/webhooks/drop", "stop dropping webhooks"),
+    ("POST", "/_sandbox/webhooks/release", "send every dropped webhook now, late"),
+    ("POST", "/_sandbox/accounts", "add a merchant account"),
+    ("GET", "/_sandbox/accounts", "the merchant accounts (keys not shown)"),
+)
 
 
 def _optional_text(body: dict[str, Any], key: str) -> str | None:
@@ -136,17 +152,27 @@ def control_routes(sandbox: Sandbox) -> list[Route]:
     async def list_accounts(request: Request) -> Response:
         return envelope([account.public() for account in sandbox.accounts.all()])
 
+    handlers = {
+        ("POST", "/_sandbox/checkouts/{checkout_id}/settle"): settle,
+        ("GET", "/_sandbox/checkouts/{checkout_id}"): checkout,
+        ("GET", "/_sandbox/deliveries"): deliveries,
+        ("POST", "/_sandbox/faults"): add_fault,
+        ("GET", "/_sandbox/faults"): list_faults,
+        ("DELETE", "/_sandbox/faults"): clear_faults,
+        ("POST", "/_sandbox/webhooks/drop"): drop_webhooks,
+        ("GET", "/_sandbox/webhooks/drop"): list_drops,
+        ("DELETE", "/_sandbox/webhooks/drop"): stop_dropping,
+        ("POST", "/_sandbox/webhooks/release"): release_dropped,
+        ("POST", "/_sandbox/accounts"): add_account,
+        ("GET", "/_sandbox/accounts"): list_accounts,
+    }
+    index = [{"method": method, "path": path, "does": does} for method, path, does in ENDPOINTS]
+
+    async def describe(request: Request) -> Response:
+        """What ``/_sandbox/`` offers (the home page lists the same)."""
+        return envelope(index)
+
     return [
-        Route("/_sandbox/checkouts/{checkout_id}/settle", settle, methods=["POST"]),
-        Route("/_sandbox/checkouts/{checkout_id}", checkout, methods=["GET"]),
-        Route("/_sandbox/deliveries", deliveries, methods=["GET"]),
-        Route("/_sandbox/faults", add_fault, methods=["POST"]),
-        Route("/_sandbox/faults", list_faults, methods=["GET"]),
-        Route("/_sandbox/faults", clear_faults, methods=["DELETE"]),
-        Route("/_sandbox/webhooks/drop", drop_webhooks, methods=["POST"]),
-        Route("/_sandbox/webhooks/drop", list_drops, methods=["GET"]),
-        Route("/_sandbox/webhooks/drop", stop_dropping, methods=["DELETE"]),
-        Route("/_sandbox/webhooks/release", release_dropped, methods=["POST"]),
-        Route("/_sandbox/accounts", add_account, methods=["POST"]),
-        Route("/_sandbox/accounts", list_accounts, methods=["GET"]),
+        Route("/_sandbox/", describe, methods=["GET"], name="sandbox_control"),
+        *(Route(path, handlers[method, path], methods=[method]) for method, path, _ in ENDPOINTS),
     ]

@@ -12,6 +12,7 @@ import base64
 import binascii
 import logging
 import os
+import tempfile
 from pathlib import Path
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
@@ -21,7 +22,7 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from paycombat_gateway.observability import register_secret
 from paycombat_gateway.settings import MIN_SECRET_KEY_LENGTH
 
-__all__ = ["SecretBox", "SecretDecryptionError", "secret_hint"]
+__all__ = ["SecretBox", "SecretDecryptionError", "secret_hint", "warn_about_the_development_key"]
 
 logger = logging.getLogger(__name__)
 _HKDF_INFO = b"paycombat-gateway secrets at rest v1"
@@ -54,44 +55,49 @@ def _fernet_for(key: str) -> Fernet:
 
 
 class SecretBox:
-    """Encrypts and decrypts the secrets this app stores; decrypted values are registered for log redaction."""
+    """Encrypts and decrypts the secrets this app stores; decrypted values are registered for log redaction.
 
-    def __init__(self, keys: list[str]) -> None:
-        if not keys:
+    Without ``APP_SECRET_KEY`` (development) the key lives in ``DATA_DIR/secret.key``, made the first
+    time a secret is stored, not before: a command that only reads (``config list``) writes nothing.
+    """
+
+    def __init__(self, keys: list[str] | None = None, *, key_file: Path | None = None) -> None:
+        if not keys and key_file is None:
             raise ValueError("at least one key is required")
-        self._fernet = MultiFernet([_fernet_for(key) for key in keys])
-        self.key_count = len(keys)
+        self._fernet: MultiFernet | None = MultiFernet([_fernet_for(key) for key in keys]) if keys else None
+        self._key_file = key_file
+        self.key_count = len(keys) if keys else 1
 
     def __repr__(self) -> str:
         return f"SecretBox(keys={self.key_count})"
 
     @classmethod
     def from_setting(cls, app_secret_key: str | None, data_dir: Path) -> SecretBox:
-        """Keys from ``APP_SECRET_KEY``, or (development only) a key generated into the data folder."""
+        """Keys from ``APP_SECRET_KEY``, or (development only) the key in the data folder."""
         if app_secret_key:
             return cls([part.strip() for part in app_secret_key.split(",") if part.strip()])
-        key_file = data_dir / "secret.key"
-        if key_file.exists():
-            key = key_file.read_text(encoding="ascii").strip()
+        return cls(key_file=data_dir / "secret.key")
+
+    def _keys(self, *, create: bool) -> MultiFernet:
+        if self._fernet is not None:
+            return self._fernet
+        assert self._key_file is not None, "a box has keys or a key file"
+        if self._key_file.exists():
+            key = self._key_file.read_text(encoding="ascii").strip()
+        elif not create:
+            raise SecretDecryptionError(f"no secret was stored yet: {self._key_file} does not exist")
         else:
-            data_dir.mkdir(parents=True, exist_ok=True)
-            key = Fernet.generate_key().decode("ascii")
-            descriptor = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(descriptor, "w", encoding="ascii") as handle:
-                handle.write(key + "\n")
-        logger.warning(
-            "APP_SECRET_KEY is not set: stored secrets are encrypted with the development key in %s. "
-            "Set APP_SECRET_KEY before going live, or they cannot move to another machine.",
-            key_file,
-        )
-        return cls([key])
+            key = _make_key_file(self._key_file)
+        self._fernet = MultiFernet([Fernet(key.encode("ascii"))])
+        return self._fernet
 
     def encrypt(self, plaintext: str) -> str:
-        return self._fernet.encrypt(plaintext.encode("utf-8")).decode("ascii")
+        return self._keys(create=True).encrypt(plaintext.encode("utf-8")).decode("ascii")
 
     def decrypt(self, ciphertext: str) -> str:
+        fernet = self._keys(create=False)
         try:
-            value = self._fernet.decrypt(ciphertext.encode("ascii")).decode("utf-8")
+            value = fernet.decrypt(ciphertext.encode("ascii")).decode("utf-8")
         except (InvalidToken, UnicodeError) as exc:
             raise SecretDecryptionError("a stored secret does not decrypt with APP_SECRET_KEY") from exc
         register_secret(value)
@@ -100,6 +106,36 @@ class SecretBox:
     def rotate(self, ciphertext: str) -> str:
         """Re-encrypt under the first key (for ``rotate-secrets``)."""
         try:
-            return self._fernet.rotate(ciphertext.encode("ascii")).decode("ascii")
+            return self._keys(create=False).rotate(ciphertext.encode("ascii")).decode("ascii")
         except InvalidToken as exc:
             raise SecretDecryptionError("a stored secret does not decrypt with APP_SECRET_KEY") from exc
+
+
+def _make_key_file(key_file: Path) -> str:
+    """A new development key in ``key_file`` (mode 0600), or the one another process (a ``serve
+    --workers`` sibling) put there first: the file appears whole or not at all (written aside, then
+    linked into place)."""
+    key_file.parent.mkdir(parents=True, exist_ok=True)
+    key = Fernet.generate_key().decode("ascii")
+    descriptor, draft = tempfile.mkstemp(dir=key_file.parent, prefix=".secret.key.")
+    try:
+        with os.fdopen(descriptor, "w", encoding="ascii") as handle:  # mkstemp's mode is 0600
+            handle.write(key + "\n")
+        os.link(draft, key_file)
+    except FileExistsError:
+        return key_file.read_text(encoding="ascii").strip()
+    finally:
+        os.unlink(draft)
+    logger.info("made the development key %s for stored secrets (APP_SECRET_KEY is not set)", key_file)
+    return key
+
+
+def warn_about_the_development_key(app_secret_key: str | None, data_dir: Path) -> None:
+    """``serve``'s one warning at start-up when stored secrets use the development key (other commands
+    stay quiet about it)."""
+    if not app_secret_key:
+        logger.warning(
+            "APP_SECRET_KEY is not set: stored secrets are encrypted with the development key %s. "
+            "Set APP_SECRET_KEY before going live, or they cannot move to another machine.",
+            data_dir / "secret.key",
+        )

@@ -4,6 +4,7 @@ reconciler, retention)."""
 from __future__ import annotations
 
 import gc
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -33,6 +34,7 @@ from paycombat_gateway.web.saleor_routes import saleor_routes
 __all__ = ["create_app"]
 
 STATIC = Path(__file__).with_name("static")
+logger = logging.getLogger(__name__)
 
 
 def create_app(
@@ -51,6 +53,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         try:
+            logger.info("background workers: %s", settings.background_workers)
             checkpointer.start()  # SQLite only
             if settings.run_outbox_worker:
                 worker.start()

@@ -178,6 +178,7 @@ def test_config_add_refuses_a_private_api_url_in_production(
     stack: Stack, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("APP_ENV", "production")
+    monkeypatch.setenv("ALLOW_HTTP_APP_URL", "true")  # the stack serves http on loopback
     monkeypatch.setenv("ALLOWED_SALEOR_URLS", stack.saleor.api_url)
     code = main([
         "config", "add", "--saleor-api-url", stack.saleor.api_url, "--name", "Inside",

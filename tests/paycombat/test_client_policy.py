@@ -139,3 +139,45 @@ def test_a_body_cut_off_in_transit_is_a_connection_failure() -> None:
         with pytest.raises(errors.ConnectionFailed, match="broke off") as caught:
             client.create_payment_request(REQUEST)
         assert ACCOUNT.x_token not in str(caught.value)
+
+
+@contextmanager
+def hanging_up_server() -> Iterator[tuple[str, list[bytes]]]:
+    """A server that reads each request and hangs up without answering; its URL and what it read."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(8)
+    listener.settimeout(0.2)
+    seen: list[bytes] = []
+    stop = threading.Event()
+
+    def hang_up() -> None:
+        while not stop.is_set():
+            try:
+                connection, _ = listener.accept()
+            except TimeoutError:
+                continue
+            seen.append(connection.recv(65536).split(b"\r\n", 1)[0])
+            connection.close()
+
+    server = threading.Thread(target=hang_up, daemon=True)
+    server.start()
+    try:
+        yield f"http://127.0.0.1:{listener.getsockname()[1]}", seen
+    finally:
+        stop.set()
+        server.join(timeout=5)
+        listener.close()
+
+
+def test_a_request_that_reached_paycombat_is_retried_only_when_it_is_a_get() -> None:
+    """A hang-up after the request went out may follow a payment PayCombat made: a POST is not sent
+    again (requests calls this ConnectionError, like a refused connection, which is retried)."""
+    with hanging_up_server() as (url, seen):
+        client = PaycombatClient(ACCOUNT.x_token, ACCOUNT.signature_key, url, retries=2)
+        with pytest.raises(errors.ConnectionFailed):
+            client.create_payment_request(REQUEST)
+        assert [line.split(b" ")[0] for line in seen] == [b"POST"]
+        with pytest.raises(errors.ConnectionFailed):
+            client.get_detail_checkout("chk_1")
+        assert [line.split(b" ")[0] for line in seen] == [b"POST", b"GET", b"GET", b"GET"]

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 import re
 import subprocess
@@ -11,13 +10,12 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
-import httpx
 import pytest
 import requests
 from prometheus_client.parser import text_string_to_metric_families
 from starlette.applications import Starlette
 
-from paycombat_gateway.background_server import bind_loopback
+from paycombat_gateway.background_server import bind_loopback, serve_in_thread
 from paycombat_gateway.saleor.webhooks import SyncEvent
 from paycombat_gateway.settings import MetricsSettings
 from paycombat_gateway.storage.models import PaymentSession
@@ -127,18 +125,14 @@ def test_webhook_outcomes_are_counted_without_the_callers_configuration_id(tmp_p
 
 
 class AppClient:
-    """GET from an app in this thread (no lifespan: no background workers), over ASGI."""
+    """GET from an app served on loopback for the one request."""
 
     def __init__(self, app: Starlette) -> None:
         self.app = app
 
-    def get(self, path: str, headers: dict[str, str] | None = None) -> httpx.Response:
-        async def get() -> httpx.Response:
-            transport = httpx.ASGITransport(app=self.app)
-            async with httpx.AsyncClient(transport=transport, base_url="http://app") as client:
-                return await client.get(path, headers=headers)
-
-        return asyncio.run(get())
+    def get(self, path: str, headers: dict[str, str] | None = None) -> requests.Response:
+        with serve_in_thread(self.app) as url:
+            return requests.get(f"{url}{path}", headers=headers, timeout=10)
 
 
 def _client(tmp_path: Path, **metrics: object) -> AppClient:

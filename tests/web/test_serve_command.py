@@ -37,12 +37,14 @@ def test_serve_from_nothing_serves_the_manifest(tmp_path: Path) -> None:
         assert manifest.status_code == 200
         assert manifest.json()["tokenTargetUrl"] == f"http://127.0.0.1:{port}/api/register"
         assert (tmp_path / "data" / "paycombat-gateway.sqlite3").exists()
-        assert (tmp_path / "data" / "secret.key").exists()
         assert requests.get(f"{served.url}/readyz", timeout=5).json() == {"status": "ready"}
+    assert not (tmp_path / "data" / "secret.key").exists(), "made when the first secret is stored"
     lines = [json.loads(line) for line in served.stderr.splitlines() if line.startswith("{")]
-    assert any(
-        line["level"] == "WARNING" and "APP_SECRET_KEY is not set" in line["message"] for line in lines
-    )
+    warnings = [line for line in lines if "APP_SECRET_KEY is not set" in line["message"]]
+    assert [line["level"] for line in warnings] == ["WARNING"], "the development key is warned about once"
+    assert [line["message"] for line in lines if line["message"].startswith("background workers")] == [
+        "background workers: outbox worker on, reconciler on"
+    ]
     # quiet by default: one line about the migration, none of Alembic's narration (start and /readyz)
     assert not [line for line in lines if line["logger"].startswith("alembic")]
     assert [line["message"] for line in lines if line["logger"].endswith("migrate")] == [
@@ -124,13 +126,42 @@ def test_serve_with_workers_runs_that_many_processes_on_one_port(tmp_path: Path)
         assert len(workers) == 2 and all(Path(f"/proc/{pid}").exists() for pid in workers)
         for _ in range(20):  # every answer comes from one of them, whichever takes the connection
             assert requests.get(f"http://127.0.0.1:{port}/api/manifest", timeout=5).status_code == 200
-        assert (tmp_path / "data" / "secret.key").exists()  # made once, by the parent
     finally:
         process.terminate()
         _, stderr = process.communicate(timeout=30)
     assert process.returncode == 0
     assert not any(Path(f"/proc/{pid}").exists() for pid in workers)
     assert "Traceback" not in stderr.decode()
+    lines = [json.loads(line) for line in stderr.decode().splitlines() if line.startswith("{")]
+    requests_logged = [line for line in lines if "/api/manifest" in line["message"]]
+    assert len(requests_logged) == 20, "every request is logged once, not by uvicorn as well"
+    assert all(line["logger"] == "paycombat_gateway.http" for line in requests_logged)
+    warnings = [line for line in lines if "APP_SECRET_KEY is not set" in line["message"]]
+    assert len(warnings) == 1, "the parent warns once, not every worker"
+
+
+def test_without_app_url_the_manifest_names_the_port_served(tmp_path: Path) -> None:
+    port = free_port()
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("DATABASE_URL", "APP_"))}
+    env.update(DATA_DIR=str(tmp_path / "data"))
+    with serve_process(env, port) as served:
+        manifest = requests.get(f"{served.url}/api/manifest", timeout=5).json()
+    assert manifest["tokenTargetUrl"] == f"http://127.0.0.1:{port}/api/register"
+    assert manifest["appUrl"].startswith(f"http://127.0.0.1:{port}/")
+
+
+def test_an_impossible_port_is_one_line(tmp_path: Path) -> None:
+    env = {**os.environ, "DATA_DIR": str(tmp_path / "data")}
+    for command in ("serve", "sandbox"):
+        result = subprocess.run(
+            [sys.executable, "-m", "paycombat_gateway", command, "--port", "99999"], env=env,
+            capture_output=True, text=True, timeout=60, check=False,
+        )  # fmt: skip
+        assert result.returncode == 2
+        assert result.stderr.strip() == (
+            "paycombat-gateway: --port must be a port from 0 to 65535 (0 = any free port), not 99999"
+        )
+    assert not (tmp_path / "data").exists()
 
 
 def test_workers_must_be_a_positive_number(tmp_path: Path) -> None:
