@@ -27,6 +27,7 @@ def _as_json(refund: Any) -> dict[str, Any]:
         "checkout_id": refund.checkout_id,
         "source_type": refund.source_type,
         "source_id": refund.source_id,
+        "order_number": refund.order_number,
         "saleor_transaction_id": refund.saleor_transaction_id,
         "channel": refund.channel,
         "requested_by": refund.requested_by,
@@ -53,7 +54,11 @@ def _list(args: argparse.Namespace) -> int:
         print("No refunds." if args.state is None else f"No refunds {args.state}.")
         return 0
     for refund in refunds:
-        where = f"{refund.source_type} {refund.source_id or '-'}"
+        where = (
+            f"order #{refund.order_number}"
+            if refund.order_number
+            else f"{refund.source_type} {refund.source_id or '-'}"
+        )
         print(
             f"{refund.id}  {refund.amount} {refund.currency}  {refund.state}  payin {refund.payin_id or '-'}"
         )

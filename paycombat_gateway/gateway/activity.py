@@ -22,10 +22,11 @@ from paycombat_gateway.paycombat.contract import PAYIN_METHOD_NAMES
 from paycombat_gateway.saleor.client import SaleorError, TransactionOrder
 from paycombat_gateway.storage.models import Installation, PaymentSession
 
-__all__ = ["STATE_WORDS", "OrderLookup", "format_amount", "payin_method_name"]
+__all__ = ["HELD", "STATE_WORDS", "OrderLookup", "format_amount", "payin_method_name", "payment_state"]
 
 logger = logging.getLogger(__name__)
 
+HELD = "held"  # not a SessionState: the payment keeps its own, and is shown held on top of it
 STATE_WORDS: dict[str, str] = {
     SessionState.INITIALIZING: "Starting",
     SessionState.ACTION_REQUIRED: "Waiting for the shopper",
@@ -34,10 +35,20 @@ STATE_WORDS: dict[str, str] = {
     SessionState.FAILED: "Failed",
     SessionState.EXPIRED: "Expired",
     SessionState.CANCELLED: "Cancelled",
+    HELD: "Held for review",
 }
 
-# Payments that can have become an order: a failed or abandoned checkout never does.
-_MAY_HAVE_ORDER = {SessionState.PENDING, SessionState.SUCCEEDED}
+# Payments that can have become an order: a failed or abandoned checkout never does. A cancelled one
+# may be an order's (staff voided it on the order page), and a held one may have been completed.
+_MAY_HAVE_ORDER = {SessionState.PENDING, SessionState.SUCCEEDED, SessionState.CANCELLED, HELD}
+
+
+def payment_state(row: PaymentSession) -> str:
+    """The state a merchant reads: ``held`` while a success that proved no payment waits for a person
+    (``PaymentSession.held_reason``), else the stored state."""
+    if row.held_reason and row.state != SessionState.SUCCEEDED.value:
+        return HELD
+    return row.state
 
 
 def format_amount(amount: Decimal, currency: str) -> str:
@@ -75,7 +86,7 @@ class OrderLookup:
     def orders(
         self, ctx: GatewayContext, installation: Installation, payments: Sequence[PaymentSession]
     ) -> dict[str, TransactionOrder]:
-        wanted = [p.saleor_transaction_id for p in payments if p.state in _MAY_HAVE_ORDER]
+        wanted = [p.saleor_transaction_id for p in payments if payment_state(p) in _MAY_HAVE_ORDER]
         with self._lock:
             known = {
                 tid: found

@@ -75,6 +75,17 @@ def answer_from_state(found: SessionSnapshot, environment: str) -> SessionResult
             message=CLOSED_MESSAGES[found.state],
             data={"status": found.state.value, "checkout_id": found.checkout_id},
         )
+    if found.held_reason and found.checkout_id is not None:
+        # PayCombat said "paid" without proving it: neither paid nor open (sending the shopper back to
+        # the hosted page could take the money twice). Pending until the merchant has looked.
+        return SessionResult(
+            result="CHARGE_REQUEST",
+            psp_reference=found.checkout_id,
+            amount=found.amount,
+            message="PayCombat's word on this payment is held for the merchant's review.",
+            actions=ACTIONS_WHEN_PENDING,
+            data={"status": "held", "checkout_id": found.checkout_id},
+        )
     if found.checkout_id is None:  # the hosted checkout was never created
         return failure(
             PaymentError(

@@ -14,9 +14,15 @@ visible, never dropped. How a payin is matched to its checkout is a contract inf
 (``payin_checkout_link``): our merchant reference travels as the checkout's ``description`` and comes
 back in the payin's ``order_reference`` / ``transaction``.
 
-A delivery held for review (its amount cannot be kept exactly) is stored under a key of its own bytes,
-not the event's: it changed nothing, so it must not make the correct copy of the same event, arriving
-later, look like a duplicate.
+Before a payin changes anything it must prove it is about this payment (``contract`` inference
+``payin_belongs``): every merchant reference it names is exactly ours and every checkout it names is
+ours. One that does not is kept, logged and ignored. A success that proves no payment (no amount, not
+more than zero, another currency, finer than the minor unit: ``settlement.unproven``) holds the
+payment for review: its reason, with PayCombat's own words, is stored on the payment and logged.
+
+A delivery ignored or held is stored under a key of its own bytes, not the event's: it changed
+nothing, so it must not make the correct copy of the same event (or the payin's own webhook to the
+payment it really belongs to), arriving later, look like a duplicate.
 """
 
 from __future__ import annotations
@@ -35,15 +41,21 @@ from paycombat_gateway.gateway.reporting import owe_saleor
 from paycombat_gateway.gateway.settlement import PayinNotice, SessionState, Transition, apply_notice
 from paycombat_gateway.gateway.snapshots import snapshot
 from paycombat_gateway.metrics import record_webhook
-from paycombat_gateway.money import MoneyError, quantize
 from paycombat_gateway.paycombat import errors
-from paycombat_gateway.paycombat.contract import WebhookKind
+from paycombat_gateway.paycombat.contract import PAYIN_CHECKOUT_FIELDS, PAYIN_REFERENCE_FIELDS, WebhookKind
 from paycombat_gateway.paycombat.webhooks import PaycombatWebhook, parse_webhook, verify_and_parse
-from paycombat_gateway.storage.inbox import HELD_KEY_PREFIX, record_delivery, store_unless_matched
-from paycombat_gateway.storage.models import PaycombatConfig, PaymentSession
+from paycombat_gateway.storage.inbox import record_delivery, store_unless_matched
+from paycombat_gateway.storage.models import PaycombatConfig, PaymentSession, utcnow
 from paycombat_gateway.storage.sessions import MERCHANT_REFERENCE_PREFIX
 
-__all__ = ["InboundResult", "NewsSource", "Recorded", "receive_paycombat_webhook", "record_payin_news"]
+__all__ = [
+    "InboundResult",
+    "NewsSource",
+    "Recorded",
+    "not_about",
+    "receive_paycombat_webhook",
+    "record_payin_news",
+]
 
 logger = logging.getLogger(__name__)
 _KEPT_HEADERS = ("content-type", "user-agent", "x-request-id", "x-forwarded-for")
@@ -84,6 +96,10 @@ def _authenticate(
             "PayCombat does not know the payin this unsigned delivery names"
         ) from None
     confirmed = parse_webhook(payin.model_dump_json().encode())
+    if confirmed.object_id != claimed.object_id:  # inference ``payin_belongs``: the id asked for
+        raise errors.SignatureError(
+            "PayCombat answered another payin than the one this unsigned delivery names"
+        )
     return confirmed
 
 
@@ -101,7 +117,7 @@ class Recorded:
 
     duplicate: bool
     report_enqueued: bool
-    held: bool = False
+    held: bool = False  # the payment is held for the merchant's review (``metrics``: webhook outcome)
 
 
 _MATCH = (
@@ -131,13 +147,45 @@ class _Decision:
     note: str
     transition: Transition | None = None
     virtual_account: dict[str, Any] | None = None
-    held: bool = False
+    kept_apart: bool = False  # ignored or held: stored under its own bytes' key, never the event's
+
+
+_PAYIN_KINDS = frozenset(
+    {
+        WebhookKind.PAYIN_SUCCESS,
+        WebhookKind.PAYIN_FAILED,
+        WebhookKind.PAYIN_EXPIRED,
+        WebhookKind.PAYIN_PENDING,
+    }
+)
+
+
+def not_about(row: PaymentSession, event: PaycombatWebhook) -> str | None:
+    """Why a payin is not about ``row``'s payment (``contract`` inference ``payin_belongs``); None when
+    it proves it is: every merchant reference it names is exactly ours (one at least), and every
+    checkout it names is this payment's. The id is checked where it was asked for or signed."""
+    named = [ref for field in PAYIN_REFERENCE_FIELDS if (ref := event.named(field))]
+    if not named:
+        return "it names no merchant reference"
+    if foreign := [ref for ref in named if ref != row.merchant_reference]:
+        return f"it names merchant reference {foreign[0][:80]!r}, not this payment's"
+    for field, attribute in PAYIN_CHECKOUT_FIELDS.items():
+        checkout = event.named(field)
+        if checkout is not None and checkout != getattr(row, attribute):
+            return f"it names {field} {checkout[:80]!r}, not this payment's"
+    return None
 
 
 def _decide(row: PaymentSession, event: PaycombatWebhook) -> _Decision:
     kind = event.kind
     if kind is WebhookKind.PAYOUT and event.status == "FAILED":
         kind = WebhookKind.PAYIN_FAILED  # PAYIN FAILED's documented example is payout-shaped
+    if kind in _PAYIN_KINDS and (why := not_about(row, event)) is not None:
+        logger.warning(
+            "PayCombat payin %s ignored, not about this payment (checkout %s): %s",
+            event.object_id, row.checkout_id, why,
+        )  # fmt: skip
+        return _Decision(note=f"ignored, not about this payment: {why}", kept_apart=True)
     if kind is WebhookKind.VA_REGISTER:
         account = None
         if event.status == "APPROVED":
@@ -150,17 +198,24 @@ def _decide(row: PaymentSession, event: PaycombatWebhook) -> _Decision:
         return _Decision(
             note=f"virtual account {event.status or ''}".strip().lower(), virtual_account=account
         )
-    current = snapshot(row)
     transition = apply_notice(
-        current.view(),
+        snapshot(row).view(),
         PayinNotice(
             kind=kind,
             payin_id=event.object_id,
-            amount=quantize(event.amount, current.currency) if event.amount is not None else None,
+            amount=event.amount,
             currency=event.currency,
             payment_method=event.payment_method,
         ),
     )
+    if transition.held is not None:
+        reason = (
+            f"payin {event.object_id or '(no id)'}: {transition.held}. PayCombat said: {event.own_words()}"
+        )
+        logger.warning(
+            "payment held for review, nothing reported to Saleor (checkout %s): %s", row.checkout_id, reason
+        )
+        return _Decision(note=f"held for review: {reason}"[:1000], transition=transition, kept_apart=True)
     return _Decision(note=transition.note, transition=transition)
 
 
@@ -178,8 +233,14 @@ def _carry_out(
     transition = decision.transition
     if transition is None:
         return False
+    if transition.held is not None:
+        row.held_reason = decision.note.removeprefix("held for review: ")
+        row.held_at = utcnow()
+        return False
     already_paid = row.state == SessionState.SUCCEEDED.value
     row.state = transition.state.value
+    if transition.state.is_paid and not already_paid:
+        row.held_reason = row.held_at = None  # proven since: no longer held
     if transition.payin_id and not already_paid:
         row.payin_id = transition.payin_id
     if transition.paid_amount is not None:
@@ -228,16 +289,9 @@ def record_payin_news(
     """
     row = _match(session, event, config_id, payment_session_id)
     if row is not None:
-        try:
-            decision = _decide(row, event)
-            match_state = "matched"
-        except MoneyError as exc:
-            # Never round money behind anyone's back: keep the delivery, report nothing, show it
-            # among the deliveries that need a person.
-            decision = _Decision(
-                note=f"held for review, the amount cannot be reported exactly: {exc}", held=True
-            )
-            match_state = "unmatched"
+        decision = _decide(row, event)
+        # Ignored or held: shown among the deliveries that need a person.
+        match_state = "unmatched" if decision.kept_apart else "matched"
     else:
         decision, match_state = _Decision(note=_unmatched_note(event)), _unmatched_state(event)
     delivery, duplicate = record_delivery(
@@ -246,8 +300,8 @@ def record_payin_news(
         raw_body=raw_body,
         headers=headers or {},
         signature_valid=signature_valid,
-        dedupe_key=f"{HELD_KEY_PREFIX}{hashlib.sha256(raw_body).hexdigest()}"
-        if decision.held
+        dedupe_key=f"held:{hashlib.sha256(raw_body).hexdigest()}"
+        if decision.kept_apart
         else event.dedupe_key,
         kind=event.kind.value,
         payin_id=event.object_id,
@@ -259,7 +313,8 @@ def record_payin_news(
     if duplicate or delivery is None:
         return Recorded(duplicate=True, report_enqueued=False)
     enqueued = _carry_out(session, row, decision, delivery, source, app_url) if row is not None else False
-    return Recorded(duplicate=False, report_enqueued=enqueued, held=decision.held)
+    held = decision.transition is not None and decision.transition.held is not None
+    return Recorded(duplicate=False, report_enqueued=enqueued, held=held)
 
 
 def receive_paycombat_webhook(

@@ -6,8 +6,8 @@ One check per installation, top to bottom (``check_installation``):
    an older Saleor is sent nothing more, so the check also follows a Saleor upgraded in place;
 2. find what is wrong now (``find_problems``): PayCombat refusing a configuration's keys (asked the way
    the settings page's connection test asks, ``gateway.key_check``); refunds owed longer than
-   ``PROBLEMS_REFUND_OWED_HOURS``; reports to Saleor parked; PayCombat news held for the merchant's
-   review; a channel shoppers tried to pay in with PayCombat that no configuration holds (in the last
+   ``PROBLEMS_REFUND_OWED_HOURS``; reports to Saleor parked; payments held for the merchant's review
+   (PayCombat's success proved no payment); a channel shoppers tried to pay in with PayCombat that no configuration holds (in the last
    ``UNCONFIGURED_CHANNEL_WINDOW``);
 3. make the Dashboard say exactly that: a problem not shown yet is created; one whose message changed
    is dismissed and created again (so the Dashboard shows the current figures, not an aggregate of
@@ -149,9 +149,9 @@ def find_problems(situation: Situation) -> tuple[list[Problem], set[str]]:
     if situation.held_payments:
         problems.append(Problem(
             PAYMENTS_HELD,
-            f"{_plural(situation.held_payments, 'payment is', 'payments are')} held for review: PayCombat's "
-            "answer could not be reported to Saleor as it stands. Check them in PayCombat's dashboard and "
-            "in the app's settings.",
+            f"{_plural(situation.held_payments, 'payment is', 'payments are')} held for review: PayCombat "
+            "said paid, but its answer proves no payment, so nothing was reported to Saleor. Check them in "
+            "PayCombat's dashboard; the app's settings show why each is held.",
         ))  # fmt: skip
     for slug, attempts in situation.unconfigured_channels.items():
         problems.append(Problem(

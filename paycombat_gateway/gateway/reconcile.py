@@ -101,12 +101,15 @@ def _finding(
 def find_payins(client: PaycombatClient, payment: SessionSnapshot) -> list[Payin]:
     """PayCombat's payins of ``payment``: the one a webhook named, else those carrying our reference.
 
-    A listed payin counts only when its reference is exactly ours (``transaction_lookup_confirmed``);
-    its currency and amount are judged by the settlement rules, as a webhook's would be.
+    Retrieve Payin's answer counts only when it is the payin asked for, and a listed payin only when
+    its reference is exactly ours (``payin_belongs``, ``transaction_lookup_confirmed``); either must
+    then prove it is about this payment in ``inbound.not_about``, and its currency and amount are
+    judged by the settlement rules, as a webhook's would be.
     """
     if payment.payin_id:
         try:
-            return [client.retrieve_payin(payment.payin_id)]
+            if asked := _as_asked(client.retrieve_payin(payment.payin_id), payment):
+                return asked
         except errors.NotFoundError:
             pass  # fall back to the reference: the id may be one PayCombat does not serve here
     return _ours(client.get_all_transaction(reference=payment.merchant_reference), payment)
@@ -116,10 +119,22 @@ async def find_payins_async(client: AsyncPaycombatClient, payment: SessionSnapsh
     """``find_payins`` on the event loop (``transactionProcess``: no thread waits on PayCombat)."""
     if payment.payin_id:
         try:
-            return [await client.retrieve_payin(payment.payin_id)]
+            if asked := _as_asked(await client.retrieve_payin(payment.payin_id), payment):
+                return asked
         except errors.NotFoundError:
             pass
     return _ours(await client.get_all_transaction(reference=payment.merchant_reference), payment)
+
+
+def _as_asked(payin: Payin, payment: SessionSnapshot) -> list[Payin]:
+    """Retrieve Payin's answer when it is the payin asked for; another one is not about this payment."""
+    if payin.id == payment.payin_id:
+        return [payin]
+    logger.warning(
+        "PayCombat payin %s ignored, not about this payment (checkout %s): Retrieve Payin was asked for %s",
+        payin.id, payment.checkout_id, payment.payin_id,
+    )  # fmt: skip
+    return []
 
 
 def _ours(listed: list[Payin], payment: SessionSnapshot) -> list[Payin]:
@@ -214,7 +229,12 @@ def learn_from_paycombat(
         row = session.get(PaymentSession, payment.id, with_for_update=not news)
         if row is None:
             return enqueued, "the payment no longer exists"
-        said = _reported(row) if enqueued else ("already known" if news else "nothing to record")
+        if enqueued:
+            said = _reported(row)
+        elif row.held_reason and row.state != SessionState.SUCCEEDED.value:
+            said = f"held for review, nothing reported: {row.held_reason}"
+        else:
+            said = "already known" if news else "nothing to record"
         if schedule is not None:
             said = f"{said}; {schedule(row, bool(news))}"
     return enqueued, said

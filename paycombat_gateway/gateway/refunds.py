@@ -6,8 +6,11 @@ PayCombat documents no refund API and no refund webhook (``paycombat.contract`` 
 1. ``refund_requested``: Saleor's ``TRANSACTION_REFUND_REQUESTED`` for a paid payment (from an order's
    Refund button, or from Saleor's fund release of a checkout that never became an order) is checked
    against what is left to refund, stored as a refund owed, and answered with its id as pspReference
-   and no result: Saleor shows a pending ``REFUND_REQUEST``. Something unpaid, unknown or more than
-   what is left is refused at once, naming the amount left.
+   and no result: Saleor shows a pending ``REFUND_REQUEST``. That answer carries no ``actions``
+   (Saleor 3.22+ would store them verbatim and the order page could no longer be read, see
+   ``results.ActionResult``); the buttons left are owed through ``transactionUpdate`` in the same
+   transaction. Something unpaid, unknown or more than what is left is refused at once, naming the
+   amount left.
 2. ``submit_to_paycombat``: the one place a real refund API would be called. Today it hands the refund
    to the merchant, who sees it with the exact steps on the Dashboard page or with
    ``paycombat-gateway refunds list``.
@@ -30,7 +33,7 @@ from sqlalchemy.orm import Session
 from paycombat_gateway.gateway.context import GatewayContext
 from paycombat_gateway.gateway.errors import ErrorCode
 from paycombat_gateway.gateway.process import find_session
-from paycombat_gateway.gateway.reporting import owe_saleor
+from paycombat_gateway.gateway.reporting import owe_details, owe_saleor
 from paycombat_gateway.gateway.results import ActionResult
 from paycombat_gateway.gateway.settlement import EventReport, SessionState, available_actions
 from paycombat_gateway.money import MoneyError, quantize
@@ -74,6 +77,7 @@ class RefundView:
     checkout_id: str | None
     source_type: str
     source_id: str | None
+    order_number: str | None
     saleor_transaction_id: str
     channel: str
     requested_by: str
@@ -109,6 +113,7 @@ def _view(refund: RefundOwed, payment: PaymentSession) -> RefundView:
         checkout_id=payment.checkout_id,
         source_type=refund.source_type,
         source_id=refund.source_id,
+        order_number=refund.order_number,
         saleor_transaction_id=payment.saleor_transaction_id,
         channel=payment.channel_slug,
         requested_by=refund.requested_by,
@@ -192,7 +197,7 @@ def refund_requested(
         if payment is None:
             return _refused(amount, ErrorCode.PAYMENT_NOT_FOUND, "The payment record disappeared.", ())
         if request_key and (again := store.find_by_request_key(session, installation_id, request_key)):
-            return ActionResult(None, again.id, actions=actions_now(session, payment))  # a redelivery
+            return ActionResult(None, again.id)  # a redelivery: its buttons are already owed
         state = SessionState(payment.state)
         if not state.is_paid:
             return _refused(
@@ -228,14 +233,17 @@ def refund_requested(
             payin_id=payment.payin_id,
             source_type=source_type,
             source_id=str(source.get("id")) if source.get("id") else None,
+            order_number=str(source["number"])[:64]
+            if source_type == "order" and source.get("number")
+            else None,
             requested_by=requested_by[:255],
             granted_refund_id=payload.granted_refund.id if payload.granted_refund else None,
         )
         view = _view(refund, payment)
-        actions = available_actions(state, left - amount)
+        owe_details(session, payment, ctx.settings.app_url, occasion=refund.id)  # Refund while any is left
     logger.info("refund %s of %s %s owed on checkout %s", view.id, amount, view.currency, view.checkout_id)
     submit_to_paycombat(ctx, view)
-    return ActionResult(None, view.id, actions=actions)
+    return ActionResult(None, view.id)
 
 
 # --- 2. where PayCombat would refund ---------------------------------------------------------------

@@ -66,19 +66,21 @@ def payment_page_url(app_url: str, payment_reference: str) -> str | None:
 
 def _details(
     *, payment_session_id: int, installation_id: int, currency: str, state: str, reference: str,
-    method: str | None, virtual_account: dict[str, Any] | None, app_url: str,
+    method: str | None, virtual_account: dict[str, Any] | None, app_url: str, occasion: str | None = None,
 ) -> dict[str, Any]:  # fmt: skip
-    """The outbox row owing Saleor a transaction's name, link and buttons, once per (state, name).
+    """The outbox row owing Saleor a transaction's name, link and buttons, once per (state, name),
+    or once per ``occasion`` (a refund owed changes the buttons without changing the state).
 
     The buttons are read when the row is delivered. Owing a row on every change of state means one
     is always delivered after the change, so a delivery that read the state just before it (a Cancel
     in flight while the checkout is cancelled) never has the last word."""
     name = transaction_name(method, virtual_account)
+    key = f"{state}:{name}" if occasion is None else f"{state}:{name}:{occasion}"
     return {
         "installation_id": installation_id,
         "payment_session_id": payment_session_id,
         "event_type": TRANSACTION_DETAILS,
-        "psp_reference": f"{state}:{name}",
+        "psp_reference": key,
         "amount": None,
         "currency": currency,
         "message": name,
@@ -86,14 +88,16 @@ def _details(
     }
 
 
-def owe_details(session: Session, row: PaymentSession, app_url: str) -> None:
-    """Owe Saleor the transaction's name, link and buttons as ``row`` now stands."""
+def owe_details(session: Session, row: PaymentSession, app_url: str, *, occasion: str | None = None) -> None:
+    """Owe Saleor the transaction's name, link and buttons as ``row`` now stands (again for each new
+    ``occasion``, such as a refund answered pending, whose answer cannot carry buttons)."""
     enqueue_report(
         session,
         **_details(
             payment_session_id=row.id, installation_id=row.installation_id, currency=row.currency,
             state=row.state, reference=row.checkout_id or row.merchant_reference,
             method=row.payin_method_name, virtual_account=row.virtual_account, app_url=app_url,
+            occasion=occasion,
         ),
     )  # fmt: skip
 

@@ -91,7 +91,14 @@ class ActionResult:
 
     With a ``result`` it is the sync form (Saleor records the outcome now). Without one it is the
     async form: Saleor stores ``psp_reference`` on a pending ``*_REQUEST`` and waits for the outcome
-    from ``transactionEventReport``."""
+    from ``transactionEventReport``.
+
+    The async form never carries ``actions``: Saleor 3.22 and later parse it with their async
+    response schema, which stores the values verbatim, and an upper-case ``REFUND`` stored so makes
+    every read of the transaction's actions fail (the Dashboard's order page answers 404). 3.21
+    lower-cased them; no version documents a case that is safe on both. So a pending answer is
+    ``pspReference`` alone and its buttons are owed through ``transactionUpdate``
+    (``reporting.owe_details``), which every version reads back."""
 
     result: str | None
     psp_reference: str | None
@@ -104,10 +111,9 @@ class ActionResult:
         if self.result is None:
             if not self.psp_reference:
                 raise ValueError("a pending action needs a pspReference")
-            body: dict[str, Any] = {"pspReference": self.psp_reference[:MAX_PSP_REFERENCE]}
             if self.actions is not None:
-                body["actions"] = list(self.actions)
-            return body
+                raise ValueError("a pending action answer cannot carry actions; owe them instead")
+            return {"pspReference": self.psp_reference[:MAX_PSP_REFERENCE]}
         return _common(
             self.result, self.time, self.psp_reference, self.amount, self.message, self.actions,
             needs_reference=("_SUCCESS",),

@@ -7,7 +7,11 @@ Pure functions over small value types, so the rules that keep money right are te
   ``CHARGE_REQUEST`` by it and deduplicates the webhook's report against ``transactionProcess``'s.
 * A success is final: a late FAILED or EXPIRED after it is recorded and ignored, never reported
   (Saleor would let a newer ``CHARGE_FAILURE`` with the same pspReference cancel the charge).
-* The amount reported is PayCombat's, and a difference from the requested amount is flagged.
+* A success proves a payment only with an amount that is present, finite, more than zero, in the
+  checkout's currency and exact in its minor unit (``contract`` inference ``success_proves_payment``).
+  Anything else is never a charge: the payment is held for review (``Transition.held``).
+* The amount reported is PayCombat's, and a difference from the requested amount is flagged (a
+  smaller positive amount is a partial charge).
 * A second, different successful payin on the same checkout is a second charge (the shopper paid
   twice), reported under the payin's own id so the merchant sees it and can refund.
 """
@@ -18,6 +22,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
 
+from paycombat_gateway.money import MoneyError, quantize
 from paycombat_gateway.paycombat.contract import WebhookKind
 
 __all__ = [
@@ -31,6 +36,7 @@ __all__ = [
     "Transition",
     "apply_notice",
     "available_actions",
+    "unproven",
 ]
 
 
@@ -93,6 +99,7 @@ class Transition:
     paid_amount: Decimal | None = None
     amount_mismatch: bool = False
     payment_method: str | None = None
+    held: str | None = None  # why a stated success proves no payment: hold it for a person, report nothing
 
 
 # What the app can do for a transaction in each state; Saleor shows the matching Dashboard buttons.
@@ -112,15 +119,36 @@ def available_actions(state: SessionState, refundable: Decimal) -> tuple[str, ..
     return ACTIONS_WHEN_CLOSED
 
 
+def unproven(session: SessionView, notice: PayinNotice) -> str | None:
+    """Why PayCombat's stated success proves no payment of ``session``, as a phrase; None when it does."""
+    amount, currency = notice.amount, notice.currency
+    if amount is None:
+        return "it states no amount"
+    if not amount.is_finite():
+        return f"its amount {amount} is not a finite number"
+    if currency is None:
+        return f"it names no currency (the checkout is in {session.currency})"
+    if currency.upper() != session.currency.upper():
+        return f"it is in {currency}, not the checkout's {session.currency}"
+    if amount <= 0:
+        return f"its amount {amount} {currency} is not more than zero"
+    try:
+        quantize(amount, session.currency)
+    except MoneyError as exc:
+        return f"its amount cannot be kept exactly: {exc}"
+    return None
+
+
 def _success(session: SessionView, notice: PayinNotice) -> Transition:
-    amount = notice.amount if notice.amount is not None else session.requested_amount
-    currency_differs = notice.currency is not None and notice.currency.upper() != session.currency.upper()
-    if currency_differs:
-        return Transition(
-            state=session.state,
-            report=None,
-            note=f"payin {notice.payin_id} is in {notice.currency}, not {session.currency}: held for review",
-        )
+    problem = unproven(session, notice)
+    if problem is not None:
+        if session.state.is_paid:
+            return Transition(
+                state=session.state, report=None, note=f"success ignored on a paid payment: {problem}"
+            )
+        return Transition(state=session.state, report=None, note=f"held for review: {problem}", held=problem)
+    assert notice.amount is not None  # proven above
+    amount = quantize(notice.amount, session.currency)
     if session.state.is_paid:
         # A first success that named no payin cannot be told apart from this one: same payin, not a second.
         if notice.payin_id is None or session.payin_id is None or notice.payin_id == session.payin_id:

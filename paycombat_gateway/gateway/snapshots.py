@@ -32,6 +32,7 @@ class SessionSnapshot:
     paid_amount: Decimal | None
     last_error: str | None
     updated_at: datetime
+    held_reason: str | None = None  # a stated success that proved no payment waits for a person
 
     def view(self) -> SessionView:
         return SessionView(
@@ -64,4 +65,5 @@ def snapshot(row: PaymentSession) -> SessionSnapshot:
         else None,
         last_error=row.last_error,
         updated_at=row.updated_at,
+        held_reason=row.held_reason,
     )

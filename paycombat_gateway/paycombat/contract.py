@@ -20,8 +20,11 @@ __all__ = [
     "EUROPEAN_COUNTRY_CODES",
     "INFERENCES",
     "KRW_BANKS",
+    "PAYIN_CHECKOUT_FIELDS",
     "PAYIN_METHODS_BY_CURRENCY",
     "PAYIN_METHOD_NAMES",
+    "PAYIN_REFERENCE_FIELDS",
+    "PAYIN_WORDS_FIELDS",
     "Endpoint",
     "Evidence",
     "Inference",
@@ -118,6 +121,18 @@ ENDPOINTS: Final[dict[str, Endpoint]] = {
                  _doc("get-balance-payout-19032470e0") + " (the stored copy cut the path after '{currenc')"),
     )
 }  # fmt: skip
+
+
+# INFERRED (``payin_belongs``): where a payin names our merchant reference (``order_id`` on the payout-shaped
+# PAYIN FAILED example), and where it may name its checkout (field on the payin -> the payment's attribute).
+PAYIN_REFERENCE_FIELDS: Final[tuple[str, ...]] = ("transaction", "order_reference", "order_id")
+PAYIN_CHECKOUT_FIELDS: Final[dict[str, str]] = {
+    "checkout_id": "checkout_id",
+    "checkout_token": "checkout_token",
+}
+# INFERRED: the fields of a payin that carry PayCombat's own words about it, quoted when a payment is held
+# (no shopper data: names, e-mails, phones and addresses are never quoted).
+PAYIN_WORDS_FIELDS: Final[tuple[str, ...]] = ("status", "amount", "amount_type", "reply_code", "trx_type")
 
 
 class PayinStatus(StrEnum):
@@ -236,6 +251,19 @@ INFERENCES: Final[dict[str, Inference]] = {
                   "by the settlement rules, as a webhook's are (another currency is held for review, another amount "
                   "is reported as PayCombat's and flagged)",
                   "a filter PayCombat applies could be a prefix or substring search; nothing documents it"),
+        # --- what a payin must show before it is believed (issue 19) ---
+        Inference("payin_belongs", "a payin is about a payment only when its id is the one asked for (Retrieve "
+                  "Payin) or signed (webhook), every merchant reference it names in `transaction` / "
+                  "`order_reference` (payout-shaped: `order_id`) is exactly ours (at least one must be), and every checkout it names in "
+                  "`checkout_id` / `checkout_token` is this payment's; anything else is ignored and logged",
+                  "no checkout field is documented on the payin record, and a lookup or a filter may answer "
+                  "another record (the reconciler once settled an unpaid order with another checkout's payin)"),
+        Inference("success_proves_payment", "a SUCCESS proves a payment only with `amount` present, finite, "
+                  "greater than zero, in the checkout's currency (`amount_type`) and exact in its minor unit; "
+                  "otherwise the payment is held for review, never reported as a charge. A smaller positive "
+                  "amount is a partial payment",
+                  "the docs state amount and amount_type on every payin and no rule for zero, negative or "
+                  "missing amounts; money is never assumed"),
         Inference("checkout_without_payin", "a checkout with no payin after its expire_at (plus a grace period) will "
                   "never be paid: the reconciler stops looking and reports nothing",
                   "PayCombat sends PAYIN EXPIRED at expiry (documented webhook name); without any payin record "

@@ -14,7 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 from paycombat_gateway.money import MoneyError, to_decimal
-from paycombat_gateway.paycombat.contract import WebhookKind
+from paycombat_gateway.paycombat.contract import PAYIN_WORDS_FIELDS, WebhookKind
 from paycombat_gateway.paycombat.errors import InvalidRequestError, SignatureError
 from paycombat_gateway.paycombat.signing import verify_webhook_signature
 
@@ -41,6 +41,22 @@ class PaycombatWebhook:
     payment_method: str | None
     references: tuple[str, ...]
     body: dict[str, Any]
+
+    def named(self, field: str) -> str | None:
+        """The body's ``field`` as text (stripped), None when absent, empty or not a plain value."""
+        return _text(self.body.get(field))
+
+    def own_words(self) -> str:
+        """What PayCombat said of the payin in its own fields (``PAYIN_WORDS_FIELDS``: status, amount,
+        currency, reply code), fit for a page and a log: no shopper data, no control characters, each
+        value cut short. E.g. ``status SUCCESS, amount -100, amount_type AUD``."""
+        said = []
+        for name in PAYIN_WORDS_FIELDS:
+            value = self.named(name)
+            if value is not None:
+                printable = "".join(ch if ch.isprintable() else " " for ch in value)
+                said.append(f"{name} {printable[:40]}")
+        return ", ".join(said) or "nothing about the payin"
 
     @property
     def dedupe_key(self) -> str:

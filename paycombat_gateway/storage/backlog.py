@@ -9,11 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, and_, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from paycombat_gateway.storage.inbox import HELD_KEY_PREFIX
-from paycombat_gateway.storage.models import OutboxReport, PaycombatConfig, PaycombatDelivery, RefundOwed
+from paycombat_gateway.storage.models import OutboxReport, PaymentSession, RefundOwed
 from paycombat_gateway.storage.refunds import OWED
 
 __all__ = [
@@ -26,12 +25,6 @@ __all__ = [
 
 REPORT_OWED = "pending"
 REPORT_PARKED = "failed"
-
-
-def _held() -> ColumnElement[bool]:
-    return and_(
-        PaycombatDelivery.match_state == "unmatched", PaycombatDelivery.dedupe_key.startswith(HELD_KEY_PREFIX)
-    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,7 +61,7 @@ def read_backlog(session: Session, now: datetime) -> Backlog:
     refunds, oldest_refund = session.execute(
         select(func.count(), func.min(RefundOwed.requested_at)).where(RefundOwed.state == OWED)
     ).one()
-    held = session.scalar(select(func.count()).select_from(PaycombatDelivery).where(_held()))
+    held = session.scalar(select(func.count()).where(PaymentSession.held_at.is_not(None)))
     return Backlog(
         reports_owed=int(reports.get(REPORT_OWED, 0)),
         reports_parked=int(reports.get(REPORT_PARKED, 0)),
@@ -103,12 +96,12 @@ def refunds_owed_by_installation(session: Session, requested_before: datetime) -
 
 
 def held_payments_by_installation(session: Session) -> dict[int, int]:
+    """Payments held for the merchant's review (PayCombat's success proved no payment), per installation."""
     return {
         installation_id: int(count)
         for installation_id, count in session.execute(
-            select(PaycombatConfig.installation_id, func.count())
-            .join(PaycombatDelivery, PaycombatDelivery.config_id == PaycombatConfig.id)
-            .where(_held())
-            .group_by(PaycombatConfig.installation_id)
+            select(PaymentSession.installation_id, func.count())
+            .where(PaymentSession.held_at.is_not(None))
+            .group_by(PaymentSession.installation_id)
         )
     }

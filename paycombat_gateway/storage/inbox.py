@@ -17,7 +17,6 @@ from paycombat_gateway.storage.models import PaycombatDelivery, PaymentSession, 
 from paycombat_gateway.storage.upsert import insert_unless_exists
 
 __all__ = [
-    "HELD_KEY_PREFIX",
     "MAX_REFERENCES",
     "NewDelivery",
     "StoredDelivery",
@@ -26,8 +25,6 @@ __all__ = [
     "store_unless_matched",
 ]
 
-# A delivery held for review is stored under this prefix and a hash of its own bytes (gateway/inbound.py).
-HELD_KEY_PREFIX = "held:"
 # A payin names its checkout in at most four fields (order_reference, transaction, description,
 # order_id: ``paycombat.webhooks``); the statement has a parameter for each, unused ones NULL.
 MAX_REFERENCES = 4

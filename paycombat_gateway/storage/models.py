@@ -220,6 +220,11 @@ class PaymentSession(Base):
     reconcile_claimed_until: Mapped[datetime | None] = mapped_column(UtcDateTime)
     reconcile_stopped_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     reconcile_note: Mapped[str | None] = mapped_column(Text)
+    # Held for review (gateway/settlement.py): PayCombat stated a success that proves no payment (no
+    # amount, not more than zero, another currency, finer than the minor unit). Nothing was reported
+    # to Saleor; a person must look. Cleared when a success that proves the payment arrives.
+    held_reason: Mapped[str | None] = mapped_column(Text)
+    held_at: Mapped[datetime | None] = mapped_column(UtcDateTime, index=True)
     # When retention removed the shopper's details (storage/retention.py); amounts and references stay.
     purged_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
@@ -304,6 +309,7 @@ class RefundOwed(Base):
     payin_id: Mapped[str | None] = mapped_column(String(128))
     source_type: Mapped[str] = mapped_column(String(16))  # "order" or "checkout" (Saleor's fund release)
     source_id: Mapped[str | None] = mapped_column(String(512))
+    order_number: Mapped[str | None] = mapped_column(String(64))  # the order's number, as Saleor sent it
     requested_by: Mapped[str] = mapped_column(String(255))
     requested_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, index=True)
     granted_refund_id: Mapped[str | None] = mapped_column(String(512))

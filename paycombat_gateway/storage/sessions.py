@@ -28,6 +28,7 @@ __all__ = [
     "find_by_checkout_id",
     "find_by_merchant_reference",
     "find_by_transaction",
+    "held_payments",
     "recent_sessions",
     "record_checkout",
 ]
@@ -176,3 +177,15 @@ def recent_sessions(session: Session, installation_id: int, limit: int = 50) -> 
             .limit(limit)
         )
     )
+
+
+def held_payments(session: Session, installation_id: int | None = None) -> list[PaymentSession]:
+    """Payments held for review, oldest hold first: PayCombat stated a success that proves no payment
+    (``held_reason`` says why, in its own words) and nothing was reported to Saleor. A later success
+    that proves the payment clears the hold. For alerts (an App Problem, a metric) and the page."""
+    query = select(PaymentSession).where(
+        PaymentSession.held_at.is_not(None), PaymentSession.state != "succeeded"
+    )
+    if installation_id is not None:
+        query = query.where(PaymentSession.installation_id == installation_id)
+    return list(session.scalars(query.order_by(PaymentSession.held_at, PaymentSession.id)))

@@ -28,7 +28,6 @@ from paycombat_gateway.storage.installations import get_installation
 from paycombat_gateway.storage.models import (
     OutboxReport,
     PaycombatConfig,
-    PaycombatDelivery,
     RefundOwed,
     utcnow,
 )
@@ -66,17 +65,14 @@ def _overdue_refund(stack: Stack) -> str:
     return str(answer["pspReference"])
 
 
-def _held_payment(stack: Stack) -> None:
-    """PayCombat says a checkout was paid an amount finer than a cent: held for review, not reported."""
-    target_id = stack.call(SyncEvent.TRANSACTION_INITIALIZE_SESSION, initialize_payload(stack.saleor))[
-        "pspReference"
-    ]
-    body = re.sub(
-        r'"amount":[^,}]+',
-        '"amount":49.995',
-        stack.payin_success_for(target_id, "5b0c7e8e-0000-4000-8000-0000000000ab"),
-    )
-    assert stack.deliver_signed(body.encode()).status_code == 200
+def _held_payment(stack: Stack) -> bytes:
+    """PayCombat says a checkout was paid nothing: held for review, not reported. Returns the proven
+    success that settles it later."""
+    payload = initialize_payload(stack.saleor)
+    target_id = stack.call(SyncEvent.TRANSACTION_INITIALIZE_SESSION, payload)["pspReference"]
+    proven = stack.payin_success_for(target_id, "5b0c7e8e-0000-4000-8000-0000000000ab")
+    assert stack.deliver_signed(re.sub(r'"amount":[^,}]+', '"amount":0', proven).encode()).status_code == 200
+    return proven.encode()
 
 
 def _shopper_tries_channel(stack: Stack, channel: str) -> None:
@@ -91,7 +87,7 @@ def test_each_cause_shows_a_problem_that_is_dismissed_when_it_is_gone(tmp_path: 
         assert _check(stack) == ([], [])  # a healthy store: nothing to show
         assert stack.saleor.open_problems() == {}
         refund_id = _overdue_refund(stack)  # its payment is the one PayCombat delivery the held one copies
-        _held_payment(stack)
+        proven = _held_payment(stack)
         refused = _config_with_refused_keys(stack)
         parked_checkout = stack.payment_with_a_parked_report()
         _shopper_tries_channel(stack, "poland")
@@ -109,7 +105,7 @@ def test_each_cause_shows_a_problem_that_is_dismissed_when_it_is_gone(tmp_path: 
         )
         assert shown[REFUNDS_OVERDUE].startswith("1 refund has been owed to shoppers for more than 48 hours.")
         assert shown[REPORTS_PARKED].startswith("1 payment report was refused by Saleor and parked")
-        assert shown[PAYMENTS_HELD].startswith("1 payment is held for review")
+        assert shown[PAYMENTS_HELD].startswith("1 payment is held for review: PayCombat said paid")
         assert "channel poland (2 times)" in shown[f"{CHANNEL_NOT_CONFIGURED}:poland"]
         text = " ".join(shown.values())
         for private in (
@@ -147,10 +143,8 @@ def test_each_cause_shows_a_problem_that_is_dismissed_when_it_is_gone(tmp_path: 
         stack.saleor._events[(transaction, "CHARGE_SUCCESS", key[2])] = Decimal("49.99")  # Saleor corrected
         stack.app.state.outbox.notify()
         stack.wait_until(stack.outbox_settled)
-        with stack.ctx.database.session() as session:  # the merchant's review of the held news
-            session.query(PaycombatDelivery).filter(PaycombatDelivery.match_state == "unmatched").update(
-                {"match_state": "ignored"}
-            )
+        assert stack.deliver_signed(proven).status_code == 200  # PayCombat proves the held payment
+        stack.wait_until(stack.outbox_settled)
 
         created, dismissed = _check(stack)
 

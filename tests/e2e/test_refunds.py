@@ -1,10 +1,15 @@
 """After the sale, end to end: Saleor asks for refunds, the merchant carries them out in PayCombat's
-dashboard and answers on the CLI, and Saleor's transaction ends up as its order page should show it."""
+dashboard and answers on the CLI, and Saleor's transaction ends up as its order page should show it.
+
+Every flow runs against the Saleor double as 3.21 and as 3.23 (which stores a result-less answer's
+actions verbatim, as 3.22 and later do): the order page must stay readable on both."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,7 +18,19 @@ from paycombat_gateway.cli import main
 from paycombat_gateway.saleor.webhooks import SyncEvent
 from paycombat_gateway.storage.models import RefundOwed
 from tests.support.saleor_double import action_payload, initialize_payload
-from tests.support.stack import Stack
+from tests.support.stack import Stack, run_stack_on
+
+
+@pytest.fixture(params=["3.21", "3.23"])
+def saleor_version(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def any_database(request: pytest.FixtureRequest, tmp_path: Path, saleor_version: str) -> Iterator[Stack]:
+    """The stack on either database (the pending-refund flows also run on PostgreSQL)."""
+    with run_stack_on(request.param, tmp_path, saleor_version=saleor_version) as running:
+        yield running
 
 
 @pytest.fixture
@@ -107,9 +124,10 @@ def test_a_full_refund_confirmed_on_the_cli_is_reported_once(stack: Stack, cli: 
 
     answer = _ask_refund(stack, initialize, "49.99")
 
-    assert "result" not in answer  # pending in Saleor: a REFUND_REQUEST with our pspReference
+    assert answer.keys() == {"pspReference"}  # pending in Saleor: a REFUND_REQUEST, no actions
     refund_id = answer["pspReference"]
-    assert refund_id.startswith("rf_") and answer["actions"] == []
+    assert refund_id.startswith("rf_")
+    assert stack.order_page(transaction_id)["availableActions"] == []
     listed = _listed(cli)[refund_id]
     assert listed["amount"] == "49.99" and listed["currency"] == "USD" and listed["state"] == "owed"
     assert listed["payin_id"] and listed["checkout_id"] == checkout_id and listed["source_type"] == "order"
@@ -138,13 +156,14 @@ def test_two_partial_refunds_and_an_over_refund_refused_naming_what_is_left(stac
     transaction_id = initialize["transaction"]["id"]
 
     first = _ask_refund(stack, initialize, "20.00")
-    assert first["actions"] == ["REFUND"]
+    assert "actions" not in first
+    assert stack.order_page(transaction_id)["availableActions"] == ["REFUND"]
     too_much = _ask_refund(stack, initialize, "30.00")
     assert too_much["result"] == "REFUND_FAILURE"
     assert "30.00 USD is more than the 29.99 USD left to refund" in too_much["message"]
     assert too_much["actions"] == ["REFUND"]
     second = _ask_refund(stack, initialize, "29.99")
-    assert second["actions"] == []
+    assert stack.order_page(transaction_id)["availableActions"] == []
     assert _ask_refund(stack, initialize, "0.01")["message"].startswith(
         "OVER_REFUND: 0.01 USD is more than the 0.00 USD left"
     )
@@ -241,3 +260,80 @@ def test_a_partial_refund_in_won_keeps_the_currency_without_decimals(stack: Stac
 
     (report,) = _reports(stack, "REFUND_SUCCESS")
     assert report["amount"] == Decimal("5000") and report["message"].startswith("Refunded 5000 KRW")
+
+
+def test_a_pending_partial_refund_leaves_the_order_readable_with_its_refund_button(
+    any_database: Stack,
+) -> None:
+    """Issue 19: a partial refund answered pending made Saleor 3.22+ store ``REFUND`` verbatim, and
+    every read of the transaction's actions failed (the Dashboard's order page was a 404)."""
+    stack = any_database
+    initialize, _ = stack.settled_checkout("success")
+    transaction_id = initialize["transaction"]["id"]
+
+    answer = _ask_refund(stack, initialize, "10.00")
+
+    page = stack.order_page(transaction_id)  # raises UnreadableTransaction where Saleor would 404
+    assert page["availableActions"] == ["REFUND"]
+    assert answer.keys() == {"pspReference"}
+    assert stack.saleor.stored_actions(transaction_id) == ["refund"]
+    (update,) = [
+        call["transactionUpdate"]
+        for call in stack.saleor.graphql_calls
+        if "transactionUpdate" in call and call["transactionUpdate"]["id"] == transaction_id
+    ][-1:]
+    assert update["transaction"]["availableActions"] == ["REFUND"]
+
+
+def test_a_granted_refund_sent_for_transfer_is_owed_and_the_order_stays_readable(
+    stack: Stack, cli: Any
+) -> None:
+    """Dashboard 3.23: a line-item refund saved with ``orderGrantRefundCreate`` and sent with
+    ``transactionRequestRefundForGrantedRefund`` arrives with its grant."""
+    initialize, _ = stack.settled_checkout("success")
+    transaction_id = initialize["transaction"]["id"]
+    principal = {"__typename": "User", "id": "VXNlcjoy"}
+
+    answer = _ask_refund(
+        stack, initialize, "49.99", grantedRefund={"id": "T3JkZXJHcmFudGVkUmVmdW5kOjE="},
+        issuingPrincipal=principal,
+    )  # fmt: skip
+
+    assert answer.keys() == {"pspReference"}
+    assert stack.order_page(transaction_id)["availableActions"] == []
+    with stack.ctx.database.session() as session:
+        (owed,) = session.query(RefundOwed).all()
+        assert owed.granted_refund_id == "T3JkZXJHcmFudGVkUmVmdW5kOjE="
+    listed = _listed(cli)[answer["pspReference"]]
+    assert listed["requested_by"] == "staff user VXNlcjoy" and listed["order_number"] == "1"
+    code, text, _ = cli("refunds", "list")
+    assert code == 0 and "order #1, asked by staff user VXNlcjoy" in text
+    assert cli("refunds", "decline", answer["pspReference"], "--reason", "PayCombat refused")[0] == 0
+    (report,) = _reports(stack, "REFUND_FAILURE")
+    assert report["pspReference"] == answer["pspReference"]
+    assert stack.order_page(transaction_id)["availableActions"] == ["REFUND"]
+
+
+def test_a_void_of_an_unpaid_order_leaves_the_order_readable_without_buttons(stack: Stack) -> None:
+    unpaid = initialize_payload(stack.saleor)
+    checkout_id = stack.call(SyncEvent.TRANSACTION_INITIALIZE_SESSION, unpaid)["pspReference"]
+    assert stack.order_page(unpaid["transaction"]["id"])["availableActions"] == ["CANCEL"]
+    order_id = stack.saleor.complete_checkout(unpaid["transaction"]["id"], "1042")  # an unpaid order
+
+    voided = stack.call(
+        SyncEvent.TRANSACTION_CANCELATION_REQUESTED,
+        action_payload(stack.saleor, "TransactionCancelationRequested", unpaid, with_order=True),
+    )
+
+    assert voided["result"] == "CANCEL_SUCCESS"
+    assert stack.order_page(unpaid["transaction"]["id"])["availableActions"] == []
+    assert stack.saleor.stored_actions(unpaid["transaction"]["id"]) == []
+    # The Dashboard page's activity list shows the voided payment's order, not "Checkout, no order yet".
+    listed = stack.graphql("{ recentTransactions { checkoutId state orderId orderNumber } }")
+    (voided_row,) = [t for t in listed["data"]["recentTransactions"] if t["checkoutId"] == checkout_id]
+    assert voided_row == {
+        "checkoutId": checkout_id,
+        "state": "cancelled",
+        "orderId": order_id,
+        "orderNumber": "1042",
+    }

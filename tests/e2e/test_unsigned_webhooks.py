@@ -50,3 +50,23 @@ def test_opted_in_unsigned_delivery_is_confirmed_with_retrieve_payin(stack: Stac
         url, data=json.dumps(dict(payin, id="00000000-0000-4000-8000-000000000000")), timeout=5
     )
     assert unknown.status_code == 401
+
+
+def test_an_unsigned_delivery_confirmed_with_another_payin_is_refused(stack: Stack) -> None:
+    """Issue 19: Retrieve Payin must answer the payin asked for; another one confirms nothing."""
+    _allow_unsigned(stack)
+    stack.sandbox.drop_webhooks(account="e2e")
+    initialize = initialize_payload(stack.saleor)
+    checkout_id = stack.call(SyncEvent.TRANSACTION_INITIALIZE_SESSION, initialize)["pspReference"]
+    payin = stack.sandbox.settle(checkout_id, "success")
+    other = dict(payin, id="00000000-0000-4000-8000-0000000000aa")
+    envelope = json.dumps({"status": True, "message": "OK", "data": other})
+    stack.sandbox.add_fault("/api/v1/payin/retrieve-payin/", status=200, body=envelope, count=1)
+
+    response = requests.post(
+        f"{stack.app_url}/api/webhooks/paycombat/{stack.config_id}", data=json.dumps(payin), timeout=5
+    )
+
+    assert response.status_code == 401 and "another payin" in response.json()["error"]["message"]
+    stack.wait_until(stack.outbox_settled)
+    assert stack.reports("CHARGE_SUCCESS") == []

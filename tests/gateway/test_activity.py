@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from paycombat_gateway.gateway.activity import STATE_WORDS, format_amount, payin_method_name
+from paycombat_gateway.gateway.activity import HELD, STATE_WORDS, format_amount, payin_method_name
 from paycombat_gateway.gateway.settlement import SessionState
 
 
@@ -25,7 +25,8 @@ def test_amounts_use_the_currency_exponent(amount: str, currency: str, text: str
 
 
 def test_every_state_has_words() -> None:
-    assert set(STATE_WORDS) == set(SessionState)
+    assert set(STATE_WORDS) == set(SessionState) | {HELD}
+    assert STATE_WORDS[HELD] == "Held for review"
     assert STATE_WORDS[SessionState.ACTION_REQUIRED] == "Waiting for the shopper"
 
 

@@ -99,6 +99,43 @@ def test_foreign_currency_payin_is_held_not_reported() -> None:
     assert "held for review" in transition.note
 
 
+@pytest.mark.parametrize(
+    ("amount", "currency", "why"),
+    [
+        ("-100", "USD", "not more than zero"),
+        ("0", "USD", "not more than zero"),
+        ("-0.0", "USD", "not more than zero"),
+        (None, "USD", "states no amount"),
+        ("NaN", "USD", "not a finite number"),
+        ("Infinity", "USD", "not a finite number"),
+        ("49.999", "USD", "cannot be kept exactly"),
+        ("1e309", "USD", "cannot be kept exactly"),
+        ("49.99", None, "names no currency"),
+        ("49.99", "EUR", "not the checkout's USD"),
+    ],
+)
+def test_a_success_that_proves_no_payment_holds_it_and_reports_nothing(
+    amount: str | None, currency: str | None, why: str
+) -> None:
+    notice = PayinNotice(
+        kind=WebhookKind.PAYIN_SUCCESS, payin_id="payin-1",
+        amount=None if amount is None else Decimal(amount), currency=currency,
+    )  # fmt: skip
+    transition = apply_notice(_session(), notice)
+    assert transition.report is None and transition.state is SessionState.ACTION_REQUIRED
+    assert transition.held is not None and why in transition.held
+    assert transition.paid_amount is None and transition.payin_id is None
+    paid = _session(SessionState.SUCCEEDED, payin_id="payin-0", paid_amount=Decimal("49.99"))
+    on_paid = apply_notice(paid, notice)  # never a second charge either, and nothing to hold
+    assert on_paid.report is None and on_paid.held is None and why in on_paid.note
+
+
+def test_a_positive_amount_below_the_total_is_a_partial_charge() -> None:
+    transition = apply_notice(_session(), _notice(WebhookKind.PAYIN_SUCCESS, amount="0.01"))
+    assert transition.report is not None and transition.report.amount == Decimal("0.01")
+    assert transition.held is None and transition.amount_mismatch
+
+
 def test_duplicate_failure_is_reported_once() -> None:
     first = apply_notice(_session(), _notice(WebhookKind.PAYIN_FAILED))
     assert first.report is not None

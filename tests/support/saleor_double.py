@@ -14,8 +14,13 @@
 - keeps what the order page shows of each transaction (``transaction(id)``: name, externalUrl,
   availableActions), changed as Saleor changes it: ``transactionUpdate`` and every event report's
   ``availableActions``; a sync answer's ``actions`` only where Saleor applies them (``apply_answer``);
-- answers ``shop { version }`` with its full version (``VERSIONS``);
-- on 3.23 only, keeps the app's App Problems (contract §6.4): ``appProblemCreate`` aggregates a problem
+- behaves as the Saleor ``version`` it is told (default the newest, "3.23"; "3.22" and "3.21" too):
+  Saleor stores actions lower-case (``refund``) and reads them back through ``TransactionActionEnum``.
+  An action answer with a ``result`` is lower-cased by every version; one without (the pending form)
+  is lower-cased by 3.21 but stored verbatim from 3.22 on, and an upper-case stored value then makes
+  every read of the transaction's actions fail, as the real one's order page does (404);
+- answers ``shop { version }`` with its full version (``FULL_VERSIONS``);
+- from 3.22 only, keeps the app's App Problems (contract §6.4): ``appProblemCreate`` aggregates a problem
   into the newest undismissed one with the same key updated within ``aggregationPeriod`` minutes
   (count + 1, the new message), else adds one, keeping at most 100 (the oldest goes);
   ``appProblemDismiss(byApp: {keys})`` dismisses them (by APP); ``app { problems }`` lists them. Every
@@ -84,7 +89,7 @@ def _channel(slug: str, name: str, currency: str) -> dict[str, Any]:
     return {"id": token, "slug": slug, "name": name, "currencyCode": currency, "isActive": True}
 
 
-VERSIONS = {"3.21": "3.21.69", "3.23": "3.23.28"}  # what ``shop { version }`` answers
+FULL_VERSIONS = {"3.21": "3.21.69", "3.22": "3.22.36", "3.23": "3.23.28"}  # what ``shop { version }`` answers
 MAX_APP_PROBLEMS = 100
 
 DEFAULT_CHANNELS = [
@@ -96,9 +101,32 @@ DEFAULT_CHANNELS = [
 ]
 
 
+VERSIONS = ("3.21", "3.22", "3.23")
+NEWEST = "3.23"
+
+
+class UnreadableTransaction(AssertionError):
+    """Reading the transaction fails in Saleor (the Dashboard's order page answers 404)."""
+
+
+def _stored_action(value: str) -> str:
+    return str(value).lower()  # what Saleor writes itself, and its sync answer schema, store
+
+
+def _read_actions(stored: list[str]) -> list[str]:
+    """``TransactionItem.availableActions`` as Saleor's GraphQL layer reads the stored values."""
+    enum = {"charge": "CHARGE", "refund": "REFUND", "cancel": "CANCEL"}
+    for value in stored:
+        if value not in enum:
+            raise UnreadableTransaction(
+                f'Expected a value of type "TransactionActionEnum" but received: {value}'
+            )
+    return [enum[value] for value in stored]
+
+
 @dataclass
 class SaleorDouble:
-    schema_version: str = "3.21"
+    version: str = NEWEST
     app_id: str = "QXBwOjE="
     app_token: str = field(default_factory=lambda: "saleor-app-token-" + uuid.uuid4().hex)
     key: SigningKey = field(default_factory=SigningKey.generate)
@@ -114,6 +142,15 @@ class SaleorDouble:
     problems: list[dict[str, Any]] = field(default_factory=list)
     problem_calls: list[dict[str, Any]] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def __post_init__(self) -> None:
+        if self.version not in VERSIONS:
+            raise ValueError(f"the double knows Saleor {', '.join(VERSIONS)}, not {self.version}")
+
+    @property
+    def schema_version(self) -> str:
+        """The schema fixture this version validates against (3.22 and 3.23 share 3.23's)."""
+        return "3.21" if self.version == "3.21" else "3.23"
 
     # --- identity -------------------------------------------------------------------------------
 
@@ -147,7 +184,7 @@ class SaleorDouble:
         signature = self.sign(body) if signature is None else signature
         return {
             "Content-Type": "application/json",
-            "User-Agent": "Saleor/3.21",
+            "User-Agent": f"Saleor/{self.version}",
             "Saleor-Event": event.lower(),
             "X-Saleor-Event": event.lower(),
             "Saleor-Domain": self.domain,
@@ -180,8 +217,8 @@ class SaleorDouble:
                 "Saleor-Api-Url": self.api_url,
                 "Saleor-Domain": self.domain,
                 "X-Saleor-Domain": self.domain,
-                "Saleor-Schema-Version": self.schema_version,
-                "User-Agent": f"Saleor/{self.schema_version}",
+                "Saleor-Schema-Version": self.version,
+                "User-Agent": f"Saleor/{self.version}",
             },
             timeout=30,
         )
@@ -260,7 +297,9 @@ class SaleorDouble:
                 }
             self._events[identity] = amount
             if args.get("availableActions") is not None:
-                self._transaction(identity[0])["availableActions"] = list(args["availableActions"])
+                self._transaction(identity[0])["availableActions"] = [
+                    _stored_action(action) for action in args["availableActions"]
+                ]
             return {
                 "alreadyProcessed": False,
                 "transaction": {"id": args["id"]},
@@ -280,19 +319,31 @@ class SaleorDouble:
         )
 
     def transaction(self, transaction_id: str) -> dict[str, Any]:
-        """What the order page shows of a transaction."""
+        """What the order page shows of a transaction; ``UnreadableTransaction`` where Saleor's own
+        read fails (an action stored upper-case: the order page is a 404)."""
         with self._lock:
-            return dict(self._transaction(transaction_id))
+            state = dict(self._transaction(transaction_id))
+        state["availableActions"] = _read_actions(state["availableActions"])
+        return state
+
+    def stored_actions(self, transaction_id: str) -> list[str]:
+        """The actions as Saleor's database holds them (lower case when Saleor wrote them)."""
+        with self._lock:
+            return list(self._transaction(transaction_id)["availableActions"])
 
     def apply_answer(self, transaction_id: str, *, session: bool, answer: dict[str, Any]) -> None:
         """Apply a sync webhook answer's ``actions`` as Saleor does: an action answer's always (also
-        the pending form without result), a session answer's only for some results."""
+        the pending form without result), a session answer's only for some results. With a
+        ``result`` they are lower-cased; without one 3.21 lower-cases them too, while 3.22 and later
+        parse the answer with the async schema, which stores them verbatim."""
         if answer.get("actions") is None:
             return
         if session and answer.get("result") not in self.SESSION_RESULTS_APPLYING_ACTIONS:
             return
+        verbatim = "result" not in answer and self.version != "3.21"
+        stored = [str(a) if verbatim else _stored_action(a) for a in answer["actions"]]
         with self._lock:
-            self._transaction(transaction_id)["availableActions"] = list(answer["actions"])
+            self._transaction(transaction_id)["availableActions"] = stored
 
     def _update(self, info: Any, **args: Any) -> dict[str, Any]:
         changes = args.get("transaction") or {}
@@ -301,7 +352,10 @@ class SaleorDouble:
             state = self._transaction(str(args["id"]))
             for key in ("name", "externalUrl", "availableActions"):
                 if changes.get(key) is not None:
-                    state[key] = list(changes[key]) if key == "availableActions" else changes[key]
+                    if key == "availableActions":
+                        state[key] = [_stored_action(action) for action in changes[key]]
+                    else:
+                        state[key] = changes[key]
         return {"transaction": {"id": args["id"]}, "errors": []}
 
     def complete_checkout(self, transaction_id: str, order_number: str) -> str:
@@ -319,7 +373,11 @@ class SaleorDouble:
             found = self.transactions.get(str(args.get("id")))
             if found is None:
                 return None
-            return {"order": None, "checkout": None, **found, "id": args.get("id")}
+            found = dict(found)
+        stored = found["availableActions"]
+        # Read only when selected, as Saleor does: an unreadable value fails the queries that ask for it.
+        found["availableActions"] = lambda info: _read_actions(stored)
+        return {"order": None, "checkout": None, **found, "id": args.get("id")}
 
     def _problem_create(self, info: Any, **args: Any) -> dict[str, Any]:
         given = args["input"]
@@ -417,7 +475,7 @@ class SaleorDouble:
             )
         root = {
             "app": self._app,
-            "shop": lambda info: {"version": VERSIONS[self.schema_version]},
+            "shop": lambda info: {"version": FULL_VERSIONS[self.version]},
             "appProblemCreate": self._problem_create,
             "appProblemDismiss": self._problem_dismiss,
             "channels": lambda info: self.channels,
@@ -451,8 +509,8 @@ class SaleorDouble:
 
 
 @contextmanager
-def run_saleor(schema_version: str = "3.21") -> Iterator[SaleorDouble]:
-    double = SaleorDouble(schema_version=schema_version)
+def run_saleor(version: str = NEWEST) -> Iterator[SaleorDouble]:
+    double = SaleorDouble(version=version)
     with serve_in_thread(double.app()) as base_url:
         double.base_url = base_url
         yield double
@@ -580,7 +638,7 @@ def action_payload(
         "chargedAmount": {"amount": action["amount"], "currency": action["currency"]},
         "authorizedAmount": {"amount": Decimal(0), "currency": action["currency"]},
         "checkout": None if with_order else {"id": initialize["sourceObject"]["id"], "channel": channel},
-        "order": {"id": "T3JkZXI6MQ==", "channel": channel} if with_order else None,
+        "order": {"id": "T3JkZXI6MQ==", "number": "1", "channel": channel} if with_order else None,
     }
     payload = {
         "__typename": kind,

@@ -26,7 +26,7 @@ from paycombat_gateway.storage.installations import get_installation
 from paycombat_gateway.storage.models import OutboxReport, PaymentSession
 from paycombat_gateway.web.app import create_app
 from tests.support.databases import postgres_database_url
-from tests.support.saleor_double import SaleorDouble, initialize_payload, run_saleor
+from tests.support.saleor_double import NEWEST, SaleorDouble, initialize_payload, run_saleor
 
 ACCOUNT = SandboxAccount(x_token="snd_e2e_xtoken_4f1c2a", signature_key="snd_e2e_sigkey_9b7d3e", name="e2e")
 REPORT_OF_OUTCOME = {"success": "CHARGE_SUCCESS", "failed": "CHARGE_FAILURE", "expired": "CHARGE_FAILURE"}
@@ -194,10 +194,10 @@ def _add_config(ctx: GatewayContext, saleor_api_url: str) -> str:
 
 @contextmanager
 def run_stack(
-    tmp_path: Path, schema_version: str = "3.21", *, with_config: bool = True, **overrides: Any
+    tmp_path: Path, saleor_version: str = NEWEST, *, with_config: bool = True, **overrides: Any
 ) -> Iterator[Stack]:
     with (
-        run_saleor(schema_version) as saleor,
+        run_saleor(saleor_version) as saleor,
         run_sandbox([ACCOUNT], webhook_retry_delays=(0.2, 0.5, 1, 2, 4)) as sandbox,
     ):
         sock = bind_loopback()

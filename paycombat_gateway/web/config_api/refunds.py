@@ -32,6 +32,7 @@ class Refund:
     checkout_id: str | None
     source_type: str
     source_id: str | None
+    order_number: str | None = strawberry.field(description="The Saleor order's number, as Saleor sent it.")
     saleor_transaction_id: str
     channel: str
     requested_by: str
@@ -54,7 +55,7 @@ def _present(view: refunds.RefundView) -> Refund:
     return Refund(
         id=view.id, amount=view.amount, currency=view.currency, state=view.state, payin_id=view.payin_id,
         checkout_id=view.checkout_id, source_type=view.source_type, source_id=view.source_id,
-        saleor_transaction_id=view.saleor_transaction_id, channel=view.channel,
+        order_number=view.order_number, saleor_transaction_id=view.saleor_transaction_id, channel=view.channel,
         requested_by=view.requested_by, requested_at=view.requested_at,
         paycombat_reference=view.paycombat_reference, decline_reason=view.decline_reason,
         decided_by=view.decided_by, decided_at=view.decided_at, steps=view.steps,

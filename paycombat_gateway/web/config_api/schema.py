@@ -27,7 +27,13 @@ from strawberry.tools import merge_types
 from strawberry.types import Info
 
 from paycombat_gateway.gateway import channel_choice
-from paycombat_gateway.gateway.activity import STATE_WORDS, OrderLookup, format_amount, payin_method_name
+from paycombat_gateway.gateway.activity import (
+    STATE_WORDS,
+    OrderLookup,
+    format_amount,
+    payin_method_name,
+    payment_state,
+)
 from paycombat_gateway.gateway.api_urls import NOT_ALLOWED_MESSAGE, api_url_problem
 from paycombat_gateway.gateway.context import GatewayContext
 from paycombat_gateway.gateway.key_check import KeyCheck, check_keys
@@ -121,6 +127,11 @@ class Transaction:
     saleor_source_id: str
     order_id: str | None = strawberry.field(description="The Saleor order, once there is one.")
     order_number: str | None
+    held_reason: str | None = strawberry.field(
+        default=None,
+        description="Why the payment is held for review (state `held`): PayCombat stated a success that "
+        "proves no payment, in its own words. Nothing was reported to Saleor.",
+    )
     settled_by: str | None = strawberry.field(
         default=None,
         description="Who first told the app the outcome reported to Saleor: webhook, reconciliation "
@@ -359,9 +370,10 @@ def _channel_info(
 
 def _transaction(row: PaymentSession, order: TransactionOrder | None) -> Transaction:
     paid = row.paid_amount
+    state = payment_state(row)
     return Transaction(
         id=row.id, saleor_transaction_id=row.saleor_transaction_id, checkout_id=row.checkout_id,
-        state=row.state, state_text=STATE_WORDS.get(row.state, row.state.replace("_", " ")),
+        state=state, state_text=STATE_WORDS.get(state, state.replace("_", " ")), held_reason=row.held_reason,
         amount=row.amount, amount_text=format_amount(row.amount, row.currency), paid_amount=paid,
         paid_amount_text=format_amount(paid, row.currency) if paid is not None else None,
         currency=row.currency, amount_mismatch=row.amount_mismatch, channel=row.channel_slug,

@@ -55,5 +55,8 @@ def dashboard_routes(ctx: GatewayContext, notify_outbox: Callable[[], None]) -> 
         Route("/dashboard", page, methods=["GET"]),
         Route("/dashboard/", page, methods=["GET"]),
         Mount("/dashboard/static", app=StaticFiles(directory=str(STATIC)), name="dashboard-static"),
+        # Any other path under the prefix is the page too: Dashboard 3.23 may load the app at
+        # ``<appUrl>/extensions/app/<id>=`` (an app id with a raw "="). Its assets load by absolute path.
+        Route("/dashboard/{rest:path}", page, methods=["GET"]),
         Route("/graphql", graphql, methods=["POST"]),
     ]

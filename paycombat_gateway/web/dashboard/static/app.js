@@ -111,7 +111,7 @@
   const LOAD = `query Load { configurations { ${CONFIG_FIELDS} } payinMethods { code name currencies }
     saleorChannels { error channels { slug name currency isActive configurationId configurationName currencyMethods warning } }
     recentTransactions(limit: 20) { id checkoutId state stateText amountText paidAmountText amountMismatch channel createdAt
-      payinMethod payinMethodName saleorSourceType saleorSourceId orderId orderNumber settledBy }
+      payinMethod payinMethodName saleorSourceType saleorSourceId orderId orderNumber settledBy heldReason }
     reportsNeedingAttention { id eventType pspReference state attempts lastError }
     unmatchedDeliveries { id receivedAt kind payinId note } }`;
   const RESULT = `__typename ... on Configuration { ${CONFIG_FIELDS} } ... on ValidationErrors { errors { field code message } }`;
@@ -244,7 +244,8 @@
     const channel = channelBySlug(t.channel);
     return [
       when(t.createdAt), orderLink(t), channel ? channel.name : t.channel, amount,
-      t.payinMethodName || "—", el("span", { class: "state " + t.state, text: t.stateText + (t.settledBy === "reconciliation" ? " · found by reconciliation" : "") }),
+      t.payinMethodName || "—", el("span", { class: "state " + t.state, title: t.heldReason || "",
+        text: t.stateText + (t.settledBy === "reconciliation" ? " · found by reconciliation" : "") + (t.heldReason ? ": " + t.heldReason : "") }),
       t.checkoutId || "—",
     ];
   }

@@ -14,7 +14,7 @@
   const framed = window.parent !== window;
   const { gql, el } = window.PayCombatPage;
 
-  const FIELDS = "id amount currency state payinId checkoutId sourceType sourceId requestedBy requestedAt steps paycombatReference declineReason decidedBy decidedAt";
+  const FIELDS = "id amount currency state payinId checkoutId sourceType sourceId orderNumber requestedBy requestedAt steps paycombatReference declineReason decidedBy decidedAt";
   const LIST = `query Refunds { refunds { ${FIELDS} } }`;
   const CONFIRM = `mutation Confirm($id: String!, $reference: String) { result: confirmRefund(id: $id, reference: $reference) { ok message } }`;
   const DECLINE = `mutation Decline($id: String!, $reason: String!) { result: declineRefund(id: $id, reason: $reason) { ok message } }`;
@@ -54,7 +54,8 @@
       if (!reason.value.trim()) { result.textContent = "Enter why the refund is declined; Saleor shows it on the order."; result.className = "result bad"; reason.focus(); return; }
       decide(DECLINE, { id: refund.id, reason: reason.value }, declineButton);
     });
-    const source = refund.sourceType === "checkout" ? "Checkout never completed (Saleor released the funds)" : "Order";
+    const source = refund.sourceType === "checkout" ? "Checkout never completed (Saleor released the funds)"
+      : refund.orderNumber ? "Order #" + refund.orderNumber : "Order";
     return el("li", { class: "refund" + (selectedPayment && selectedPayment === refund.checkoutId ? " selected" : ""), "data-refund": refund.id }, [
       el("div", { class: "row" }, [
         el("h3", { text: refund.amount + " " + refund.currency + " to refund" }),
