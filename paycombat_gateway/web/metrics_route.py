@@ -70,7 +70,7 @@ class BacklogCollector(Collector):
         )
         yield _gauge(
             "payments_held",
-            "PayCombat payment news held for the merchant to review instead of being reported to Saleor.",
+            "Payments held for the merchant's review: PayCombat said paid, but its answer proved no payment.",
             backlog.payments_held,
         )
 
