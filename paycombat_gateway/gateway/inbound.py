@@ -40,6 +40,7 @@ from paycombat_gateway.gateway.context import GatewayContext
 from paycombat_gateway.gateway.reporting import owe_saleor
 from paycombat_gateway.gateway.settlement import PayinNotice, SessionState, Transition, apply_notice
 from paycombat_gateway.gateway.snapshots import snapshot
+from paycombat_gateway.metrics import record_webhook
 from paycombat_gateway.paycombat import errors
 from paycombat_gateway.paycombat.contract import PAYIN_CHECKOUT_FIELDS, PAYIN_REFERENCE_FIELDS, WebhookKind
 from paycombat_gateway.paycombat.webhooks import PaycombatWebhook, parse_webhook, verify_and_parse
@@ -116,6 +117,7 @@ class Recorded:
 
     duplicate: bool
     report_enqueued: bool
+    held: bool = False  # the payment is held for the merchant's review (``metrics``: webhook outcome)
 
 
 _MATCH = (
@@ -311,27 +313,39 @@ def record_payin_news(
     if duplicate or delivery is None:
         return Recorded(duplicate=True, report_enqueued=False)
     enqueued = _carry_out(session, row, decision, delivery, source, app_url) if row is not None else False
-    return Recorded(duplicate=False, report_enqueued=enqueued)
+    held = decision.transition is not None and decision.transition.held is not None
+    return Recorded(duplicate=False, report_enqueued=enqueued, held=held)
 
 
 def receive_paycombat_webhook(
     ctx: GatewayContext, config_id: str, raw_body: bytes, headers: dict[str, str]
 ) -> InboundResult:
+    result, outcome = _receive(ctx, config_id, raw_body, headers)
+    record_webhook(outcome)
+    return result
+
+
+def _receive(
+    ctx: GatewayContext, config_id: str, raw_body: bytes, headers: dict[str, str]
+) -> tuple[InboundResult, str]:
+    """What to answer PayCombat, and the delivery's outcome for ``metrics``."""
     config = ctx.configs.by_id(config_id)
     if config is None:
-        return _refused(404, "CONFIGURATION_NOT_FOUND", "No PayCombat configuration has this id.")
+        return _refused(404, "CONFIGURATION_NOT_FOUND", "No PayCombat configuration has this id."), (
+            "unknown_configuration"
+        )
     try:
         event = _authenticate(ctx, config, raw_body, headers.get("x-signature"))
     except errors.SignatureError as exc:
-        return _refused(401, "SIGNATURE_VERIFICATION_FAILED", exc.message)
+        return _refused(401, "SIGNATURE_VERIFICATION_FAILED", exc.message), "bad_signature"
     except errors.InvalidRequestError as exc:
-        return _refused(400, "CANT_BE_PARSED", exc.message)
+        return _refused(400, "CANT_BE_PARSED", exc.message), "unreadable"
     except errors.PaycombatError:
         return _refused(
             503,
             "PAYCOMBAT_UNAVAILABLE",
             "Could not confirm the unsigned delivery with PayCombat; retry later.",
-        )
+        ), "paycombat_unavailable"
     kept_headers = {name: headers[name] for name in _KEPT_HEADERS if name in headers}
     signature_valid = bool(headers.get("x-signature"))
     # A delivery naming one of this app's merchant references goes straight to the transaction that
@@ -371,5 +385,6 @@ def receive_paycombat_webhook(
                 signature_valid=signature_valid,
             )
     if recorded.duplicate:
-        return InboundResult(200, {"status": True, "duplicate": True})
-    return InboundResult(200, {"status": True}, report_enqueued=recorded.report_enqueued)
+        return InboundResult(200, {"status": True, "duplicate": True}), "duplicate"
+    answer = InboundResult(200, {"status": True}, report_enqueued=recorded.report_enqueued)
+    return answer, "held" if recorded.held else "stored"

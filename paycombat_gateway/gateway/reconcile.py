@@ -41,6 +41,7 @@ from paycombat_gateway.gateway.context import GatewayContext
 from paycombat_gateway.gateway.inbound import NewsSource, record_payin_news
 from paycombat_gateway.gateway.settlement import SessionState
 from paycombat_gateway.gateway.snapshots import SessionSnapshot, snapshot
+from paycombat_gateway.metrics import record_reconciler_lookup, set_reconciler_paused
 from paycombat_gateway.paycombat import errors
 from paycombat_gateway.paycombat.client import AsyncPaycombatClient, PaycombatClient
 from paycombat_gateway.paycombat.contract import WebhookKind
@@ -366,10 +367,12 @@ class Reconciler:
                 findings.append(_finding(payment, f"not looked up: {why}", "its place is kept"))
                 continue
             finding = self._look(payment, dry_run=dry_run)
+            record_reconciler_lookup(finding.tally)
             if finding.tally == "unavailable":
                 down.add(payment.config_id)
             findings.append(finding)
         self._release(given_back)
+        set_reconciler_paused(len(self._paused_now()))
         return findings
 
     def _paused_now(self) -> set[str]:

@@ -14,16 +14,19 @@ from starlette.middleware import Middleware
 from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
 
+from paycombat_gateway.background.problems import ProblemsCheck
 from paycombat_gateway.background.retention import RetentionRunner
 from paycombat_gateway.gateway.context import GatewayContext
 from paycombat_gateway.gateway.outbox_worker import OutboxWorker
 from paycombat_gateway.gateway.reconcile import Reconciler
+from paycombat_gateway.metrics import process_exited
 from paycombat_gateway.settings import Settings
 from paycombat_gateway.storage.checkpoints import WalCheckpointer
 from paycombat_gateway.storage.migrate import migrate, readiness_problem
 from paycombat_gateway.web.dashboard.routes import dashboard_routes
 from paycombat_gateway.web.health import health_routes
 from paycombat_gateway.web.home import home_routes
+from paycombat_gateway.web.metrics_route import metrics_routes
 from paycombat_gateway.web.middleware import BodySizeLimitMiddleware, RequestIdMiddleware
 from paycombat_gateway.web.paycombat_routes import paycombat_routes
 from paycombat_gateway.web.saleor_routes import saleor_routes
@@ -44,6 +47,7 @@ def create_app(
     worker = OutboxWorker(ctx, poll_seconds=settings.outbox_poll_seconds)
     checkpointer = WalCheckpointer(ctx.database)
     reconciler = Reconciler(ctx, on_report_enqueued=worker.notify)
+    problems = ProblemsCheck(ctx)
     retention = RetentionRunner(ctx.database, settings.data_retention_days)
 
     @asynccontextmanager
@@ -55,15 +59,19 @@ def create_app(
                 worker.start()
             if settings.reconcile.enabled:
                 reconciler.start()
+            if settings.problems.enabled:
+                problems.start()
             retention.start()
             _freeze_start_up_objects()
             yield
         finally:
             retention.stop()
+            problems.stop()
             reconciler.stop()
             worker.stop()
             checkpointer.stop()  # before ctx.aclose() disposes of the database
             await ctx.aclose()
+            process_exited()
 
     def readiness() -> str | None:
         return readiness_problem(ctx.database.engine)
@@ -71,6 +79,7 @@ def create_app(
     routes: list[BaseRoute] = [
         *home_routes(settings.app_url, readiness),
         *health_routes(readiness),
+        *metrics_routes(settings, ctx.database),
         *saleor_routes(ctx),
         *paycombat_routes(ctx, worker.notify),
         *dashboard_routes(ctx, worker.notify),
@@ -88,6 +97,7 @@ def create_app(
     app.state.outbox = worker
     app.state.checkpointer = checkpointer
     app.state.reconciler = reconciler
+    app.state.problems = problems
     app.state.retention = retention
     return app
 
