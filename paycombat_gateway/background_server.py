@@ -41,10 +41,10 @@ def listening_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
-def bind_problem(host: str, port: int, exc: OSError) -> str:
+def bind_problem(host: str, port: int, exc: OSError, remedy: str = "choose another with --port") -> str:
     """One line for a port that cannot be taken, naming it."""
     if exc.errno == errno.EADDRINUSE:
-        return f"port {port} on {host} is already in use by another program; choose another with --port"
+        return f"port {port} on {host} is already in use by another program; {remedy}"
     return f"cannot listen on {host}:{port}: {exc.strerror or exc}"
 
 

@@ -22,6 +22,8 @@ __all__ = [
     "DEFAULT_RETENTION_DAYS",
     "MIN_SECRET_KEY_LENGTH",
     "SALEOR_SYNC_WEBHOOK_SECONDS",
+    "MetricsSettings",
+    "ProblemsSettings",
     "ReconcileSettings",
     "Settings",
     "SettingsError",
@@ -248,6 +250,77 @@ def _calls_per_second(env: Mapping[str, str], name: str, default: float) -> floa
         raise SettingsError(f"{name} must be a number of calls per second above 0, not {raw!r}") from None
 
 
+MIN_METRICS_TOKEN_LENGTH = 16
+
+
+def _listen_address(env: Mapping[str, str], name: str) -> tuple[str, int] | None:
+    """``host:port`` (``[::1]:9464`` for IPv6), or None when unset."""
+    raw = env.get(name, "").strip()
+    if not raw:
+        return None
+    host, _, port = raw.rpartition(":")
+    host = host.removeprefix("[").removesuffix("]")
+    if not host or not port.isdigit() or not 1 <= int(port) <= 65535:
+        raise SettingsError(f"{name} must be host:port, e.g. 127.0.0.1:9464 or [::1]:9464, not {raw!r}")
+    return host, int(port)
+
+
+@dataclass(frozen=True)
+class MetricsSettings:
+    """Who may read ``/metrics`` (docs/operations.md, "Watching it").
+
+    ``METRICS_LISTEN=host:port`` serves it on a listener of its own (say, an interface only the
+    monitoring network reaches), and the app's port then answers 404 for it. ``METRICS_TOKEN`` makes
+    every scrape show ``Authorization: Bearer <token>``. In production the app's own port refuses
+    ``/metrics`` unless one of the two is set, so an app on the internet never shows its figures to
+    anyone who asks. ``METRICS=false`` turns the endpoint off altogether.
+    """
+
+    enabled: bool = True
+    listen: tuple[str, int] | None = None
+    token: str | None = field(default=None, repr=False)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> MetricsSettings:
+        token = env.get("METRICS_TOKEN", "").strip() or None
+        if token is not None and len(token) < MIN_METRICS_TOKEN_LENGTH:
+            raise SettingsError(f"METRICS_TOKEN must be at least {MIN_METRICS_TOKEN_LENGTH} characters")
+        return cls(
+            enabled=env_bool(env, "METRICS", cls.enabled),
+            listen=_listen_address(env, "METRICS_LISTEN"),
+            token=token,
+        )
+
+
+@dataclass(frozen=True)
+class ProblemsSettings:
+    """The check that shows the merchant what needs them, as App Problems in Saleor's Dashboard.
+
+    ``PROBLEMS=false`` turns the check off for this instance; ``PROBLEMS_CHECK_SECONDS`` is how often
+    each instance looks (the first look too, after a start); ``PROBLEMS_REFUND_OWED_HOURS`` how long a
+    refund may stay owed before it is shown as a problem.
+    """
+
+    enabled: bool = True
+    check_seconds: float = 300.0
+    refund_owed_hours: float = 48.0
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> ProblemsSettings:
+        hours_raw = env.get("PROBLEMS_REFUND_OWED_HOURS", "").strip()
+        try:
+            hours = _positive_seconds(env, "PROBLEMS_REFUND_OWED_HOURS", cls.refund_owed_hours)
+        except SettingsError:
+            raise SettingsError(
+                f"PROBLEMS_REFUND_OWED_HOURS must be a number of hours above 0, not {hours_raw!r}"
+            ) from None
+        return cls(
+            enabled=env_bool(env, "PROBLEMS", cls.enabled),
+            check_seconds=_positive_seconds(env, "PROBLEMS_CHECK_SECONDS", cls.check_seconds),
+            refund_owed_hours=hours,
+        )
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything the running app reads from its environment (see the README's table)."""
@@ -269,6 +342,8 @@ class Settings:
     run_outbox_worker: bool = True
     webhook_concurrency: int = 4
     reconcile: ReconcileSettings = field(default_factory=ReconcileSettings)
+    metrics: MetricsSettings = field(default_factory=MetricsSettings)
+    problems: ProblemsSettings = field(default_factory=ProblemsSettings)
     allow_http_app_url: bool = False  # production only: an http APP_URL, on purpose (README)
     data_retention_days: int = DEFAULT_RETENTION_DAYS
 
@@ -394,6 +469,8 @@ class Settings:
             run_outbox_worker=env_bool(env, "RUN_OUTBOX_WORKER", cls.run_outbox_worker),
             webhook_concurrency=_positive_int(env, "WEBHOOK_CONCURRENCY", cls.webhook_concurrency),
             reconcile=ReconcileSettings.from_env(env),
+            metrics=MetricsSettings.from_env(env),
+            problems=ProblemsSettings.from_env(env),
             allow_http_app_url=env_bool(env, "ALLOW_HTTP_APP_URL", cls.allow_http_app_url),
             data_retention_days=_retention_days(env),
         )

@@ -41,6 +41,7 @@ CASES = {
         ["rotate-secrets"],
     ),
     "log-level": ({"LOG_LEVEL": "LOUD"}, "LOG_LEVEL must be one of", ["migrate"]),
+    "metrics-listen": ({"METRICS_LISTEN": "everywhere"}, "METRICS_LISTEN must be host:port", ["migrate"]),
     "app-url-without-scheme": ({"APP_URL": "pay.example.com"}, "APP_URL must be", ["manifest"]),
     "boolean-typo-outbox": (
         {"RUN_OUTBOX_WORKER": "ture"},

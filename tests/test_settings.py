@@ -105,6 +105,12 @@ def test_database_urls_in_the_forms_providers_hand_out(given: str, expected: str
         ("APP_URL", "pay.example.com", "with its scheme"),
         ("APP_URL", "ftp://pay.example.com", "with its scheme"),
         ("APP_URL", "https://", "with its scheme"),
+        ("METRICS_LISTEN", "9464", "must be host:port"),
+        ("METRICS_LISTEN", "127.0.0.1:99999", "must be host:port"),
+        ("METRICS_LISTEN", "127.0.0.1:http", "must be host:port"),
+        ("METRICS_TOKEN", "short", "at least 16 characters"),
+        ("PROBLEMS_REFUND_OWED_HOURS", "a day", "number of hours above 0"),
+        ("PROBLEMS_CHECK_SECONDS", "0", "number of seconds above 0"),
     ],
 )
 def test_bad_values_say_what_is_wrong(name: str, value: str, says: str) -> None:
@@ -113,8 +119,23 @@ def test_bad_values_say_what_is_wrong(name: str, value: str, says: str) -> None:
     assert says in str(caught.value)
 
 
+def test_metrics_settings_are_read() -> None:
+    metrics = Settings.from_env(
+        {"METRICS_LISTEN": "[::1]:9464", "METRICS_TOKEN": "a-scrape-token-long-enough", "METRICS": "false"}
+    ).metrics
+    assert metrics.listen == ("::1", 9464) and metrics.token == "a-scrape-token-long-enough"
+    assert not metrics.enabled and "a-scrape-token" not in repr(metrics)
+    assert Settings.from_env({"METRICS_LISTEN": "0.0.0.0:9464"}).metrics.listen == ("0.0.0.0", 9464)
+    problems = Settings.from_env({"PROBLEMS_REFUND_OWED_HOURS": "1.5"}).problems
+    assert problems.refund_owed_hours == 1.5 and problems.check_seconds == 300
+
+
 def test_secrets_never_appear_in_the_message() -> None:
-    for environ in ({"APP_SECRET_KEY": "tiny"}, {"DATABASE_URL": "mysql://app:hunter2hunter2@db/pay"}):
+    for environ in (
+        {"APP_SECRET_KEY": "tiny"},
+        {"DATABASE_URL": "mysql://app:hunter2hunter2@db/pay"},
+        {"METRICS_TOKEN": "tiny"},
+    ):
         with pytest.raises(SettingsError) as caught:
             Settings.from_env(environ)
         assert "tiny" not in str(caught.value) and "hunter2" not in str(caught.value)

@@ -36,6 +36,7 @@ from paycombat_gateway.gateway.blocking import in_thread
 from paycombat_gateway.gateway.context import GatewayContext
 from paycombat_gateway.gateway.refunds import actions_now
 from paycombat_gateway.gateway.reporting import TRANSACTION_DETAILS
+from paycombat_gateway.metrics import record_outbox_delivery
 from paycombat_gateway.money import quantize
 from paycombat_gateway.outbound import (
     OUTBOX_LEASE_SECONDS,
@@ -256,6 +257,9 @@ class OutboxWorker:
 
     def _finish(self, report_id: int, *, retry: str | None = None, failed: str | None = None) -> None:
         with self.ctx.database.session() as session:
+            record_outbox_delivery(
+                "parked" if failed is not None else "retry" if retry is not None else "sent"
+            )
             if failed is not None:
                 outbox.mark_failed(session, report_id, self.worker_id, failed)
                 logger.error("report %s parked as failed: %s", report_id, failed)

@@ -32,6 +32,7 @@ from paycombat_gateway.gateway.blocking import in_thread
 from paycombat_gateway.gateway.context import GatewayContext
 from paycombat_gateway.gateway.reconcile import Finding, look_up, next_wait
 from paycombat_gateway.gateway.snapshots import SessionSnapshot, snapshot
+from paycombat_gateway.metrics import record_reconciler_lookup, set_reconciler_paused
 from paycombat_gateway.outbound import PAYCOMBAT_BACKGROUND
 from paycombat_gateway.paycombat import errors
 from paycombat_gateway.peer_shares import Lanes, Pacer
@@ -198,6 +199,8 @@ class Reconciler:
         except Exception as exc:  # the lane must go on; the claim runs out and it is looked up again
             logger.exception("reconciler: looking up payment %s failed", payment.id)
             finding = Finding.about(payment, f"not looked up: {type(exc).__name__}", "its claim runs out")
+        record_reconciler_lookup(finding.tally)
+        set_reconciler_paused(len(self._paused_now()))
         self._findings[payment.id] = finding
 
     async def _look(self, payment: SessionSnapshot) -> Finding:
@@ -244,4 +247,5 @@ class Reconciler:
             self._findings[other.id] = Finding.about(
                 other, "not looked up: PayCombat was unavailable", "its place is kept"
             )
+            record_reconciler_lookup("not looked up")
         await self._release([payment.id, *(other.id for other in waiting)])

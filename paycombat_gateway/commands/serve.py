@@ -3,6 +3,8 @@
 ``--workers N`` runs N processes on one host behind one listening socket (uvicorn's supervisor restarts
 any that dies). The database is migrated once, here, before they start; each process then builds its
 own app, with its own outbox worker and, on SQLite, its own checkpointer, as separate instances do.
+Their metrics meet in one folder (``metrics.prepare_multiprocess``), cleared here first, so a scrape
+answered by any of them counts them all. ``METRICS_LISTEN`` is served from this process, in a thread.
 """
 
 from __future__ import annotations
@@ -12,10 +14,16 @@ import dataclasses
 import logging
 import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
 from importlib.util import find_spec
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from starlette.applications import Starlette
+
+if TYPE_CHECKING:
+    from paycombat_gateway.settings import Settings
+    from paycombat_gateway.storage.db import Database
 
 __all__ = ["register", "worker_app"]
 
@@ -42,6 +50,20 @@ def _no_access_log() -> None:
     access.propagate = False
 
 
+@contextmanager
+def _metrics_listener(settings: Settings, database: Database | None) -> Iterator[None]:
+    """Serve ``/metrics`` on ``METRICS_LISTEN`` (a thread of this process) while the block runs."""
+    from paycombat_gateway.background_server import bind_loopback, serve_in_thread
+    from paycombat_gateway.web.metrics_route import metrics_app
+
+    assert settings.metrics.listen is not None and database is not None
+    host, port = settings.metrics.listen
+    sock = bind_loopback(host, port)
+    with serve_in_thread(metrics_app(settings, database), sock=sock) as url:
+        logger.info("metrics on %s/metrics", url)
+        yield
+
+
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -61,26 +83,43 @@ def _serve(args: argparse.Namespace) -> int:
     except OSError as exc:
         print(f"paycombat-gateway serve: {bind_problem(args.host, args.port, exc)}", file=sys.stderr)
         return 2
+    listen = settings.metrics.listen if settings.metrics.enabled else None
+    if listen is not None:
+        try:
+            bind_loopback(*listen).close()  # a taken port is said now, in one line, not from a thread
+        except OSError as exc:
+            sock.close()
+            problem = bind_problem(*listen, exc, remedy="choose another in METRICS_LISTEN")
+            print(f"paycombat-gateway serve: METRICS_LISTEN: {problem}", file=sys.stderr)
+            return 2
     if not os.environ.get("APP_URL", "").strip():  # development: the manifest names the port served
         app_url = _local_url(args.host, sock.getsockname()[1])
         os.environ["APP_URL"] = app_url  # for --workers' processes, which read the environment
         settings = dataclasses.replace(settings, app_url=app_url)
     if args.workers > 1:
+        from paycombat_gateway.metrics import prepare_multiprocess
+        from paycombat_gateway.storage.db import Database
         from paycombat_gateway.storage.migrate import migrate
 
         sock.close()  # the port is free; uvicorn's supervisor binds it itself and shares it with its processes
         migrate(settings.resolved_database_url)
         warn_about_the_development_key(settings.app_secret_key, settings.data_dir)  # once, not per worker
+        prepare_multiprocess(settings.data_dir)  # before the processes start: they inherit the folder
         logger.info("serving with %d worker processes", args.workers)
-        uvicorn.run(
-            f"{__name__}:worker_app",
-            factory=True,
-            workers=args.workers,
-            host=args.host,
-            port=args.port,
-            **_uvicorn_options(args),
-        )
+        database = Database.from_url(settings.resolved_database_url, pool_size=2)
+        with _metrics_listener(settings, database) if listen else nullcontext():
+            uvicorn.run(
+                f"{__name__}:worker_app",
+                factory=True,
+                workers=args.workers,
+                host=args.host,
+                port=args.port,
+                **_uvicorn_options(args),
+            )
         return 0
+    # One process keeps its metrics in memory; an inherited PROMETHEUS_MULTIPROC_DIR would only gather
+    # stale files. Unset before anything imports prometheus_client.
+    os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
     from paycombat_gateway.web.app import create_app
 
     try:
@@ -91,7 +130,8 @@ def _serve(args: argparse.Namespace) -> int:
     host, port = sock.getsockname()[:2]
     warn_about_the_development_key(settings.app_secret_key, settings.data_dir)
     logger.info("listening on http://%s:%s (APP_URL %s)", host, port, settings.app_url)
-    uvicorn.Server(uvicorn.Config(app, **_uvicorn_options(args))).run(sockets=[sock])
+    with _metrics_listener(settings, app.state.context.database) if listen else nullcontext():
+        uvicorn.Server(uvicorn.Config(app, **_uvicorn_options(args))).run(sockets=[sock])
     return 0
 
 

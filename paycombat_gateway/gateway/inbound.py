@@ -41,6 +41,7 @@ from paycombat_gateway.gateway.context import GatewayContext
 from paycombat_gateway.gateway.reporting import owe_saleor
 from paycombat_gateway.gateway.settlement import PayinNotice, SessionState, Transition, apply_notice
 from paycombat_gateway.gateway.snapshots import snapshot
+from paycombat_gateway.metrics import record_webhook
 from paycombat_gateway.paycombat import errors
 from paycombat_gateway.paycombat.contract import PAYIN_CHECKOUT_FIELDS, PAYIN_REFERENCE_FIELDS, WebhookKind
 from paycombat_gateway.paycombat.webhooks import PaycombatWebhook, parse_webhook, verify_and_parse
@@ -124,6 +125,7 @@ class Recorded:
 
     duplicate: bool
     report_enqueued: bool
+    held: bool = False  # the payment is held for the merchant's review (``metrics``: webhook outcome)
 
 
 _MATCH = (
@@ -319,7 +321,8 @@ def record_payin_news(
     if duplicate or delivery is None:
         return Recorded(duplicate=True, report_enqueued=False)
     enqueued = _carry_out(session, row, decision, delivery, source, app_url) if row is not None else False
-    return Recorded(duplicate=False, report_enqueued=enqueued)
+    held = decision.transition is not None and decision.transition.held is not None
+    return Recorded(duplicate=False, report_enqueued=enqueued, held=held)
 
 
 async def receive_paycombat_webhook(
@@ -332,21 +335,36 @@ async def receive_paycombat_webhook(
 ) -> InboundResult:
     """Authenticate a PayCombat delivery on the event loop, then record it; ``store`` runs the
     recording (database work only) in a worker thread."""
+    result, outcome = await _receive(ctx, config_id, raw_body, headers, store)
+    record_webhook(outcome)
+    return result
+
+
+async def _receive(
+    ctx: GatewayContext,
+    config_id: str,
+    raw_body: bytes,
+    headers: dict[str, str],
+    store: Callable[[Callable[[], Recorded]], Awaitable[Recorded]],
+) -> tuple[InboundResult, str]:
+    """What to answer PayCombat, and the delivery's outcome for ``metrics``."""
     config = await ctx.configs.by_id_async(config_id)
     if config is None:
-        return _refused(404, "CONFIGURATION_NOT_FOUND", "No PayCombat configuration has this id.")
+        return _refused(404, "CONFIGURATION_NOT_FOUND", "No PayCombat configuration has this id."), (
+            "unknown_configuration"
+        )
     try:
         event = await _authenticate(ctx, config, raw_body, headers.get("x-signature"))
     except errors.SignatureError as exc:
-        return _refused(401, "SIGNATURE_VERIFICATION_FAILED", exc.message)
+        return _refused(401, "SIGNATURE_VERIFICATION_FAILED", exc.message), "bad_signature"
     except errors.InvalidRequestError as exc:
-        return _refused(400, "CANT_BE_PARSED", exc.message)
+        return _refused(400, "CANT_BE_PARSED", exc.message), "unreadable"
     except errors.PaycombatError:
         return _refused(
             503,
             "PAYCOMBAT_UNAVAILABLE",
             "Could not confirm the unsigned delivery with PayCombat; retry later.",
-        )
+        ), "paycombat_unavailable"
     kept_headers = {name: headers[name] for name in _KEPT_HEADERS if name in headers}
     signature_valid = bool(headers.get("x-signature"))
 
@@ -390,5 +408,6 @@ async def receive_paycombat_webhook(
 
     recorded = await store(record)
     if recorded.duplicate:
-        return InboundResult(200, {"status": True, "duplicate": True})
-    return InboundResult(200, {"status": True}, report_enqueued=recorded.report_enqueued)
+        return InboundResult(200, {"status": True, "duplicate": True}), "duplicate"
+    answer = InboundResult(200, {"status": True}, report_enqueued=recorded.report_enqueued)
+    return answer, "held" if recorded.held else "stored"

@@ -27,6 +27,7 @@ from paycombat_gateway.gateway.errors import ErrorCode, PaymentError
 from paycombat_gateway.gateway.methods import allowed_methods, source_countries
 from paycombat_gateway.gateway.order_lines import OrderLines, SourceLine, build_order_lines
 from paycombat_gateway.gateway.paycombat_errors import public_error
+from paycombat_gateway.gateway.problems import note_channel_without_configuration
 from paycombat_gateway.gateway.reporting import announce_checkout
 from paycombat_gateway.gateway.results import SessionResult
 from paycombat_gateway.gateway.settlement import SessionState
@@ -216,6 +217,7 @@ async def initialize_session(
     source = payload.source_object
     config = await ctx.configs.for_channel_async(installation_id, source.channel.slug)
     if config is None:
+        await in_thread(note_channel_without_configuration, ctx, installation_id, source.channel.slug)
         return failure(
             PaymentError(
                 ErrorCode.CHANNEL_NOT_CONFIGURED,

@@ -23,6 +23,7 @@ from decimal import Decimal
 from typing import Any, Literal, TypeVar
 from urllib.parse import urlencode
 
+from paycombat_gateway.metrics import observe_paycombat_call
 from paycombat_gateway.paycombat import errors
 from paycombat_gateway.paycombat.calls import Call
 from paycombat_gateway.paycombat.signing import sign_body
@@ -114,7 +115,12 @@ class Exchange:
         return Outgoing(endpoint.method, self.base_url + call.url_path() + query, headers, payload)
 
     def steps(self, call: Call[T]) -> Steps[T]:
-        """Drive one call to its result; see the module docstring for the protocol."""
+        """Drive one call to its result (timed, by endpoint and outcome, in ``metrics``); see the module
+        docstring for the protocol."""
+        with observe_paycombat_call(call.name):
+            return (yield from self._steps(call))
+
+    def _steps(self, call: Call[T]) -> Steps[T]:
         request = self.request(call)
         is_get = call.endpoint.method == "GET"
         retries_left = self.retries

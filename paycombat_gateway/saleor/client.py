@@ -1,6 +1,7 @@
 """A small Saleor GraphQL client for the calls this app makes: app id, ``transactionEventReport``,
-``transactionUpdate`` (the transaction's name, link and buttons), and, for the settings page, the store's
-channels and the order behind a transaction.
+``transactionUpdate`` (the transaction's name, link and buttons), for the settings page, the store's
+channels and the order behind a transaction, and for the problems check, Saleor's version and the
+app's App Problems (Saleor 3.22+).
 
 Blocking calls go through a ``requests`` session (the CLI's commands only); the server awaits every
 call through an ``aiohttp`` session (the ``_async`` methods; the library the async PayCombat client
@@ -31,6 +32,7 @@ from paycombat_gateway.outbound import (
 from paycombat_gateway.saleor.documents import load_document
 
 __all__ = [
+    "AppProblem",
     "EventReport",
     "EventReportResult",
     "SaleorAuthError",
@@ -77,6 +79,15 @@ class EventReportResult:
             or self.already_processed
             or any(e.get("code") == "ALREADY_EXISTS" for e in self.errors)
         )
+
+
+@dataclass(frozen=True, slots=True)
+class AppProblem:
+    """One of the app's problems as Saleor's Dashboard shows it; ``dismissed_by`` APP, USER or None."""
+
+    key: str
+    message: str
+    dismissed_by: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -221,6 +232,57 @@ class SaleorClient:
         """``transaction_update`` on the event loop."""
         data = await self.execute_async(load_document(UPDATE), _update_variables(update))
         return _update_result(data)
+
+    async def saleor_version_async(self) -> str:
+        """Saleor's version, e.g. ``3.23.28`` (any app may read it)."""
+        data = await self.execute_async(load_document("operations/saleor_version.graphql"))
+        shop = data.get("shop")
+        if not isinstance(shop, dict) or not isinstance(shop.get("version"), str):
+            raise SaleorGraphQLError("Saleor did not say its version")
+        return str(shop["version"])
+
+    async def app_problems_async(self) -> list[AppProblem]:
+        """The app's problems (Saleor 3.22+ only), dismissed ones included."""
+        data = await self.execute_async(load_document("operations/app_problems.graphql"))
+        app = data.get("app")
+        rows = app.get("problems") if isinstance(app, dict) else None
+        if not isinstance(rows, list):
+            raise SaleorGraphQLError("Saleor did not list the app's problems")
+        return [
+            AppProblem(
+                key=str(row.get("key")),
+                message=str(row.get("message")),
+                dismissed_by=str(row["dismissed"].get("by"))
+                if isinstance(row.get("dismissed"), dict)
+                else None,
+            )
+            for row in rows
+            if isinstance(row, dict)
+        ]
+
+    async def app_problem_create_async(self, key: str, message: str) -> None:
+        """Show a problem in the Dashboard (Saleor 3.22+ only)."""
+        data = await self.execute_async(
+            load_document("operations/app_problem_create.graphql"), {"key": key, "message": message}
+        )
+        _raise_mutation_errors(data, "appProblemCreate")
+
+    async def app_problem_dismiss_async(self, keys: list[str]) -> None:
+        """Dismiss the app's problems with these keys (at most 100; Saleor 3.22+ only)."""
+        data = await self.execute_async(
+            load_document("operations/app_problem_dismiss.graphql"), {"keys": keys}
+        )
+        _raise_mutation_errors(data, "appProblemDismiss")
+
+
+def _raise_mutation_errors(data: dict[str, Any], mutation: str) -> None:
+    answer = data.get(mutation)
+    errors = answer.get("errors") if isinstance(answer, dict) else None
+    if not isinstance(answer, dict) or errors:
+        described = "; ".join(
+            f"{e.get('code')}: {e.get('message')}" for e in errors or [] if isinstance(e, dict)
+        )
+        raise SaleorGraphQLError(f"Saleor refused {mutation}: {described or 'no answer'}"[:500])
 
 
 APP_ID = "operations/app_id.graphql"

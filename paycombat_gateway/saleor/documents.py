@@ -5,9 +5,17 @@ from __future__ import annotations
 from functools import cache
 from pathlib import Path
 
-__all__ = ["GRAPHQL_DIR", "all_documents", "load_document"]
+__all__ = ["APP_PROBLEM_DOCUMENTS", "GRAPHQL_DIR", "all_documents", "load_document"]
 
 GRAPHQL_DIR = Path(__file__).with_name("graphql")
+# Valid on Saleor 3.22 and later only: sent only to a Saleor whose version says it offers App Problems.
+APP_PROBLEM_DOCUMENTS = frozenset(
+    {
+        "operations/app_problems.graphql",
+        "operations/app_problem_create.graphql",
+        "operations/app_problem_dismiss.graphql",
+    }
+)
 
 
 @cache

@@ -37,6 +37,7 @@ __all__ = [
     "PaycombatDelivery",
     "PaymentSession",
     "RefundOwed",
+    "UnconfiguredChannelAttempt",
     "utcnow",
 ]
 
@@ -316,3 +317,20 @@ class RefundOwed(Base):
     decline_reason: Mapped[str | None] = mapped_column(Text)
     decided_by: Mapped[str | None] = mapped_column(String(255))
     decided_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class UnconfiguredChannelAttempt(Base):
+    """A shopper tried to pay with PayCombat in a channel no configuration holds.
+
+    The evidence that the channel pays with PayCombat (a Saleor lists every channel, used or not): shown
+    to the merchant as an App Problem until a configuration takes the channel, or attempts stop.
+    """
+
+    __tablename__ = "unconfigured_channel_attempts"
+    __table_args__ = (UniqueConstraint("installation_id", "channel_slug"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    installation_id: Mapped[int] = mapped_column(ForeignKey("installations.id", ondelete="CASCADE"))
+    channel_slug: Mapped[str] = mapped_column(String(255))
+    attempts: Mapped[int] = mapped_column(Integer, default=1)
+    last_attempt_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)

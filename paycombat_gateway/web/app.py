@@ -16,15 +16,18 @@ from starlette.staticfiles import StaticFiles
 
 from paycombat_gateway.background.checkpointer import WalCheckpointer
 from paycombat_gateway.background.outbox import OutboxWorker
+from paycombat_gateway.background.problems import ProblemsCheck
 from paycombat_gateway.background.reconciler import Reconciler
 from paycombat_gateway.background.retention import RetentionRunner
 from paycombat_gateway.background.runner import BackgroundRunner, BackgroundWorker
 from paycombat_gateway.gateway.context import GatewayContext
+from paycombat_gateway.metrics import process_exited
 from paycombat_gateway.settings import Settings
 from paycombat_gateway.storage.migrate import migrate, readiness_problem
 from paycombat_gateway.web.dashboard.routes import dashboard_routes
 from paycombat_gateway.web.health import health_routes
 from paycombat_gateway.web.home import home_routes
+from paycombat_gateway.web.metrics_route import metrics_routes
 from paycombat_gateway.web.middleware import BodySizeLimitMiddleware, RequestIdMiddleware
 from paycombat_gateway.web.paycombat_routes import paycombat_routes
 from paycombat_gateway.web.saleor_routes import saleor_routes
@@ -45,6 +48,7 @@ def create_app(
     worker = OutboxWorker(ctx, poll_seconds=settings.outbox_poll_seconds)
     checkpointer = WalCheckpointer(ctx.database)
     reconciler = Reconciler(ctx, on_report_enqueued=worker.notify)
+    problems = ProblemsCheck(ctx)
     retention = RetentionRunner(ctx.database, settings.data_retention_days)
     workers: list[BackgroundWorker] = []
     if settings.run_outbox_worker:
@@ -60,12 +64,16 @@ def create_app(
             logger.info("background workers: %s", settings.background_workers)
             checkpointer.start()  # SQLite only
             background.start()
+            if settings.problems.enabled:
+                problems.start()  # a thread and loop of its own for now (issue 21)
             _freeze_start_up_objects()
             yield
         finally:
+            problems.stop()
             background.stop()
             checkpointer.stop()  # before ctx.aclose() disposes of the database
             await ctx.aclose()
+            process_exited()
 
     def readiness() -> str | None:
         return readiness_problem(ctx.database.engine)
@@ -73,6 +81,7 @@ def create_app(
     routes: list[BaseRoute] = [
         *home_routes(settings.app_url, readiness),
         *health_routes(readiness),
+        *metrics_routes(settings, ctx.database),
         *saleor_routes(ctx),
         *paycombat_routes(ctx, worker.notify),
         *dashboard_routes(ctx, worker.notify),
@@ -90,6 +99,7 @@ def create_app(
     app.state.outbox = worker
     app.state.checkpointer = checkpointer
     app.state.reconciler = reconciler
+    app.state.problems = problems
     app.state.retention = retention
     app.state.background = background
     return app

@@ -13,6 +13,7 @@ import uuid
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from paycombat_gateway.metrics import observe_http_request
 from paycombat_gateway.observability import request_id_var
 
 __all__ = ["BodySizeLimitMiddleware", "RequestIdMiddleware"]
@@ -76,6 +77,10 @@ class RequestIdMiddleware:
             )  # fmt: skip
             await send_with_id({"type": "http.response.body", "body": body})
         finally:
+            elapsed = time.perf_counter() - started
+            observe_http_request(
+                getattr(scope.get("route"), "path", "unmatched"), status_holder.get("status", 500), elapsed
+            )
             logger.info(
                 "%s %s -> %s",
                 scope["method"],
@@ -85,7 +90,7 @@ class RequestIdMiddleware:
                     "ctx_method": scope["method"],
                     "ctx_path": scope["path"],
                     "ctx_status": status_holder.get("status", 500),
-                    "ctx_duration_ms": round((time.perf_counter() - started) * 1000, 2),
+                    "ctx_duration_ms": round(elapsed * 1000, 2),
                 },
             )
             request_id_var.reset(token)

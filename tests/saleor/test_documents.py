@@ -1,4 +1,5 @@
-"""Every GraphQL document the app declares or sends validates against Saleor 3.21 AND 3.23."""
+"""Every GraphQL document the app declares or sends validates against Saleor 3.21 AND 3.23, except the
+App Problem ones: valid on 3.23, invalid on 3.21, which is why the app never sends them there."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import re
 import pytest
 from graphql import OperationType, parse, validate
 
-from paycombat_gateway.saleor.documents import all_documents
+from paycombat_gateway.saleor.documents import APP_PROBLEM_DOCUMENTS, all_documents
 from paycombat_gateway.saleor.manifest import build_manifest
 from paycombat_gateway.saleor.webhooks import WEBHOOKS
 from tests.support.saleor_double import saleor_schema
@@ -18,11 +19,21 @@ VERSIONS = ["3.21", "3.23"]
 @pytest.mark.parametrize("version", VERSIONS)
 def test_every_document_validates(version: str) -> None:
     documents = all_documents()
-    # app id, event report, transaction update, channels, transaction order
-    assert len(documents) == len(WEBHOOKS) + 5
+    # app id, event report, transaction update, channels, transaction order, Saleor's version, 3 App Problems
+    assert len(documents) == len(WEBHOOKS) + 9
+    assert documents.keys() > APP_PROBLEM_DOCUMENTS
     for path, text in documents.items():
+        if version == "3.21" and path in APP_PROBLEM_DOCUMENTS:
+            continue
         errors = validate(saleor_schema(version), parse(text))
         assert errors == [], f"{path} on Saleor {version}: {[e.message for e in errors]}"
+
+
+def test_app_problem_documents_are_invalid_on_3_21() -> None:
+    """Saleor 3.21 has no App Problems: these documents would only bring back GraphQL errors there."""
+    for path in APP_PROBLEM_DOCUMENTS:
+        messages = [error.message for error in validate(saleor_schema("3.21"), parse(all_documents()[path]))]
+        assert any("appProblem" in message or "problems" in message for message in messages), (path, messages)
 
 
 @pytest.mark.parametrize("version", VERSIONS)
@@ -66,7 +77,7 @@ def test_operations_need_no_permission_the_manifest_lacks(version: str) -> None:
     schema = saleor_schema(version)
     held = {*build_manifest("https://app.example.com")["permissions"], "AUTHENTICATED_APP"}
     for path, text in all_documents().items():
-        if not path.startswith("operations/"):
+        if not path.startswith("operations/") or (version == "3.21" and path in APP_PROBLEM_DOCUMENTS):
             continue
         operation = parse(text).definitions[0]
         root = schema.get_root_type(operation.operation)  # type: ignore[attr-defined]

@@ -19,6 +19,12 @@
   An action answer with a ``result`` is lower-cased by every version; one without (the pending form)
   is lower-cased by 3.21 but stored verbatim from 3.22 on, and an upper-case stored value then makes
   every read of the transaction's actions fail, as the real one's order page does (404);
+- answers ``shop { version }`` with its full version (``FULL_VERSIONS``);
+- from 3.22 only, keeps the app's App Problems (contract §6.4): ``appProblemCreate`` aggregates a problem
+  into the newest undismissed one with the same key updated within ``aggregationPeriod`` minutes
+  (count + 1, the new message), else adds one, keeping at most 100 (the oldest goes);
+  ``appProblemDismiss(byApp: {keys})`` dismisses them (by APP); ``app { problems }`` lists them. Every
+  such call is recorded in ``problem_calls``. On 3.21 these documents fail validation, as in Saleor;
 - can be switched to fail: ``mode = "down"`` (503), ``"errors"`` (GraphQL errors), ``"slow"`` or
   ``"trickle"`` (every GraphQL answer trickles one byte at a time, ``tests.support.trickle``), and
   ``jwks_mode = "trickle"`` does the same to the JWKS; ``trickles`` records when each began and ended.
@@ -86,6 +92,9 @@ def _channel(slug: str, name: str, currency: str) -> dict[str, Any]:
     return {"id": token, "slug": slug, "name": name, "currencyCode": currency, "isActive": True}
 
 
+FULL_VERSIONS = {"3.21": "3.21.69", "3.22": "3.22.36", "3.23": "3.23.28"}  # what ``shop { version }`` answers
+MAX_APP_PROBLEMS = 100
+
 DEFAULT_CHANNELS = [
     _channel("default-channel", "Default Channel", "USD"),
     _channel("korea", "Korea", "KRW"),
@@ -135,6 +144,8 @@ class SaleorDouble:
     channels: list[dict[str, Any]] = field(default_factory=lambda: [dict(c) for c in DEFAULT_CHANNELS])
     _events: dict[tuple[str, str, str], Decimal | None] = field(default_factory=dict)
     transactions: dict[str, dict[str, Any]] = field(default_factory=dict)
+    problems: list[dict[str, Any]] = field(default_factory=list)
+    problem_calls: list[dict[str, Any]] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def __post_init__(self) -> None:
@@ -373,6 +384,64 @@ class SaleorDouble:
         found["availableActions"] = lambda info: _read_actions(stored)
         return {"order": None, "checkout": None, **found, "id": args.get("id")}
 
+    def _problem_create(self, info: Any, **args: Any) -> dict[str, Any]:
+        given = args["input"]
+        key, message = str(given["key"]), str(given["message"])
+        if not 3 <= len(key) <= 128 or len(message) < 3:
+            return {
+                "appProblem": None,
+                "errors": [{"field": "key", "code": "INVALID", "message": "Invalid."}],
+            }
+        now = time.time()
+        window = 60 * int(given.get("aggregationPeriod", 60))
+        with self._lock:
+            self.problem_calls.append({"appProblemCreate": {"key": key, "message": message}})
+            open_ones = [p for p in self.problems if p["key"] == key and p["dismissed"] is None]
+            latest = max(open_ones, key=lambda p: p["updated"], default=None)
+            if latest is not None and window and now - latest["updated"] <= window:
+                latest.update(count=latest["count"] + 1, message=message[:2048], updated=now)
+                problem = latest
+            else:
+                problem = {"id": uuid.uuid4().hex, "key": key, "message": message[:2048], "count": 1,
+                           "created": now, "updated": now, "dismissed": None}  # fmt: skip
+                self.problems.append(problem)
+                if len(self.problems) > MAX_APP_PROBLEMS:
+                    self.problems.remove(min(self.problems, key=lambda p: p["created"]))
+            return {"appProblem": self._problem_view(problem), "errors": []}
+
+    def _problem_dismiss(self, info: Any, **args: Any) -> dict[str, Any]:
+        keys = set((args["input"].get("byApp") or {}).get("keys") or [])
+        with self._lock:
+            self.problem_calls.append({"appProblemDismiss": {"keys": sorted(keys)}})
+            for problem in self.problems:
+                if problem["key"] in keys and problem["dismissed"] is None:
+                    problem["dismissed"] = {"by": "APP"}
+        return {"errors": []}
+
+    def dismiss_as_staff(self, key: str) -> None:
+        """A staff user dismisses the problem in the Dashboard."""
+        with self._lock:
+            for problem in self.problems:
+                if problem["key"] == key and problem["dismissed"] is None:
+                    problem["dismissed"] = {"by": "USER"}
+
+    @staticmethod
+    def _problem_view(problem: dict[str, Any]) -> dict[str, Any]:
+        return {"id": problem["id"], "key": problem["key"], "message": problem["message"],
+                "count": problem["count"], "isCritical": False, "dismissed": problem["dismissed"]}  # fmt: skip
+
+    def open_problems(self) -> dict[str, str]:
+        """What the Dashboard shows as not dismissed: key -> message."""
+        with self._lock:
+            return {p["key"]: p["message"] for p in self.problems if p["dismissed"] is None}
+
+    def _app(self, info: Any) -> dict[str, Any]:
+        def problems(info: Any, limit: int = 100) -> list[dict[str, Any]]:
+            with self._lock:
+                return [self._problem_view(p) for p in self.problems[-limit:]]
+
+        return {"id": self.app_id, "problems": problems}
+
     def accepted_events(self) -> list[tuple[str, str, str, Decimal | None]]:
         with self._lock:
             return [(*identity, amount) for identity, amount in self._events.items()]
@@ -413,7 +482,10 @@ class SaleorDouble:
                 }
             )
         root = {
-            "app": lambda info: {"id": self.app_id},
+            "app": self._app,
+            "shop": lambda info: {"version": FULL_VERSIONS[self.version]},
+            "appProblemCreate": self._problem_create,
+            "appProblemDismiss": self._problem_dismiss,
             "channels": lambda info: self.channels,
             "transaction": self._resolve_transaction,
             "transactionEventReport": self._report,

@@ -29,10 +29,13 @@ class ServeProcess:
 
 
 @contextmanager
-def serve_process(env: dict[str, str], port: int, timeout: float = 30) -> Iterator[ServeProcess]:
-    """Start ``serve`` on ``port``, wait until ``/healthz`` answers, stop it when the block ends."""
+def serve_process(
+    env: dict[str, str], port: int, timeout: float = 30, options: tuple[str, ...] = ()
+) -> Iterator[ServeProcess]:
+    """Start ``serve`` on ``port`` (with ``options``, e.g. ``--workers 2``), wait until ``/healthz``
+    answers, stop it when the block ends."""
     process = subprocess.Popen(
-        [sys.executable, "-m", "paycombat_gateway", "serve", "--port", str(port)],
+        [sys.executable, "-m", "paycombat_gateway", "serve", "--port", str(port), *options],
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
     )  # fmt: skip
     running = ServeProcess(f"http://127.0.0.1:{port}", process)

@@ -6,6 +6,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -102,6 +103,25 @@ class Stack:
         self.sandbox.settle(checkout_id, outcome)
         self.wait_until(lambda: bool(self.reports(REPORT_OF_OUTCOME[outcome])))
         return initialize, checkout_id
+
+    def payment_with_a_parked_report(self) -> str:
+        """A payment Saleor already holds with another amount: its charge report is refused for good
+        (INCORRECT_DETAILS) and parked. Its checkout id, once every other report has arrived."""
+        initialize = initialize_payload(self.saleor)
+        checkout_id: str = self.call(SyncEvent.TRANSACTION_INITIALIZE_SESSION, initialize)["pspReference"]
+        self.saleor._events[(initialize["transaction"]["id"], "CHARGE_SUCCESS", checkout_id)] = Decimal("1")
+        self.sandbox.settle(checkout_id, "success")
+
+        def parked() -> bool:
+            with self.ctx.database.session() as session:
+                return (
+                    session.query(OutboxReport).filter_by(psp_reference=checkout_id, state="failed").count()
+                    == 1
+                )
+
+        self.wait_until(parked)
+        self.wait_until(self.outbox_settled)
+        return checkout_id
 
     def payin_success_for(self, checkout_id: str, payin_id: str) -> str:
         """The sandbox's one PAYIN_SUCCESS delivery, rewritten as a payin ``payin_id`` for the payment of

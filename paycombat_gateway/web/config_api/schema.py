@@ -38,8 +38,8 @@ from paycombat_gateway.gateway.activity import (
 from paycombat_gateway.gateway.api_urls import NOT_ALLOWED_MESSAGE, api_url_problem
 from paycombat_gateway.gateway.blocking import in_thread
 from paycombat_gateway.gateway.context import GatewayContext
+from paycombat_gateway.gateway.key_check import KeyCheck, check_keys_async
 from paycombat_gateway.outbound import PAYCOMBAT_TEST_CONNECTION
-from paycombat_gateway.paycombat import errors
 from paycombat_gateway.paycombat.client import AsyncPaycombatClient
 from paycombat_gateway.paycombat.contract import PAYIN_METHODS_BY_CURRENCY
 from paycombat_gateway.saleor.client import SaleorChannel, TransactionOrder
@@ -650,26 +650,14 @@ class Mutation:
 
 
 async def _probe(token: str, key: str, url: str) -> ConnectionTest:
-    """A signed PATCH for a checkout that cannot exist: PayCombat checks the keys, changes nothing.
-    Awaited on the event loop by ``outbound.PAYCOMBAT_TEST_CONNECTION``, so a tarpit at ``url`` costs
-    this request its deadline and nobody else anything."""
+    """The keys checked the way the problems check does (``gateway.key_check``), awaited on the event
+    loop by ``outbound.PAYCOMBAT_TEST_CONNECTION``, so a tarpit at ``url`` costs this request its
+    deadline and nobody else anything. One answer for every failure: the page must not tell open,
+    closed and PayCombat-like ports apart."""
     client = AsyncPaycombatClient(token, key, url, deadline=PAYCOMBAT_TEST_CONNECTION, retries=0)
     try:
-        await client.create_new_checkout("0" * 64, "connection-test")
-    except (errors.NotFoundError, errors.InvalidRequestError) as exc:
-        # PayCombat checked the signature and the X-token, then found no such checkout. Only its
-        # own envelope ({"status": false, "message": …}) says so: any web server can answer 404.
-        if exc.paycombat_message is None:
-            logger.warning(
-                "connection test against %s: HTTP %s without PayCombat's envelope", url, exc.http_status
-            )
+        if await check_keys_async(client) is not KeyCheck.ACCEPTED:
             return ConnectionTest(ok=False, message=TEST_FAILED)
-    except errors.PaycombatError as exc:
-        # One answer for every failure: the page must not tell open, closed and PayCombat-like ports apart.
-        logger.warning(
-            "connection test against %s failed: %s (HTTP %s)", url, type(exc).__name__, exc.http_status
-        )
-        return ConnectionTest(ok=False, message=TEST_FAILED)
     finally:
         await client.aclose()
     return ConnectionTest(ok=True, message="The keys work: PayCombat accepted the signed request.")
