@@ -28,9 +28,10 @@ from typing import Any
 
 from sqlalchemy import func, insert, select
 
+from paycombat_gateway.background.reconciler import Reconciler
 from paycombat_gateway.gateway.context import GatewayContext
-from paycombat_gateway.gateway.reconcile import Finding, Reconciler
-from paycombat_gateway.paycombat.client import PaycombatClient
+from paycombat_gateway.gateway.reconcile import Finding
+from paycombat_gateway.paycombat.client import AsyncPaycombatClient
 from paycombat_gateway.sandbox.server import SandboxAccount, run_sandbox
 from paycombat_gateway.settings import ReconcileSettings, Settings
 from paycombat_gateway.storage.configs import create_config
@@ -109,18 +110,23 @@ def _store_backlog(ctx: GatewayContext, sandbox_url: str, checkouts: list[Any]) 
             session.execute(insert(PaymentSession), rows[start : start + 1000])
 
 
-def _counting(client: PaycombatClient) -> Callable[[], int]:
-    """Count every exchange the client sends (an instance attribute shadows the method)."""
+@contextmanager
+def _counting() -> Iterator[Callable[[], int]]:
+    """Count every exchange the async clients send (the reconciler's clients are built per event loop,
+    so the class's method is wrapped for the measurement's duration)."""
     calls = 0
-    send = client.send
+    send = AsyncPaycombatClient.send
 
-    def counted(call: Any) -> Any:
+    async def counted(self: AsyncPaycombatClient, call: Any) -> Any:
         nonlocal calls
         calls += 1
-        return send(call)
+        return await send(self, call)
 
-    client.send = counted  # type: ignore[method-assign]
-    return lambda: calls
+    AsyncPaycombatClient.send = counted  # type: ignore[method-assign]
+    try:
+        yield lambda: calls
+    finally:
+        AsyncPaycombatClient.send = send  # type: ignore[method-assign]
 
 
 def _reconcile(database_url: str, tmp: Path, sandbox_url: str, checkouts: list[Any], limit: float) -> None:
@@ -134,17 +140,13 @@ def _reconcile(database_url: str, tmp: Path, sandbox_url: str, checkouts: list[A
     ctx = GatewayContext.create(settings)
     try:
         _store_backlog(ctx, sandbox_url, checkouts)
-        config = ctx.configs.by_id(
-            ctx.database.run(lambda s: s.scalars(select(PaymentSession.config_id)).first())
-        )
-        assert config is not None
-        calls = _counting(ctx.paycombat.for_config(config))
         reconciler = Reconciler(ctx, batch=200)
         findings: list[Finding] = []
-        started = time.perf_counter()
-        while (batch := reconciler.run_once()) and time.perf_counter() - started < limit:
-            findings += batch
-        seconds = time.perf_counter() - started
+        with _counting() as calls:
+            started = time.perf_counter()
+            while (batch := reconciler.run_once()) and time.perf_counter() - started < limit:
+                findings += batch
+            seconds = time.perf_counter() - started
         with ctx.database.session(readonly=True) as session:
             reports = Counter(session.execute(select(OutboxReport.event_type, func.count()).group_by(OutboxReport.event_type)).all())  # fmt: skip
     finally:

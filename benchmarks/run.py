@@ -16,6 +16,8 @@ issue 22's goals beside them (``GOAL_*``: met or not, never asserted).
 4. ``serve --workers 2`` against one process, zero-latency PayCombat, 32 concurrent.
 5. Reconciliation (issue 15): how long a backlog of 10,000 open sessions whose webhooks were lost takes
    to reconcile, and how many PayCombat calls it made (``benchmarks/reconcile.py``).
+6. Report delivery (issue 20): the outbox worker delivering a backlog to a Saleor answering in 50 ms:
+   reports/s and connections opened per 1,000 reports (``benchmarks/outbox.py``).
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ import requests
 from sqlalchemy import func, select
 
 from benchmarks.load import Request, Result, run_load, run_load_async
+from benchmarks.outbox import bench_outbox
 from benchmarks.reconcile import bench_reconcile
 from benchmarks.servers import TIS_PATH
 from paycombat_gateway.background_server import bind_loopback
@@ -551,7 +554,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--requests", type=int, default=2000, help="requests per measurement (default 2000)")
     parser.add_argument(
-        "--sections", default="1,2,3,4,5", help="which measurements to run, comma-separated (default: all)"
+        "--sections", default="1,2,3,4,5,6", help="which measurements to run, comma-separated (default: all)"
     )
     parser.add_argument(
         "--reconcile-sessions", type=int, default=10_000, help="open sessions in the reconciliation backlog"
@@ -559,7 +562,10 @@ def main() -> None:
     parser.add_argument(
         "--reconcile-seconds", type=float, default=600, help="bound on one reconciliation measurement"
     )
-    parser.add_argument("--only", choices=["reconcile"], help="run only this measurement")
+    parser.add_argument(
+        "--reports", type=int, default=2000, help="reports in the delivery backlog (section 6)"
+    )
+    parser.add_argument("--only", choices=["reconcile", "outbox"], help="run only this measurement")
     args = parser.parse_args()
     sections = {part.strip() for part in args.sections.split(",")}
     print(
@@ -573,6 +579,9 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as tmp:
             bench_reconcile(tmp, args.reconcile_sessions, args.reconcile_seconds)
         return
+    if args.only == "outbox":
+        bench_outbox(args.reports)
+        return
     with tempfile.TemporaryDirectory() as tmp, run_saleor() as saleor:
         if "1" in sections:
             bench_sync_webhook(saleor, tmp, args.requests)
@@ -584,6 +593,8 @@ def main() -> None:
             bench_workers(saleor, tmp, args.requests)
         if "5" in sections:
             bench_reconcile(tmp, args.reconcile_sessions, args.reconcile_seconds)
+        if "6" in sections:
+            bench_outbox(args.reports)
 
 
 LATENCY_MS = 1000

@@ -28,12 +28,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from paycombat_gateway.background.checkpointer import WalCheckpointer
 from paycombat_gateway.gateway.blocking import in_thread
 from paycombat_gateway.paycombat.client import AsyncPaycombatClient
 from paycombat_gateway.paycombat.models import PaymentRequest
 from paycombat_gateway.saleor.jws import verify_detached_jws
 from paycombat_gateway.saleor.webhooks import SYNC_WEBHOOKS, SyncEvent
-from paycombat_gateway.storage.checkpoints import WalCheckpointer
 from paycombat_gateway.storage.configs import create_config
 from paycombat_gateway.storage.db import Database
 from paycombat_gateway.storage.installations import upsert_installation

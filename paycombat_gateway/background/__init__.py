@@ -1,1 +1,25 @@
-"""The app's background machinery: work each server process runs beside the requests it answers."""
+"""The app's background machinery, apart from the payment flows in ``gateway``.
+
+The concurrency model of one app process (docs/operations.md, "Deadlines and shares", has the figures):
+
+- **The serving event loop** (uvicorn's) runs every request. Waiting on a peer (PayCombat, Saleor,
+  Saleor's JWKS) is always a coroutine there, ended by the call's deadline (``outbound``); a request's
+  database work hops to a worker thread through ``gateway.blocking.in_thread``, the one place that hop
+  is made (``DB_THREADS`` threads per event loop), and only database work ever does. ``/readyz`` checks
+  the database on two threads of its own, so probes never queue behind webhook work.
+- **The background event loop** (``runner.BackgroundRunner``): one thread, one event loop and one
+  aiohttp session for the process's life, hosting the outbox worker (``outbox``) and the reconciler
+  (``reconciler``) and the data-retention pass (``retention``) side by side. Their database work hops
+  through the same ``in_thread``, on a pool of this loop's own, so background work never takes the
+  serving loop's threads.
+- **The WAL checkpointer** (``checkpointer``, SQLite only): a thread of its own, database work only.
+
+Fair shares (``peer_shares``): the outbox delivers each Saleor's reports in a lane of its own (a few
+payments at a time, one payment's reports in order), the reconciler looks up each configuration's
+payments in a lane of its own (one at a time, paced), and a peer whose lane is full or paused is left
+out of the next claim, so a slow Saleor or PayCombat holds only its own share and everyone else's work
+goes on beside it.
+
+Arrows point down: this package may import ``gateway``, ``storage``, ``saleor`` and ``paycombat``,
+never ``web``; nothing below imports it.
+"""

@@ -34,8 +34,8 @@ def parse_duration(text: str) -> timedelta:
 
 
 def _reconcile(args: argparse.Namespace) -> int:
+    from paycombat_gateway.background.reconciler import Reconciler
     from paycombat_gateway.commands import open_context
-    from paycombat_gateway.gateway.reconcile import Reconciler
     from paycombat_gateway.storage.db import StorageUnavailable
 
     ctx = open_context(migrate_it=not args.dry_run)  # the database serve uses, never a new one

@@ -8,16 +8,16 @@ payin methods in words.
 
 from __future__ import annotations
 
+import asyncio
 import logging
-import threading
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from decimal import Decimal
 
 from paycombat_gateway.gateway.context import GatewayContext
 from paycombat_gateway.gateway.settlement import SessionState
 from paycombat_gateway.money import MoneyError, quantize
+from paycombat_gateway.outbound import SALEOR_DASHBOARD
 from paycombat_gateway.paycombat.contract import PAYIN_METHOD_NAMES
 from paycombat_gateway.saleor.client import SaleorError, TransactionOrder
 from paycombat_gateway.storage.models import Installation, PaymentSession
@@ -81,40 +81,40 @@ class OrderLookup:
         self._found: dict[_Key, TransactionOrder] = {}
         self._limit = limit
         self._budget = budget
-        self._lock = threading.Lock()
 
-    def orders(
+    async def orders(
         self, ctx: GatewayContext, installation: Installation, payments: Sequence[PaymentSession]
     ) -> dict[str, TransactionOrder]:
+        """Asked on the event loop, four at a time, each by ``outbound.SALEOR_DASHBOARD``."""
         wanted = [p.saleor_transaction_id for p in payments if payment_state(p) in _MAY_HAVE_ORDER]
-        with self._lock:
-            known = {
-                tid: found
-                for tid in wanted
-                if (found := self._found.get(_Key(installation.saleor_api_url, tid))) is not None
-            }
+        known = {
+            tid: found
+            for tid in wanted
+            if (found := self._found.get(_Key(installation.saleor_api_url, tid))) is not None
+        }
         missing = [tid for tid in dict.fromkeys(wanted) if tid not in known]
-        if missing:
-            client = ctx.saleor_client(installation, timeout=(2.0, 4.0))
+        if not missing:
+            return known
+        client = ctx.saleor_client(installation, SALEOR_DASHBOARD)
+        at_once = asyncio.Semaphore(4)
 
-            def ask(transaction_id: str) -> tuple[str, TransactionOrder | None]:
+        async def ask(transaction_id: str) -> tuple[str, TransactionOrder | None]:
+            async with at_once:
                 try:
-                    return transaction_id, client.transaction_order(transaction_id)
+                    return transaction_id, await client.transaction_order_async(transaction_id)
                 except SaleorError as exc:
                     logger.info("settings page: no order for %s: %s", transaction_id, exc)
                     return transaction_id, None
 
-            # A slow Saleor costs the page at most `budget` seconds: rows still unanswered keep their checkout.
-            pool = ThreadPoolExecutor(max_workers=min(4, len(missing)))
-            futures = [pool.submit(ask, transaction_id) for transaction_id in missing]
-            done, _ = wait(futures, timeout=self._budget)
-            pool.shutdown(wait=False, cancel_futures=True)
-            answers = [future.result() for future in done]
-            with self._lock:
-                for transaction_id, answer in answers:
-                    if answer is None or answer.order_id is None:
-                        continue
-                    known[transaction_id] = answer
-                    if len(self._found) < self._limit:
-                        self._found[_Key(installation.saleor_api_url, transaction_id)] = answer
+        # A slow Saleor costs the page at most `budget` seconds: rows still unanswered keep their checkout.
+        tasks = [asyncio.ensure_future(ask(transaction_id)) for transaction_id in missing]
+        done, pending = await asyncio.wait(tasks, timeout=self._budget)
+        for task in pending:
+            task.cancel()
+        for transaction_id, answer in (task.result() for task in done):
+            if answer is None or answer.order_id is None:
+                continue
+            known[transaction_id] = answer
+            if len(self._found) < self._limit:
+                self._found[_Key(installation.saleor_api_url, transaction_id)] = answer
         return known

@@ -19,7 +19,7 @@ from typing import ParamSpec, TypeVar
 
 from anyio import CapacityLimiter, to_thread
 
-__all__ = ["DB_THREADS", "in_thread"]
+__all__ = ["DB_THREADS", "in_thread", "in_thread_limited"]
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -37,5 +37,13 @@ def _limiter() -> CapacityLimiter:
 
 
 async def in_thread(function: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
-    """``function(*args, **kwargs)`` in a worker thread, awaited."""
+    """``function(*args, **kwargs)`` in a worker thread, awaited. Database work only: nothing that
+    waits on the network may run here, or it would hold a thread the flows' database work needs."""
     return await to_thread.run_sync(partial(function, *args, **kwargs), limiter=_limiter())
+
+
+async def in_thread_limited(
+    limiter: CapacityLimiter, function: Callable[P, T], *args: P.args, **kwargs: P.kwargs
+) -> T:
+    """``in_thread`` under a narrower cap of the caller's (PayCombat's webhook route: ``WEBHOOK_CONCURRENCY``)."""
+    return await to_thread.run_sync(partial(function, *args, **kwargs), limiter=limiter)

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from paycombat_gateway.gateway.context import GatewayContext
 from paycombat_gateway.gateway.methods import allowed_methods
+from paycombat_gateway.outbound import SALEOR_DASHBOARD
 from paycombat_gateway.paycombat.contract import PAYIN_METHODS_BY_CURRENCY
 from paycombat_gateway.saleor.client import SaleorChannel, SaleorError
 from paycombat_gateway.storage.models import ChannelMapping, Installation, PaycombatConfig
@@ -33,6 +34,7 @@ __all__ = [
     "currency_warning",
     "new_slugs",
     "saleor_channels",
+    "saleor_channels_async",
 ]
 
 
@@ -58,9 +60,17 @@ class ChannelHolder:
 
 
 def saleor_channels(ctx: GatewayContext, installation: Installation) -> list[SaleorChannel]:
-    """The Saleor's channels, asked with the app token stored at install time."""
+    """The Saleor's channels, asked with the app token stored at install time (the CLI's commands)."""
     try:
         return ctx.saleor_client(installation).channels()
+    except SaleorError as exc:
+        raise ChannelsUnavailable(str(exc)) from None
+
+
+async def saleor_channels_async(ctx: GatewayContext, installation: Installation) -> list[SaleorChannel]:
+    """``saleor_channels`` on the event loop, by ``outbound.SALEOR_DASHBOARD`` (the settings page)."""
+    try:
+        return await ctx.saleor_client(installation, SALEOR_DASHBOARD).channels_async()
     except SaleorError as exc:
         raise ChannelsUnavailable(str(exc)) from None
 

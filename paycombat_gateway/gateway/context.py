@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from dataclasses import dataclass, field
+import weakref
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 import aiohttp
@@ -12,7 +13,19 @@ import requests
 from requests.adapters import HTTPAdapter
 
 from paycombat_gateway.gateway.config_cache import ConfigCache
+from paycombat_gateway.outbound import (
+    PAYCOMBAT_BACKGROUND,
+    PAYCOMBAT_IN_WEBHOOK,
+    PAYCOMBAT_LOOKUP_IN_WEBHOOK,
+    PAYCOMBAT_SHARE,
+    SALEOR_REPORT,
+    SALEOR_WEB_SHARE,
+    UNSIGNED_LOOKUPS_AT_ONCE,
+    UNSIGNED_LOOKUPS_PER_SECOND,
+    Deadline,
+)
 from paycombat_gateway.paycombat.client import DEFAULT_RETRIES, AsyncPaycombatClient, PaycombatClient
+from paycombat_gateway.peer_shares import Admission
 from paycombat_gateway.saleor.client import SaleorClient
 from paycombat_gateway.saleor.jwks_refresh import JwksRefresher
 from paycombat_gateway.settings import Settings
@@ -22,10 +35,6 @@ from paycombat_gateway.storage.models import Installation, PaycombatConfig
 from paycombat_gateway.storage.secrets import SecretBox
 
 __all__ = ["GatewayContext", "PaycombatClients"]
-
-# One look-up answered inside transactionProcess: connect and read well under Saleor's 2 s / 18 s.
-QUICK_CONNECT_TIMEOUT = 2.0
-QUICK_READ_TIMEOUT = 5.0
 
 
 class PaycombatClients:
@@ -76,26 +85,41 @@ class PaycombatClients:
     def credentials_for(self, config: PaycombatConfig) -> ConfigCredentials:
         return self._entry(config)[1]
 
-    def async_for_config(self, config: PaycombatConfig, *, quick: bool = False) -> AsyncPaycombatClient:
+    def async_for_config(
+        self, config: PaycombatConfig, *, quick: bool = False, background: bool = False
+    ) -> AsyncPaycombatClient:
         """The async client for ``config``; call it on the event loop that will await the client.
 
-        ``quick``: the client for one look-up inside a Saleor sync webhook: no retries and at most
-        ``QUICK_READ_TIMEOUT`` to read, so the answer to Saleor never waits out PayCombat's slowness."""
+        Inside a Saleor sync webhook every call ends by ``outbound.PAYCOMBAT_IN_WEBHOOK``; ``quick``:
+        the client for one look-up there, no retries and ``PAYCOMBAT_LOOKUP_IN_WEBHOOK``, so the answer
+        to Saleor never waits out PayCombat's slowness. ``background``: the reconciler's, with
+        ``PAYCOMBAT_BACKGROUND``. ``PAYCOMBAT_CONNECT_TIMEOUT``/``PAYCOMBAT_READ_TIMEOUT`` lower them."""
         loop = asyncio.get_running_loop()
-        key = f"{config.id}/quick" if quick else config.id
+        kind = "quick" if quick else "background" if background else "webhook"
+        key = f"{config.id}/{kind}"
         cached = self._async.get(key)
         if cached is not None and cached[0] == config.updated_at and cached[1] is loop:
             return cached[2]
         keys = self.credentials_for(config)
+        deadline = (
+            PAYCOMBAT_LOOKUP_IN_WEBHOOK
+            if quick
+            else PAYCOMBAT_BACKGROUND
+            if background
+            else PAYCOMBAT_IN_WEBHOOK
+        )
         connect, read = self._timeouts
-        if quick:
-            connect, read = min(connect, QUICK_CONNECT_TIMEOUT), min(read, QUICK_READ_TIMEOUT)
+        deadline = replace(
+            deadline,
+            connect=min(connect, deadline.connect),
+            silence=min(read, deadline.silence or deadline.total),
+        )
         client = AsyncPaycombatClient(
             keys.x_token,
             keys.signature_key,
             self.base_url_for(config),
-            connect_timeout=connect,
-            read_timeout=read,
+            deadline=deadline,
+            connections=PAYCOMBAT_SHARE,
             retries=0 if quick else DEFAULT_RETRIES,
         )
         self._async[key] = (config.updated_at, loop, client)
@@ -105,13 +129,16 @@ class PaycombatClients:
             closing.add_done_callback(self._closing.discard)
         return client
 
+    async def aclose_loop(self) -> None:
+        """Close the async clients of the running loop (its end: the server's, or the background's)."""
+        loop = asyncio.get_running_loop()
+        mine = [key for key, (_, owner, _) in self._async.items() if owner is loop]
+        for key in mine:
+            await self._async.pop(key)[2].aclose()
+
     async def aclose(self) -> None:
         """Close the async clients of the running loop, then the sync ones."""
-        loop = asyncio.get_running_loop()
-        entries, self._async = list(self._async.values()), {}
-        for _, owner, client in entries:
-            if owner is loop:
-                await client.aclose()
+        await self.aclose_loop()
         self.close()
 
     def close(self) -> None:
@@ -129,6 +156,14 @@ def _pooled_session() -> requests.Session:
     return session
 
 
+def _on_event_loop() -> bool:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:  # a command's blocking call
+        return False
+    return True
+
+
 @dataclass
 class GatewayContext:
     settings: Settings
@@ -136,8 +171,16 @@ class GatewayContext:
     box: SecretBox
     paycombat: PaycombatClients
     configs: ConfigCache
-    saleor_http: requests.Session = field(default_factory=_pooled_session)
+    saleor_http: requests.Session = field(default_factory=_pooled_session)  # the CLI's commands only
     jwks_refresher: JwksRefresher = field(default_factory=JwksRefresher)
+    unsigned_lookups: Admission[str] = field(
+        default_factory=lambda: Admission(
+            at_once=UNSIGNED_LOOKUPS_AT_ONCE, per_second=UNSIGNED_LOOKUPS_PER_SECOND
+        )
+    )  # per configuration: Retrieve Payin for unsigned PayCombat deliveries (gateway.inbound)
+    _http: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, aiohttp.ClientSession] = field(
+        default_factory=weakref.WeakKeyDictionary, init=False, repr=False
+    )
 
     @classmethod
     def create(cls, settings: Settings, database: Database | None = None) -> GatewayContext:
@@ -155,21 +198,39 @@ class GatewayContext:
             ),
         )
 
+    def http(self) -> aiohttp.ClientSession:
+        """The server's one HTTP session to Saleor (JWKS, install, the settings page's reads), opened on
+        first use on the serving event loop and kept for the process's life (one per event loop: a
+        session's connections belong to the loop that opened them). Each Saleor host gets at most
+        ``SALEOR_WEB_SHARE`` connections from it: a slow Saleor's callers queue for its own
+        connections (inside their deadlines), never for anyone else's."""
+        loop = asyncio.get_running_loop()
+        session = self._http.get(loop)
+        if session is None or session.closed:
+            session = self._http[loop] = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(limit=0, limit_per_host=SALEOR_WEB_SHARE),
+                trust_env=True,  # HTTPS_PROXY / NO_PROXY, like the requests session before it
+            )
+        return session
+
     def saleor_client(
         self,
         installation: Installation,
-        timeout: tuple[float, float] = (3.0, 10.0),
+        deadline: Deadline = SALEOR_REPORT,
         *,
         http: aiohttp.ClientSession | None = None,
     ) -> SaleorClient:
         """A client acting as the app in ``installation``'s Saleor, with the token stored at install time;
-        ``http``: the event loop's session for its async calls (the outbox's)."""
+        its async calls go through ``http`` (the background loop's session) or the server's ``http()``,
+        each ending by ``deadline``. Its blocking calls are for the CLI's commands."""
+        if http is None and _on_event_loop():
+            http = self.http()
         return SaleorClient(
             installation.saleor_api_url,
             self.box.decrypt(installation.token_encrypted),
             session=self.saleor_http,
             http=http,
-            timeout=timeout,
+            deadline=deadline,
         )
 
     def paycombat_webhook_url(self, config_id: str) -> str:
@@ -180,7 +241,14 @@ class GatewayContext:
         self.saleor_http.close()
         self.database.dispose()
 
+    async def aclose_loop(self) -> None:
+        """Close what the running event loop opened: its PayCombat clients and its Saleor session."""
+        await self.paycombat.aclose_loop()
+        session = self._http.pop(asyncio.get_running_loop(), None)
+        if session is not None:
+            await session.close()
+
     async def aclose(self) -> None:
         """``close`` for the server's lifespan, which also closes the clients of its event loop."""
-        await self.paycombat.aclose()
+        await self.aclose_loop()
         self.close()

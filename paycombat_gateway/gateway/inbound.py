@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -72,7 +73,7 @@ def _refused(status: int, code: str, message: str) -> InboundResult:
     return InboundResult(status, {"status": False, "error": {"code": code, "message": message}})
 
 
-def _authenticate(
+async def _authenticate(
     ctx: GatewayContext, config: PaycombatConfig, raw_body: bytes, signature: str | None
 ) -> PaycombatWebhook:
     keys = ctx.paycombat.credentials_for(config)
@@ -89,12 +90,19 @@ def _authenticate(
         WebhookKind.PAYIN_PENDING,
     }:
         raise errors.SignatureError("an unsigned delivery must name a payin PayCombat can confirm")
-    try:
-        payin = ctx.paycombat.for_config(config).retrieve_payin(claimed.object_id)
-    except errors.NotFoundError:
-        raise errors.SignatureError(
-            "PayCombat does not know the payin this unsigned delivery names"
-        ) from None
+    # Awaited on the event loop, by the quick client's deadline, within this configuration's share of
+    # look-ups (a few at once, a few a second): beyond it the delivery is refused with a 503 at once,
+    # so a slow PayCombat or an outsider posting unsigned bodies holds no one else's webhooks and
+    # spends little of the merchant's PayCombat quota.
+    async with ctx.unsigned_lookups.admitted(config.id) as admitted:
+        if not admitted:
+            raise errors.RateLimitedError("too many unsigned deliveries to confirm at once; retry later")
+        try:
+            payin = await ctx.paycombat.async_for_config(config, quick=True).retrieve_payin(claimed.object_id)
+        except errors.NotFoundError:
+            raise errors.SignatureError(
+                "PayCombat does not know the payin this unsigned delivery names"
+            ) from None
     confirmed = parse_webhook(payin.model_dump_json().encode())
     if confirmed.object_id != claimed.object_id:  # inference ``payin_belongs``: the id asked for
         raise errors.SignatureError(
@@ -317,25 +325,36 @@ def record_payin_news(
     return Recorded(duplicate=False, report_enqueued=enqueued, held=held)
 
 
-def receive_paycombat_webhook(
-    ctx: GatewayContext, config_id: str, raw_body: bytes, headers: dict[str, str]
+async def receive_paycombat_webhook(
+    ctx: GatewayContext,
+    config_id: str,
+    raw_body: bytes,
+    headers: dict[str, str],
+    *,
+    store: Callable[[Callable[[], Recorded]], Awaitable[Recorded]],
 ) -> InboundResult:
-    result, outcome = _receive(ctx, config_id, raw_body, headers)
+    """Authenticate a PayCombat delivery on the event loop, then record it; ``store`` runs the
+    recording (database work only) in a worker thread."""
+    result, outcome = await _receive(ctx, config_id, raw_body, headers, store)
     record_webhook(outcome)
     return result
 
 
-def _receive(
-    ctx: GatewayContext, config_id: str, raw_body: bytes, headers: dict[str, str]
+async def _receive(
+    ctx: GatewayContext,
+    config_id: str,
+    raw_body: bytes,
+    headers: dict[str, str],
+    store: Callable[[Callable[[], Recorded]], Awaitable[Recorded]],
 ) -> tuple[InboundResult, str]:
     """What to answer PayCombat, and the delivery's outcome for ``metrics``."""
-    config = ctx.configs.by_id(config_id)
+    config = await ctx.configs.by_id_async(config_id)
     if config is None:
         return _refused(404, "CONFIGURATION_NOT_FOUND", "No PayCombat configuration has this id."), (
             "unknown_configuration"
         )
     try:
-        event = _authenticate(ctx, config, raw_body, headers.get("x-signature"))
+        event = await _authenticate(ctx, config, raw_body, headers.get("x-signature"))
     except errors.SignatureError as exc:
         return _refused(401, "SIGNATURE_VERIFICATION_FAILED", exc.message), "bad_signature"
     except errors.InvalidRequestError as exc:
@@ -348,33 +367,35 @@ def _receive(
         ), "paycombat_unavailable"
     kept_headers = {name: headers[name] for name in _KEPT_HEADERS if name in headers}
     signature_valid = bool(headers.get("x-signature"))
-    # A delivery naming one of this app's merchant references goes straight to the transaction that
-    # locks its payment and decides what the payin does to it. Anything else (an unknown reference, a
-    # payout, a replay of either) most likely matches nothing: it is stored by one statement, match and
-    # insert together, which hands it to that transaction only if a payment does match after all.
-    stored = (
-        None
-        if any(reference.startswith(MERCHANT_REFERENCE_PREFIX) for reference in event.references)
-        else store_unless_matched(
-            ctx.database,
-            config_id=config.id,
-            references=event.references,
-            raw_body=raw_body,
-            headers=kept_headers,
-            signature_valid=signature_valid,
-            dedupe_key=event.dedupe_key,
-            kind=event.kind.value,
-            payin_id=event.object_id,
-            match_state=_unmatched_state(event),
-            note=_unmatched_note(event),
-            source=NewsSource.WEBHOOK.value,
+
+    def record() -> Recorded:
+        # A delivery naming one of this app's merchant references goes straight to the transaction
+        # that locks its payment and decides what the payin does to it. Anything else (an unknown
+        # reference, a payout, a replay of either) most likely matches nothing: it is stored by one
+        # statement, match and insert together, which hands it to that transaction only if a payment
+        # does match after all.
+        stored = (
+            None
+            if any(reference.startswith(MERCHANT_REFERENCE_PREFIX) for reference in event.references)
+            else store_unless_matched(
+                ctx.database,
+                config_id=config.id,
+                references=event.references,
+                raw_body=raw_body,
+                headers=kept_headers,
+                signature_valid=signature_valid,
+                dedupe_key=event.dedupe_key,
+                kind=event.kind.value,
+                payin_id=event.object_id,
+                match_state=_unmatched_state(event),
+                note=_unmatched_note(event),
+                source=NewsSource.WEBHOOK.value,
+            )
         )
-    )
-    if stored is not None:
-        recorded = Recorded(duplicate=stored.duplicate, report_enqueued=False)
-    else:
+        if stored is not None:
+            return Recorded(duplicate=stored.duplicate, report_enqueued=False)
         with ctx.database.session() as session:
-            recorded = record_payin_news(
+            return record_payin_news(
                 session,
                 config_id=config.id,
                 event=event,
@@ -384,6 +405,8 @@ def _receive(
                 headers=kept_headers,
                 signature_valid=signature_valid,
             )
+
+    recorded = await store(record)
     if recorded.duplicate:
         return InboundResult(200, {"status": True, "duplicate": True}), "duplicate"
     answer = InboundResult(200, {"status": True}, report_enqueued=recorded.report_enqueued)

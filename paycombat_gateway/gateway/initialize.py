@@ -13,6 +13,7 @@ short database writes, run in a worker thread.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 import uuid
@@ -33,6 +34,7 @@ from paycombat_gateway.gateway.settlement import SessionState
 from paycombat_gateway.gateway.snapshots import SessionSnapshot, snapshot
 from paycombat_gateway.gateway.storefront_data import InitializeData, parse_initialize_data
 from paycombat_gateway.money import Money, MoneyError
+from paycombat_gateway.outbound import PAYCOMBAT_IN_WEBHOOK
 from paycombat_gateway.paycombat import errors
 from paycombat_gateway.paycombat.client import AsyncPaycombatClient
 from paycombat_gateway.paycombat.contract import KRW_BANKS, PAYIN_METHODS_BY_CURRENCY
@@ -256,11 +258,14 @@ async def initialize_session(
         error = public_error(exc, "creating the hosted checkout")
         await in_thread(_record_error, ctx, claim.session_id, error.message)
         return failure(error, money.amount)
+    method, account = None, None
+    warnings = ["PayCombat answered slowly; the shopper chooses the method on PayCombat's page."]
     if time.monotonic() - started < PRESELECT_IF_WITHIN:
-        method, account, warnings = await _preselect(client, data, checkout.checkout_token or "")
-    else:  # a slow PayCombat: answer Saleor inside its 18 s with the checkout, let the page offer the choice
-        method, account = None, None
-        warnings = ["PayCombat answered slowly; the shopper chooses the method on PayCombat's page."]
+        # Creating and pre-selecting share one deadline, so Saleor's answer never waits past it.
+        left = PAYCOMBAT_IN_WEBHOOK.total - (time.monotonic() - started)
+        with contextlib.suppress(TimeoutError):  # a slow PayCombat: the page offers the choice
+            async with asyncio.timeout(left):
+                method, account, warnings = await _preselect(client, data, checkout.checkout_token or "")
     recorded: dict[str, Any] = {
         "checkout_id": checkout.id,
         "checkout_token": checkout.checkout_token,

@@ -4,8 +4,10 @@ and ``AsyncPaycombatClient`` (for the server, so no request holds a thread while
 One instance per PayCombat configuration, on a pooled connection. Every operation is defined once in
 ``calls`` (request and parser) and listed once in ``_Operations``; signing, retries, error types and the
 envelope live in ``protocol.Exchange``. Each client only sends what the exchange asks for, so the two
-cannot drift. Timeouts default to 3 s to connect and 10 s to read, well inside Saleor's 18 s budget for
-a sync webhook. Retries: see ``protocol``.
+cannot drift. The async client (the server's) ends every call by a total deadline
+(``outbound.Deadline``: all attempts and the whole answer, read with a size limit), so a PayCombat that
+trickles its answer cannot outlast Saleor's 18 s; the sync client (commands) times out per read.
+Retries: see ``protocol``.
 
 The sync client is on ``requests`` (the project's library wherever a command or the sandbox waits:
 the Saleor client, registration, JWKS); the async one on ``aiohttp``. Measured on this project's 2-core
@@ -31,7 +33,14 @@ import requests.utils
 import urllib3.exceptions
 import yarl
 
-from paycombat_gateway.paycombat import calls
+from paycombat_gateway.outbound import (
+    MAX_PAYCOMBAT_ANSWER_BYTES,
+    PAYCOMBAT_IN_WEBHOOK,
+    AnswerTooLarge,
+    Deadline,
+    read_bounded,
+)
+from paycombat_gateway.paycombat import calls, errors
 from paycombat_gateway.paycombat.calls import Call
 from paycombat_gateway.paycombat.contract import DEFAULT_BASE_URL
 from paycombat_gateway.paycombat.protocol import Answer, Backoff, Exchange, Outgoing, TransportFailed
@@ -221,9 +230,36 @@ class AsyncPaycombatClient(_Operations):
     """The same client for an event loop: ``await client.create_payment_request(...)``.
 
     Its connections belong to the event loop that first used them; build one per loop. The
-    environment's proxy for PayCombat's URL (``HTTPS_PROXY``, ``NO_PROXY``) is read once, here."""
+    environment's proxy for PayCombat's URL (``HTTPS_PROXY``, ``NO_PROXY``) is read once, here.
+
+    Every call ends by its ``deadline`` (``outbound.Deadline``): all its attempts, back-offs and the
+    whole of each answer, read with a size limit; a call still running then fails with
+    ``errors.TimeoutError``. ``connections`` bounds the calls in flight at once: one configuration's
+    share (the client is per configuration), so a slow PayCombat account holds at most that many; a
+    call waiting for a free connection waits inside its deadline."""
 
     _session: aiohttp.ClientSession | None
+
+    def __init__(
+        self,
+        x_token: str,
+        signature_key: str,
+        base_url: str = DEFAULT_BASE_URL,
+        *,
+        deadline: Deadline = PAYCOMBAT_IN_WEBHOOK,
+        connections: int = 0,
+        retries: int = DEFAULT_RETRIES,
+    ) -> None:
+        self.deadline = deadline
+        self._connections = connections
+        super().__init__(
+            x_token,
+            signature_key,
+            base_url,
+            connect_timeout=deadline.connect,
+            read_timeout=deadline.total,
+            retries=retries,
+        )
 
     def _open(self) -> None:
         self._session = None
@@ -233,22 +269,31 @@ class AsyncPaycombatClient(_Operations):
     def _connected(self) -> aiohttp.ClientSession:
         """The pooled session, opened on first use, inside the event loop that will use it."""
         if self._session is None:
-            connect, read = self.timeout
             ssl_context = self._ssl_context()
             self._session = aiohttp.ClientSession(
                 connector=aiohttp.TCPConnector(
-                    limit=0, keepalive_timeout=15, ssl=ssl_context if ssl_context is not None else True
+                    limit=self._connections,
+                    keepalive_timeout=15,
+                    ssl=ssl_context if ssl_context is not None else True,
                 ),
-                timeout=aiohttp.ClientTimeout(
-                    total=None, connect=connect, sock_connect=connect, sock_read=read
-                ),
+                timeout=self.deadline.client_timeout(),
                 trust_env=False,  # the proxy was read once, above; no netrc
                 auto_decompress=True,
             )
         return self._session
 
     async def send(self, call: Call[T]) -> T:
-        """Carry out ``call``: send what the exchange asks for until it has the result."""
+        """Carry out ``call`` within the deadline, or raise ``errors.TimeoutError``."""
+        try:
+            async with asyncio.timeout(self.deadline.total):
+                return await self._send(call)
+        except TimeoutError:
+            raise errors.TimeoutError(
+                f"PayCombat did not answer {call.name} within {self.deadline.total:g} s"
+            ) from None
+
+    async def _send(self, call: Call[T]) -> T:
+        """Send what the exchange asks for until it has the result."""
         steps = self._exchange.steps(call)
         step = next(steps)
         try:
@@ -278,7 +323,10 @@ class AsyncPaycombatClient(_Operations):
                 proxy=self._proxy,
                 allow_redirects=False,
             ) as response:
-                return Answer(response.status, await response.read(), response.charset)
+                body = await read_bounded(response, MAX_PAYCOMBAT_ANSWER_BYTES)
+                return Answer(response.status, body, response.charset)
+        except AnswerTooLarge as exc:
+            raise TransportFailed("broken", sent=True, detail=str(exc)) from None
         except aiohttp.ConnectionTimeoutError:
             raise TransportFailed("timeout", sent=False, detail="ConnectionTimeoutError") from None
         except (aiohttp.ClientConnectorError, aiohttp.ClientProxyConnectionError) as exc:

@@ -3,9 +3,10 @@
 channels and the order behind a transaction, and for the problems check, Saleor's version and the
 app's App Problems (Saleor 3.22+).
 
-Blocking calls go through a ``requests`` session (install, commands, the settings page); the outbox
-awaits its reports through an ``aiohttp`` session (the ``_async`` methods; the library the async
-PayCombat client uses), so waiting on Saleor holds no thread. Both build the request and read the
+Blocking calls go through a ``requests`` session (the CLI's commands only); the server awaits every
+call through an ``aiohttp`` session (the ``_async`` methods; the library the async PayCombat client
+uses), so waiting on Saleor holds no thread, and each call ends by its ``deadline`` (connect, headers
+and the whole answer, read with a size limit; ``outbound``). Both build the request and read the
 answer with the same code.
 """
 
@@ -21,6 +22,13 @@ from typing import Any, NotRequired, TypedDict, Unpack
 import aiohttp
 import requests
 
+from paycombat_gateway.outbound import (
+    MAX_SALEOR_ANSWER_BYTES,
+    SALEOR_REPORT,
+    AnswerTooLarge,
+    Deadline,
+    request_bounded,
+)
 from paycombat_gateway.saleor.documents import load_document
 
 __all__ = [
@@ -108,12 +116,14 @@ class SaleorClient:
         session: requests.Session | None = None,
         http: aiohttp.ClientSession | None = None,
         timeout: tuple[float, float] = (3.0, 15.0),
+        deadline: Deadline = SALEOR_REPORT,
     ) -> None:
         self.api_url = api_url
         self._token = token
         self._session = session
         self._http = http
         self.timeout = timeout
+        self.deadline = deadline
 
     def __repr__(self) -> str:
         return f"SaleorClient(api_url={self.api_url!r})"
@@ -139,14 +149,14 @@ class SaleorClient:
         if self._http is None:
             raise RuntimeError("SaleorClient.execute_async needs the http= client")
         body, headers = self._request(document, variables)
-        connect, read = self.timeout
-        timeout = aiohttp.ClientTimeout(total=None, connect=connect, sock_connect=connect, sock_read=read)
         try:
-            async with self._http.post(
-                self.api_url, data=body, headers=headers, timeout=timeout, allow_redirects=False
-            ) as response:
-                status, content = response.status, await response.read()
-        except (aiohttp.ClientError, TimeoutError) as exc:
+            status, content = await request_bounded(
+                self._http, "POST", self.api_url, deadline=self.deadline,
+                limit=MAX_SALEOR_ANSWER_BYTES, data=body, headers=headers,
+            )  # fmt: skip
+        except TimeoutError:
+            raise SaleorUnavailable(f"Saleor did not answer within {self.deadline.total:g} s") from None
+        except (aiohttp.ClientError, AnswerTooLarge) as exc:
             raise SaleorUnavailable(f"could not reach Saleor: {type(exc).__name__}") from None
         return self._data(status, content)
 
@@ -181,40 +191,27 @@ class SaleorClient:
         return data
 
     def get_app_id(self) -> str:
-        data = self.execute(load_document("operations/app_id.graphql"))
-        app = data.get("app")
-        if not isinstance(app, dict) or not app.get("id"):
-            raise SaleorAuthError("the token does not belong to an app")
-        return str(app["id"])
+        return _app_id(self.execute(load_document(APP_ID)))
+
+    async def get_app_id_async(self) -> str:
+        """``get_app_id`` on the event loop (the install handshake)."""
+        return _app_id(await self.execute_async(load_document(APP_ID)))
 
     def channels(self) -> list[SaleorChannel]:
-        data = self.execute(load_document("operations/channels.graphql"))
-        rows = data.get("channels")
-        if not isinstance(rows, list):
-            raise SaleorAuthError("Saleor did not list its channels to the app token")
-        return [
-            SaleorChannel(
-                slug=str(row["slug"]),
-                name=str(row["name"]),
-                currency=str(row["currencyCode"]).upper(),
-                is_active=bool(row["isActive"]),
-            )
-            for row in rows
-            if isinstance(row, dict)
-        ]
+        return _channels(self.execute(load_document(CHANNELS)))
+
+    async def channels_async(self) -> list[SaleorChannel]:
+        """``channels`` on the event loop (the settings page)."""
+        return _channels(await self.execute_async(load_document(CHANNELS)))
 
     def transaction_order(self, transaction_id: str) -> TransactionOrder | None:
         """The order (or checkout) of ``transaction_id``; None when Saleor no longer has it."""
-        data = self.execute(load_document("operations/transaction_order.graphql"), {"id": transaction_id})
-        transaction = data.get("transaction")
-        if not isinstance(transaction, dict):
-            return None
-        order = transaction.get("order") if isinstance(transaction.get("order"), dict) else None
-        checkout = transaction.get("checkout") if isinstance(transaction.get("checkout"), dict) else None
-        return TransactionOrder(
-            order_id=str(order["id"]) if order else None,
-            order_number=str(order["number"]) if order else None,
-            checkout_id=str(checkout["id"]) if checkout else None,
+        return _transaction_order(self.execute(load_document(TRANSACTION_ORDER), {"id": transaction_id}))
+
+    async def transaction_order_async(self, transaction_id: str) -> TransactionOrder | None:
+        """``transaction_order`` on the event loop (the settings page's recent payments)."""
+        return _transaction_order(
+            await self.execute_async(load_document(TRANSACTION_ORDER), {"id": transaction_id})
         )
 
     def transaction_event_report(self, **report: Unpack[EventReport]) -> EventReportResult:
@@ -288,6 +285,9 @@ def _raise_mutation_errors(data: dict[str, Any], mutation: str) -> None:
         raise SaleorGraphQLError(f"Saleor refused {mutation}: {described or 'no answer'}"[:500])
 
 
+APP_ID = "operations/app_id.graphql"
+CHANNELS = "operations/channels.graphql"
+TRANSACTION_ORDER = "operations/transaction_order.graphql"
 EVENT_REPORT = "operations/transaction_event_report.graphql"
 UPDATE = "operations/transaction_update.graphql"
 
@@ -312,6 +312,42 @@ class TransactionUpdate(TypedDict):
     name: str | None
     external_url: str | None
     available_actions: list[str] | None
+
+
+def _app_id(data: dict[str, Any]) -> str:
+    app = data.get("app")
+    if not isinstance(app, dict) or not app.get("id"):
+        raise SaleorAuthError("the token does not belong to an app")
+    return str(app["id"])
+
+
+def _channels(data: dict[str, Any]) -> list[SaleorChannel]:
+    rows = data.get("channels")
+    if not isinstance(rows, list):
+        raise SaleorAuthError("Saleor did not list its channels to the app token")
+    return [
+        SaleorChannel(
+            slug=str(row["slug"]),
+            name=str(row["name"]),
+            currency=str(row["currencyCode"]).upper(),
+            is_active=bool(row["isActive"]),
+        )
+        for row in rows
+        if isinstance(row, dict)
+    ]
+
+
+def _transaction_order(data: dict[str, Any]) -> TransactionOrder | None:
+    transaction = data.get("transaction")
+    if not isinstance(transaction, dict):
+        return None
+    order = transaction.get("order") if isinstance(transaction.get("order"), dict) else None
+    checkout = transaction.get("checkout") if isinstance(transaction.get("checkout"), dict) else None
+    return TransactionOrder(
+        order_id=str(order["id"]) if order else None,
+        order_number=str(order["number"]) if order else None,
+        checkout_id=str(checkout["id"]) if checkout else None,
+    )
 
 
 def _event_report_variables(report: EventReport) -> dict[str, Any]:

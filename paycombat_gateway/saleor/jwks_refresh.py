@@ -11,15 +11,20 @@ random ``kid``; the two look alike until the keys are fetched. So neither may sp
   (and therefore sees a rotation that happened before it) is never more than one fetch away;
 - consecutive fetches to one Saleor start at least ``spacing`` seconds apart: forgeries at any rate cost
   Saleor at most one JWKS request per ``spacing``, and they delay, never refuse, a real request.
+
+Everything here runs on the server's event loop: waiting for a fetch (or for the spacing) holds no
+thread, so forgeries naming a slow Saleor wait as coroutines and cannot starve anyone else's requests;
+each fetch ends by its deadline (``outbound.JWKS_FETCH``), so they never wait longer than that either.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import math
-import threading
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from paycombat_gateway.saleor.jws import SignatureVerificationError, has_kid, parse_jwks
@@ -45,61 +50,60 @@ class JwksRefresher:
         self.spacing = spacing
         self._clock = clock
         self._saleors: dict[str, _SaleorKeys] = {}
-        self._changed = threading.Condition()
+        self._changed = asyncio.Condition()  # bound to the event loop that first uses it
 
     def _state(self, saleor_api_url: str) -> _SaleorKeys:
         return self._saleors.setdefault(saleor_api_url, _SaleorKeys())
 
     def ticket(self, saleor_api_url: str) -> int:
         """How many fetches had begun when a request arrived: only a later one can show it new keys."""
-        with self._changed:
-            return self._state(saleor_api_url).started
+        return self._state(saleor_api_url).started
 
     def kept(self, saleor_api_url: str) -> str | None:
-        with self._changed:
-            return self._state(saleor_api_url).jwks
+        return self._state(saleor_api_url).jwks
 
-    def jwks_with(
+    async def jwks_with(
         self,
         saleor_api_url: str,
         kid: str | None,
         *,
         ticket: int,
-        fetch: Callable[[], str],
-        keep: Callable[[str], None],
+        fetch: Callable[[], Awaitable[str]],
+        keep: Callable[[str], Awaitable[None]],
     ) -> str | None:
         """A JWKS of this Saleor that has ``kid``: the kept one, or the one a fetch begun after ``ticket``
         brought; None when even that has no such key (a forgery, or Saleor could not be reached)."""
-        with self._changed:
+        async with self._changed:
             state = self._state(saleor_api_url)
             while not has_kid(state.jwks, kid) and state.finished <= ticket:
                 if state.fetching:
-                    self._changed.wait()
+                    await self._changed.wait()
                     continue
                 wait = state.last_start + self.spacing - self._clock()
                 if wait > 0:
-                    self._changed.wait(wait)
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._changed.wait(), wait)
                     continue
                 state.fetching, state.last_start = True, self._clock()
                 state.started += 1
-                self._fetch(saleor_api_url, state, state.started, fetch, keep)
+                await self._fetch(saleor_api_url, state, state.started, fetch, keep)
             return state.jwks if has_kid(state.jwks, kid) else None
 
-    def _fetch(
+    async def _fetch(
         self,
         saleor_api_url: str,
         state: _SaleorKeys,
         number: int,
-        fetch: Callable[[], str],
-        keep: Callable[[str], None],
+        fetch: Callable[[], Awaitable[str]],
+        keep: Callable[[str], Awaitable[None]],
     ) -> None:
         """Run fetch ``number`` with the lock released; keep its result if it parses. Called locked."""
         fetched: str | None = None
         self._changed.release()
         try:
-            fetched = fetch()
+            fetched = await fetch()
             parse_jwks(fetched)  # raises unless it is a key set (and caches the parsed keys)
-            keep(fetched)
+            await keep(fetched)
         except SignatureVerificationError:
             logger.warning("the JWKS fetched from %s is not a key set; keys unchanged", saleor_api_url)
             fetched = None
@@ -109,7 +113,7 @@ class JwksRefresher:
             else:  # fetched and parsed, but storing it failed: keep it in memory all the same
                 logger.warning("could not store the new JWKS of %s: %s", saleor_api_url, exc)
         finally:
-            self._changed.acquire()
+            await self._changed.acquire()
             if fetched is not None:
                 state.jwks = fetched
             state.fetching, state.finished = False, number

@@ -2,6 +2,8 @@
 
 Order matters and follows Saleor's SDK: headers and body, the allow-list (403), the token proven by
 reading ``{ app { id } }`` (401), the JWKS fetched (401). The caller then upserts the installation.
+Both calls are awaited on the event loop, each by its deadline (``outbound.SALEOR_INSTALL``,
+``JWKS_FETCH``): a slow Saleor installing the app holds no thread.
 """
 
 from __future__ import annotations
@@ -10,8 +12,9 @@ import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
-import requests
+import aiohttp
 
+from paycombat_gateway.outbound import SALEOR_INSTALL
 from paycombat_gateway.saleor.client import SaleorClient, SaleorError
 from paycombat_gateway.saleor.errors import SaleorProtocolError
 from paycombat_gateway.saleor.jwks import JwksUnavailable, fetch_jwks
@@ -27,13 +30,13 @@ class Registration:
     jwks: str
 
 
-def register_app(
+async def register_app(
     *,
     method: str,
     headers: Mapping[str, str],
     raw_body: bytes,
     is_allowed: Callable[[str], bool],
-    http: requests.Session,
+    http: aiohttp.ClientSession,
 ) -> Registration:
     if method.upper() != "POST":
         raise SaleorProtocolError(405, "WRONG_METHOD", "Register with POST.")
@@ -54,7 +57,9 @@ def register_app(
             "This app does not accept installations from this Saleor (ALLOWED_SALEOR_URLS).",
         )
     try:
-        app_id = SaleorClient(saleor_api_url, token, session=http).get_app_id()
+        app_id = await SaleorClient(
+            saleor_api_url, token, http=http, deadline=SALEOR_INSTALL
+        ).get_app_id_async()
     except SaleorError:
         raise SaleorProtocolError(
             401,
@@ -62,7 +67,7 @@ def register_app(
             f"The auth token could not be used to read the app id from {saleor_api_url}.",
         ) from None
     try:
-        jwks = fetch_jwks(http, saleor_api_url)
+        jwks = await fetch_jwks(http, saleor_api_url)
     except JwksUnavailable as exc:
         raise SaleorProtocolError(
             401, "JWKS_NOT_AVAILABLE", f"Could not fetch Saleor's signing keys: {exc}"

@@ -10,6 +10,7 @@ an error that retrying cannot fix, for an operator to retry.
 from __future__ import annotations
 
 import random
+from collections.abc import Collection
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any, cast
@@ -114,9 +115,12 @@ def claim_due_reports(
     limit: int = 20,
     lease_seconds: float = 60,
     now: datetime | None = None,
+    skip_installations: Collection[int] = (),
 ) -> list[OutboxReport]:
-    """Lease up to ``limit`` due reports to ``worker_id``; each due row goes to exactly one worker."""
+    """Lease up to ``limit`` due reports to ``worker_id``; each due row goes to exactly one worker.
+    ``skip_installations``: Saleors whose share of this worker is full (their reports wait)."""
     now = now or utcnow()
+    skipped = [OutboxReport.installation_id.not_in(list(skip_installations))] if skip_installations else []
     rows = list(
         session.scalars(
             select(OutboxReport)
@@ -124,6 +128,7 @@ def claim_due_reports(
                 OutboxReport.state == "pending",
                 OutboxReport.next_attempt_at <= now,
                 or_(OutboxReport.claimed_until.is_(None), OutboxReport.claimed_until < now),
+                *skipped,
             )
             .order_by(OutboxReport.next_attempt_at, OutboxReport.id)
             .limit(limit)

@@ -14,14 +14,15 @@ from starlette.middleware import Middleware
 from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
 
+from paycombat_gateway.background.checkpointer import WalCheckpointer
+from paycombat_gateway.background.outbox import OutboxWorker
 from paycombat_gateway.background.problems import ProblemsCheck
+from paycombat_gateway.background.reconciler import Reconciler
 from paycombat_gateway.background.retention import RetentionRunner
+from paycombat_gateway.background.runner import BackgroundRunner, BackgroundWorker
 from paycombat_gateway.gateway.context import GatewayContext
-from paycombat_gateway.gateway.outbox_worker import OutboxWorker
-from paycombat_gateway.gateway.reconcile import Reconciler
 from paycombat_gateway.metrics import process_exited
 from paycombat_gateway.settings import Settings
-from paycombat_gateway.storage.checkpoints import WalCheckpointer
 from paycombat_gateway.storage.migrate import migrate, readiness_problem
 from paycombat_gateway.web.dashboard.routes import dashboard_routes
 from paycombat_gateway.web.health import health_routes
@@ -49,26 +50,27 @@ def create_app(
     reconciler = Reconciler(ctx, on_report_enqueued=worker.notify)
     problems = ProblemsCheck(ctx)
     retention = RetentionRunner(ctx.database, settings.data_retention_days)
+    workers: list[BackgroundWorker] = []
+    if settings.run_outbox_worker:
+        workers.append(worker)
+    if settings.reconcile.enabled:
+        workers.append(reconciler)
+    workers.append(retention)
+    background = BackgroundRunner(ctx, *workers)  # one thread and event loop for all (background/)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         try:
             logger.info("background workers: %s", settings.background_workers)
             checkpointer.start()  # SQLite only
-            if settings.run_outbox_worker:
-                worker.start()
-            if settings.reconcile.enabled:
-                reconciler.start()
+            background.start()
             if settings.problems.enabled:
-                problems.start()
-            retention.start()
+                problems.start()  # a thread and loop of its own for now (issue 21)
             _freeze_start_up_objects()
             yield
         finally:
-            retention.stop()
             problems.stop()
-            reconciler.stop()
-            worker.stop()
+            background.stop()
             checkpointer.stop()  # before ctx.aclose() disposes of the database
             await ctx.aclose()
             process_exited()
@@ -99,6 +101,7 @@ def create_app(
     app.state.reconciler = reconciler
     app.state.problems = problems
     app.state.retention = retention
+    app.state.background = background
     return app
 
 

@@ -9,12 +9,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from html import escape
 
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 from starlette.routing import Route
 
 from paycombat_gateway import __version__
+from paycombat_gateway.gateway.blocking import in_thread
 from paycombat_gateway.saleor.manifest import HOMEPAGE_URL
 
 __all__ = ["home_routes"]
@@ -44,7 +44,7 @@ def home_routes(app_url: str, readiness_check: Callable[[], str | None]) -> list
 
     async def home(request: Request) -> HTMLResponse:
         try:
-            problem = await run_in_threadpool(readiness_check)
+            problem = await in_thread(readiness_check)
         except Exception:  # the page must answer whatever broke; /readyz logs the details
             problem = "readiness check failed"
         page = PAGE.format(

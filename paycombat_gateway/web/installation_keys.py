@@ -17,6 +17,7 @@ import threading
 import time
 from collections.abc import Callable
 
+from paycombat_gateway.gateway.blocking import in_thread
 from paycombat_gateway.gateway.context import GatewayContext
 from paycombat_gateway.saleor.jwks import fetch_jwks
 from paycombat_gateway.saleor.webhook_validation import InstallationKeys
@@ -26,7 +27,7 @@ from paycombat_gateway.storage.installations import get_installation, save_jwks
 __all__ = ["InstallationKeysCache", "current_jwks"]
 
 
-def current_jwks(
+async def current_jwks(
     ctx: GatewayContext,
     saleor_api_url: str,
     kid: str | None,
@@ -38,17 +39,20 @@ def current_jwks(
 
     ``ticket`` is ``ctx.jwks_refresher.ticket(saleor_api_url)`` taken when the request arrived."""
 
-    def keep(jwks: str) -> None:
+    def save(jwks: str) -> None:
         with ctx.database.session() as session:
             save_jwks(session, saleor_api_url, jwks)
+
+    async def keep(jwks: str) -> None:
+        await in_thread(save, jwks)
         if on_kept is not None:
             on_kept(jwks)
 
-    return ctx.jwks_refresher.jwks_with(
+    return await ctx.jwks_refresher.jwks_with(
         saleor_api_url,
         kid,
         ticket=ticket,
-        fetch=lambda: fetch_jwks(ctx.saleor_http, saleor_api_url),
+        fetch=lambda: fetch_jwks(ctx.http(), saleor_api_url),
         keep=keep,
     )
 

@@ -1,9 +1,10 @@
 """Routes Saleor calls: the manifest, the install handshake, the payment sync webhooks and APP_DELETED.
 
-A sync webhook is handled on the event loop: its signature is checked there when the installation's
-keys are cached (CPU only, the usual case), and the flows that call PayCombat are coroutines. Only
-what blocks runs in a worker thread: verification that needs the database or Saleor's JWKS, and the
-flows that only read the database (process, refund, gateway initialize).
+A sync webhook is handled on the event loop: its signature is checked there (CPU only), Saleor's
+JWKS is fetched there when a signature names a key the installation's lack, the install handshake's
+calls to Saleor are awaited there, and the flows that call PayCombat are coroutines. Only database
+work runs in a worker thread (``gateway.blocking.in_thread``): reading an installation's keys afresh,
+storing one, and the flows that only read the database (refund, gateway initialize).
 """
 
 from __future__ import annotations
@@ -11,9 +12,8 @@ from __future__ import annotations
 import inspect
 import logging
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Literal
 
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -27,6 +27,7 @@ from paycombat_gateway.gateway.process import process_session
 from paycombat_gateway.gateway.refunds import refund_requested
 from paycombat_gateway.gateway.uninstall import app_deleted
 from paycombat_gateway.saleor.errors import SaleorProtocolError
+from paycombat_gateway.saleor.jws import SignatureVerificationError, has_kid, signature_kid
 from paycombat_gateway.saleor.manifest import build_manifest
 from paycombat_gateway.saleor.register import register_app
 from paycombat_gateway.saleor.webhook_validation import InstallationKeys, VerifiedWebhook, validate_webhook
@@ -61,10 +62,17 @@ async def _run_handler(handler: Handler, ctx: GatewayContext, installation_id: i
     return result.to_json() if hasattr(result, "to_json") else result
 
 
-def _no_fetch(saleor_api_url: str, kid: str | None) -> str | None:
-    """For the attempt on the event loop: Saleor's current keys are never fetched there; a signature
-    whose kid the cached keys lack fails that attempt, and ``_verify`` in a thread may fetch them."""
-    return None
+def _unknown_kid(headers: dict[str, str], keys: InstallationKeys | None) -> str | Literal[False] | None:
+    """The signature's key id when ``keys`` lack it (Saleor's current keys are then worth fetching);
+    False when they have it, or there is no readable signature to fetch keys for."""
+    signature = headers.get("saleor-signature", "").strip()
+    if keys is None or not signature:
+        return False
+    try:
+        kid = signature_kid(signature)
+    except SignatureVerificationError:
+        return False
+    return False if has_kid(keys.jwks, kid) else kid
 
 
 def _error(exc: SaleorProtocolError) -> JSONResponse:
@@ -92,23 +100,27 @@ def saleor_routes(ctx: GatewayContext) -> list[Route]:
     async def manifest(request: Request) -> Response:
         return JSONResponse(build_manifest(ctx.settings.app_url))
 
-    def _register(headers: dict[str, str], body: bytes) -> None:
-        registration = register_app(
+    async def _register(headers: dict[str, str], body: bytes) -> None:
+        registration = await register_app(
             method="POST",
             headers=headers,
             raw_body=body,
             is_allowed=ctx.settings.saleor_url_allowed,
-            http=ctx.saleor_http,
+            http=ctx.http(),
         )
-        with ctx.database.session() as session:
-            upsert_installation(
-                session,
-                ctx.box,
-                saleor_api_url=registration.saleor_api_url,
-                app_id=registration.app_id,
-                token=registration.token,
-                jwks=registration.jwks,
-            )
+
+        def store() -> None:
+            with ctx.database.session() as session:
+                upsert_installation(
+                    session,
+                    ctx.box,
+                    saleor_api_url=registration.saleor_api_url,
+                    app_id=registration.app_id,
+                    token=registration.token,
+                    jwks=registration.jwks,
+                )
+
+        await in_thread(store)
         installations.forget(registration.saleor_api_url)
         logger.info("installed for %s (app %s)", registration.saleor_api_url, registration.app_id)
 
@@ -116,7 +128,7 @@ def saleor_routes(ctx: GatewayContext) -> list[Route]:
         body = await request.body()
         headers = {key.lower(): value for key, value in request.headers.items()}
         try:
-            await run_in_threadpool(_register, headers, body)
+            await _register(headers, body)
         except SaleorProtocolError as exc:
             logger.warning("install refused: %s %s", exc.code, exc.message)
             return _error(exc)
@@ -124,45 +136,39 @@ def saleor_routes(ctx: GatewayContext) -> list[Route]:
             return _storage_down()
         return JSONResponse({"success": True})
 
-    def _verify(webhook: SaleorWebhook, method: str, headers: dict[str, str], body: bytes) -> VerifiedWebhook:
-        api_url = headers.get("saleor-api-url", "").strip()
-        ticket = ctx.jwks_refresher.ticket(api_url)
-
-        def current_keys(saleor_api_url: str, kid: str | None) -> str | None:
-            return current_jwks(
-                ctx, saleor_api_url, kid, ticket=ticket,
-                on_kept=lambda jwks: installations.update_jwks(saleor_api_url, jwks),
-            )  # fmt: skip
-
-        def attempt(lookup: Callable[[str], InstallationKeys | None]) -> VerifiedWebhook:
-            return validate_webhook(
-                method=method, headers=headers, raw_body=body, webhook=webhook,
-                lookup=lookup, current_keys=current_keys,
-            )  # fmt: skip
-
-        was_cached = installations.is_cached(api_url)
-        try:
-            return attempt(installations.cached)
-        except SaleorProtocolError as exc:
-            if not was_cached or exc.code not in RETRY_WITH_FRESH_KEYS:
-                raise
-        return attempt(installations.fresh)  # a reinstall or rotation another instance recorded
+    def _validate(
+        webhook: SaleorWebhook, method: str, headers: dict[str, str], body: bytes,
+        keys: InstallationKeys | None, current: str | None,
+    ) -> VerifiedWebhook:  # fmt: skip
+        return validate_webhook(
+            method=method, headers=headers, raw_body=body, webhook=webhook,
+            lookup=lambda _: keys, current_keys=lambda _url, _kid: current,
+        )  # fmt: skip
 
     async def _verified(
         webhook: SaleorWebhook, method: str, headers: dict[str, str], body: bytes
     ) -> VerifiedWebhook:
-        """On the event loop when the installation's cached keys verify (CPU only, the usual case);
-        otherwise ``_verify`` in a thread, which may read the database or fetch Saleor's keys."""
-        if installations.is_cached(headers.get("saleor-api-url", "").strip()):
+        """Verified on the event loop with the installation's cached keys (CPU only, the usual case).
+        Otherwise its keys are read afresh in a worker thread (a reinstall or rotation another instance
+        recorded), and a signature whose kid they lack has Saleor's current keys fetched on the event
+        loop (``current_jwks``: single-flight, spaced, by its deadline); no thread waits on Saleor."""
+        api_url = headers.get("saleor-api-url", "").strip()
+        ticket = ctx.jwks_refresher.ticket(api_url)  # taken on arrival: see jwks_refresh
+        if installations.is_cached(api_url):
             try:
-                return validate_webhook(
-                    method=method, headers=headers, raw_body=body, webhook=webhook,
-                    lookup=installations.cached, current_keys=_no_fetch,
-                )  # fmt: skip
+                return _validate(webhook, method, headers, body, installations.cached(api_url), None)
             except SaleorProtocolError as exc:
                 if exc.code not in RETRY_WITH_FRESH_KEYS:
                     raise
-        return await run_in_threadpool(_verify, webhook, method, headers, body)
+        keys = await in_thread(installations.fresh, api_url) if api_url else None
+        current = None
+        kid = _unknown_kid(headers, keys)
+        if keys is not None and kid is not False:
+            current = await current_jwks(
+                ctx, api_url, kid, ticket=ticket,
+                on_kept=lambda jwks: installations.update_jwks(api_url, jwks),
+            )  # fmt: skip
+        return _validate(webhook, method, headers, body, keys, current)
 
     async def _handle(webhook: SaleorWebhook, method: str, headers: dict[str, str], body: bytes) -> Any:
         verified = await _verified(webhook, method, headers, body)

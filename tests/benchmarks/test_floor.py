@@ -15,7 +15,7 @@ from benchmarks.servers import TIS_PATH, floor_app, stub_app
 from paycombat_gateway.background_server import serve_in_thread
 from paycombat_gateway.storage.db import Database
 from paycombat_gateway.storage.models import PaymentSession
-from tests.storage.test_checkpoints import checkpointer_threads
+from tests.storage.test_checkpointer import checkpointer_threads
 from tests.support.saleor_double import initialize_payload, run_saleor
 
 

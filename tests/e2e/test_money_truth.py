@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from paycombat_gateway.gateway.reconcile import Reconciler
+from paycombat_gateway.background.reconciler import Reconciler
 from paycombat_gateway.saleor.webhooks import SyncEvent
 from paycombat_gateway.settings import ReconcileSettings
 from paycombat_gateway.storage.models import PaymentSession, utcnow

@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 from pathlib import Path
 
-from paycombat_gateway.gateway.outbox_worker import OutboxWorker
+from paycombat_gateway.background.outbox import OutboxWorker
 from paycombat_gateway.saleor.webhooks import SyncEvent
 from paycombat_gateway.storage import outbox
 from paycombat_gateway.storage.models import OutboxReport, PaymentSession

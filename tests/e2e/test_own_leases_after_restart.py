@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from paycombat_gateway.gateway.outbox_worker import OutboxWorker
+from paycombat_gateway.background.outbox import OutboxWorker
 from paycombat_gateway.saleor.webhooks import SyncEvent
 from paycombat_gateway.storage import outbox
 from paycombat_gateway.storage.models import OutboxReport
@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parents[2]
 CLAIM_AND_HANG = """
 import json, sys, time
 from pathlib import Path
-from paycombat_gateway.gateway.instance_slot import InstanceSlot
+from paycombat_gateway.background.instance_slot import InstanceSlot
 from paycombat_gateway.storage import outbox
 from paycombat_gateway.storage.db import Database
 

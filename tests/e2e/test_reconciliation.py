@@ -14,8 +14,9 @@ from typing import Any
 
 import pytest
 
+from paycombat_gateway.background.reconciler import Reconciler
 from paycombat_gateway.gateway.context import GatewayContext
-from paycombat_gateway.gateway.reconcile import Finding, Reconciler
+from paycombat_gateway.gateway.reconcile import Finding
 from paycombat_gateway.saleor.webhooks import SyncEvent
 from paycombat_gateway.settings import ReconcileSettings
 from paycombat_gateway.storage.models import PaycombatDelivery, PaymentSession, utcnow

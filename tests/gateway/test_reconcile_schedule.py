@@ -6,7 +6,8 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
-from paycombat_gateway.gateway.reconcile import EXPIRY_GRACE, Reconciler, next_wait
+from paycombat_gateway.background.reconciler import Reconciler
+from paycombat_gateway.gateway.reconcile import EXPIRY_GRACE, next_wait
 from paycombat_gateway.settings import ReconcileSettings
 from paycombat_gateway.storage.models import PaymentSession, utcnow
 from tests.e2e.test_reconciliation import OFF, start_checkouts

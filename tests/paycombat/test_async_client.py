@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from urllib3.util.retry import Retry
 
+from paycombat_gateway.outbound import Deadline
 from paycombat_gateway.paycombat import errors
 from paycombat_gateway.paycombat.client import AsyncPaycombatClient
 from paycombat_gateway.paycombat.contract import DEFAULT_BASE_URL
@@ -86,7 +87,7 @@ def test_get_is_retried_on_503_and_post_is_not(sandbox: RunningSandbox) -> None:
 
 def test_post_is_not_retried_after_a_read_timeout(sandbox: RunningSandbox) -> None:
     async def scenario() -> None:
-        client = _client(sandbox, read_timeout=0.3)
+        client = _client(sandbox, deadline=Deadline(total=5.0, connect=1.0, silence=0.3))
         before = sandbox.store.count("checkout")
         sandbox.add_fault("/api/v1/checkout/payment-request", delay_seconds=1.0, count=5)
         with pytest.raises(errors.TimeoutError):

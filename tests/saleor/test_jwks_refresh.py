@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
-import threading
 import uuid
 
 from paycombat_gateway.saleor.jwks_refresh import JwksRefresher
@@ -24,67 +24,75 @@ class CountingSaleor:
         self.key = key
         self.fetches = 0
         self.kept: list[str] = []
-        self.hold = threading.Event()
+        self.hold = asyncio.Event()
         self.hold.set()
-        self.fetching = threading.Event()
+        self.fetching = asyncio.Event()
 
-    def fetch(self) -> str:
+    async def fetch(self) -> str:
         self.fetches += 1
         published = _jwks(self.key)  # what Saleor serves when the request reaches it
         self.fetching.set()
-        self.hold.wait(10)
+        await asyncio.wait_for(self.hold.wait(), 10)
         return published
 
+    async def keep(self, jwks: str) -> None:
+        self.kept.append(jwks)
 
-def _ask(refresher: JwksRefresher, saleor: CountingSaleor, kid: str, ticket: int) -> str | None:
-    return refresher.jwks_with(URL, kid, ticket=ticket, fetch=saleor.fetch, keep=saleor.kept.append)
+
+async def _ask(refresher: JwksRefresher, saleor: CountingSaleor, kid: str, ticket: int) -> str | None:
+    return await refresher.jwks_with(URL, kid, ticket=ticket, fetch=saleor.fetch, keep=saleor.keep)
 
 
 def test_concurrent_unknown_kids_share_one_fetch_and_later_arrivals_get_the_next() -> None:
-    refresher, saleor = JwksRefresher(spacing=0), CountingSaleor(OLD)
-    saleor.hold.clear()
-    first_ticket = refresher.ticket(URL)
-    results: list[str | None] = []
-    early = [
-        threading.Thread(
-            target=lambda: results.append(_ask(refresher, saleor, uuid.uuid4().hex, first_ticket))
-        )
-        for _ in range(20)
-    ]
-    for thread in early:
-        thread.start()
-    assert saleor.fetching.wait(5)
-    late_ticket = refresher.ticket(URL)  # arrives while the first fetch is running: it may predate a rotation
-    saleor.key = NEW
-    late = threading.Thread(target=lambda: results.append(_ask(refresher, saleor, NEW.kid, late_ticket)))
-    late.start()
-    saleor.hold.set()
-    for thread in [*early, late]:
-        thread.join(10)
-    assert saleor.fetches == 2  # one for the twenty forgeries, one more for the request after it began
-    assert results.count(None) == 20 and _jwks(NEW) in results
-    assert saleor.kept == [_jwks(OLD), _jwks(NEW)]
+    async def scenario() -> None:
+        refresher, saleor = JwksRefresher(spacing=0), CountingSaleor(OLD)
+        saleor.hold.clear()
+        first_ticket = refresher.ticket(URL)
+        early = [
+            asyncio.create_task(_ask(refresher, saleor, uuid.uuid4().hex, first_ticket)) for _ in range(20)
+        ]
+        await asyncio.wait_for(saleor.fetching.wait(), 5)
+        late_ticket = refresher.ticket(URL)  # arrives while the first fetch runs: it may predate a rotation
+        saleor.key = NEW
+        late = asyncio.create_task(_ask(refresher, saleor, NEW.kid, late_ticket))
+        await asyncio.sleep(0)
+        saleor.hold.set()
+        results = await asyncio.wait_for(asyncio.gather(*early, late), 10)
+        assert saleor.fetches == 2  # one for the twenty forgeries, one more for the request after it began
+        assert results.count(None) == 20 and _jwks(NEW) in results
+        assert saleor.kept == [_jwks(OLD), _jwks(NEW)]
+
+    asyncio.run(scenario())
 
 
 def test_a_kept_key_set_answers_without_fetching() -> None:
-    refresher, saleor = JwksRefresher(spacing=0), CountingSaleor(NEW)
-    assert _ask(refresher, saleor, uuid.uuid4().hex, refresher.ticket(URL)) is None
-    assert _ask(refresher, saleor, NEW.kid, refresher.ticket(URL)) == _jwks(NEW)
-    assert saleor.fetches == 1
+    async def scenario() -> None:
+        refresher, saleor = JwksRefresher(spacing=0), CountingSaleor(NEW)
+        assert await _ask(refresher, saleor, uuid.uuid4().hex, refresher.ticket(URL)) is None
+        assert await _ask(refresher, saleor, NEW.kid, refresher.ticket(URL)) == _jwks(NEW)
+        assert saleor.fetches == 1
+
+    asyncio.run(scenario())
 
 
 def test_an_unparseable_or_unreachable_jwks_keeps_the_keys_it_had() -> None:
-    refresher, saleor = JwksRefresher(spacing=0), CountingSaleor(OLD)
-    assert _ask(refresher, saleor, OLD.kid, refresher.ticket(URL)) == _jwks(OLD)
+    async def scenario() -> None:
+        refresher, saleor = JwksRefresher(spacing=0), CountingSaleor(OLD)
+        assert await _ask(refresher, saleor, OLD.kid, refresher.ticket(URL)) == _jwks(OLD)
 
-    def broken() -> str:
-        raise OSError("connection refused")
+        async def broken() -> str:
+            raise OSError("connection refused")
 
-    for fetch in (broken, lambda: '{"keys": [{"kty": "nonsense"}]}'):
-        kid = uuid.uuid4().hex
-        assert (
-            refresher.jwks_with(URL, kid, ticket=refresher.ticket(URL), fetch=fetch, keep=saleor.kept.append)
-            is None
-        )
-    assert refresher.kept(URL) == _jwks(OLD)
-    assert saleor.kept == [_jwks(OLD)]
+        async def nonsense() -> str:
+            return '{"keys": [{"kty": "nonsense"}]}'
+
+        for fetch in (broken, nonsense):
+            kid = uuid.uuid4().hex
+            found = await refresher.jwks_with(
+                URL, kid, ticket=refresher.ticket(URL), fetch=fetch, keep=saleor.keep
+            )
+            assert found is None
+        assert refresher.kept(URL) == _jwks(OLD)
+        assert saleor.kept == [_jwks(OLD)]
+
+    asyncio.run(scenario())

@@ -25,7 +25,9 @@
   (count + 1, the new message), else adds one, keeping at most 100 (the oldest goes);
   ``appProblemDismiss(byApp: {keys})`` dismisses them (by APP); ``app { problems }`` lists them. Every
   such call is recorded in ``problem_calls``. On 3.21 these documents fail validation, as in Saleor;
-- can be switched to fail: ``mode = "down"`` (503), ``"errors"`` (GraphQL errors) or ``"slow"``.
+- can be switched to fail: ``mode = "down"`` (503), ``"errors"`` (GraphQL errors), ``"slow"`` or
+  ``"trickle"`` (every GraphQL answer trickles one byte at a time, ``tests.support.trickle``), and
+  ``jwks_mode = "trickle"`` does the same to the JWKS; ``trickles`` records when each began and ended.
 """
 
 from __future__ import annotations
@@ -55,6 +57,7 @@ from starlette.routing import Route
 
 from paycombat_gateway.background_server import serve_in_thread
 from tests.support.fixtures import fixture_text
+from tests.support.trickle import Trickles
 
 
 @cache
@@ -132,6 +135,8 @@ class SaleorDouble:
     key: SigningKey = field(default_factory=SigningKey.generate)
     base_url: str = ""
     mode: str = "ok"
+    jwks_mode: str = "ok"
+    trickles: Trickles = field(default_factory=Trickles)
     reports: list[dict[str, Any]] = field(default_factory=list)
     graphql_calls: list[dict[str, Any]] = field(default_factory=list)
     invalid_documents: list[str] = field(default_factory=list)
@@ -446,6 +451,9 @@ class SaleorDouble:
             return Response("Service Unavailable", status_code=503)
         if self.mode == "slow":
             time.sleep(3)
+        if self.mode == "trickle":
+            await request.body()
+            return self.trickles.response("graphql")
         body = await request.json()
         document = parse(body["query"])
         errors = validate(saleor_schema(self.schema_version), document)
@@ -498,6 +506,8 @@ class SaleorDouble:
         async def jwks(request: Request) -> Response:
             with self._lock:
                 self.jwks_fetches += 1
+            if self.jwks_mode == "trickle":
+                return self.trickles.response("jwks")
             return JSONResponse(self.jwks())
 
         return Starlette(
@@ -511,6 +521,7 @@ class SaleorDouble:
 @contextmanager
 def run_saleor(version: str = NEWEST) -> Iterator[SaleorDouble]:
     double = SaleorDouble(version=version)
+    saleor_schema(double.schema_version)  # built before serving: the first answer must not wait for it
     with serve_in_thread(double.app()) as base_url:
         double.base_url = base_url
         yield double

@@ -180,13 +180,13 @@ def serve_app(settings: Settings, sock: Any = None) -> Iterator[tuple[str, Starl
         yield url, app
 
 
-def _add_config(ctx: GatewayContext, saleor_api_url: str) -> str:
+def _add_config(ctx: GatewayContext, saleor_api_url: str, api_url: str | None = None) -> str:
     with ctx.database.session() as session:
         installation = get_installation(session, saleor_api_url)
         assert installation is not None
         config = create_config(
             session, ctx.box, installation_id=installation.id, name="Main",
-            x_token=ACCOUNT.x_token, signature_key=ACCOUNT.signature_key,
+            x_token=ACCOUNT.x_token, signature_key=ACCOUNT.signature_key, api_url=api_url,
         )  # fmt: skip
         map_channels(session, installation.id, config.id, ["default-channel"])
         return config.id
@@ -222,3 +222,32 @@ def run_stack_on(backend: str, tmp_path: Path, **overrides: Any) -> Iterator[Sta
         return
     with postgres_database_url() as url, run_stack(tmp_path, database_url=url, **overrides) as stack:
         yield stack
+
+
+@contextmanager
+def run_tenants(
+    tmp_path: Path, *, slow_paycombat_url: str | None = None, **overrides: Any
+) -> Iterator[tuple[Stack, Stack]]:
+    """One app serving two Saleors, each installed with a configuration of its own: (slow, other).
+    ``slow_paycombat_url``: where the first tenant's configuration finds PayCombat (a trickling one);
+    the other's is the sandbox."""
+    with (
+        run_saleor() as slow_saleor,
+        run_saleor() as other_saleor,
+        run_sandbox([ACCOUNT], webhook_retry_delays=(0.2, 0.5, 1, 2, 4)) as sandbox,
+    ):
+        sock = bind_loopback()
+        app_url = f"http://127.0.0.1:{sock.getsockname()[1]}"
+        allowed = f"{slow_saleor.api_url},{other_saleor.api_url}"
+        settings = make_settings(
+            tmp_path, app_url, sandbox.base_url, **{"allowed_saleor_urls": allowed, **overrides}
+        )
+        with serve_app(settings, sock) as (url, app):
+            ctx: GatewayContext = app.state.context
+            tenants = []
+            for saleor, api_url in ((slow_saleor, slow_paycombat_url), (other_saleor, None)):
+                response = saleor.register(url)
+                assert response.status_code == 200, response.text
+                config_id = _add_config(ctx, saleor.api_url, api_url)
+                tenants.append(Stack(url, app, saleor, sandbox, config_id, settings))
+            yield tenants[0], tenants[1]

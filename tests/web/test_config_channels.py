@@ -3,6 +3,7 @@ move, a plain answer when the Saleor cannot be asked; and recent payments matche
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from paycombat_gateway.gateway.activity import OrderLookup
@@ -163,7 +164,7 @@ def test_a_slow_saleor_delays_the_list_only_within_its_budget(stack: Stack) -> N
         assert installation is not None
         session.expunge_all()
     # the page does not wait for the answer (without the budget it would come after 3 s, within the timeout)
-    assert OrderLookup(budget=0.5).orders(stack.ctx, installation, rows) == {}
+    assert asyncio.run(OrderLookup(budget=0.5).orders(stack.ctx, installation, rows)) == {}
     stack.saleor.mode = "ok"
-    (found,) = OrderLookup(budget=30).orders(stack.ctx, installation, rows).values()
+    (found,) = asyncio.run(OrderLookup(budget=30).orders(stack.ctx, installation, rows)).values()
     assert found.order_id == order_id and found.order_number == "7"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -20,13 +21,18 @@ def test_deliveries_beyond_the_limit_wait_their_turn(tmp_path: Path, monkeypatch
     lock = threading.Lock()
     running = {"now": 0, "most": 0}
 
-    def slow_receive(*args: Any) -> InboundResult:
+    def slow_store() -> None:
         with lock:
             running["now"] += 1
             running["most"] = max(running["most"], running["now"])
         time.sleep(0.05)
         with lock:
             running["now"] -= 1
+
+    async def slow_receive(
+        *args: Any, store: Callable[[Callable[[], None]], Awaitable[None]]
+    ) -> InboundResult:
+        await store(slow_store)  # the route's thread hop, as the real flow's recording takes it
         return InboundResult(200, {"status": True})
 
     monkeypatch.setattr(paycombat_routes, "receive_paycombat_webhook", slow_receive)

@@ -11,9 +11,9 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from paycombat_gateway.gateway.blocking import in_thread
 from paycombat_gateway.gateway.context import GatewayContext
 from paycombat_gateway.saleor.dashboard_token import (
     DashboardUser,
@@ -22,6 +22,7 @@ from paycombat_gateway.saleor.dashboard_token import (
     TokenInvalid,
     verify_dashboard_token,
 )
+from paycombat_gateway.storage.db import StorageUnavailable
 from paycombat_gateway.storage.installations import get_installation
 from paycombat_gateway.web.installation_keys import current_jwks
 
@@ -48,8 +49,7 @@ class DashboardAuth:
         self.app = app
         self.ctx = ctx
 
-    def _identify(self, saleor_api_url: str, token: str) -> DashboardIdentity:
-        ticket = self.ctx.jwks_refresher.ticket(saleor_api_url)
+    def _installation(self, saleor_api_url: str) -> tuple[int, str, str | None]:
         with self.ctx.database.session(readonly=True) as session:
             installation = get_installation(session, saleor_api_url)
             if installation is None:
@@ -60,15 +60,34 @@ class DashboardAuth:
                     "APP_UNINSTALLED",
                     "The app was uninstalled from this Saleor; install it again to use it.",
                 )
-            installation_id, app_id, jwks = installation.id, installation.app_id, installation.jwks
+            return installation.id, installation.app_id, installation.jwks
+
+    async def _identify(self, saleor_api_url: str, token: str) -> DashboardIdentity:
+        """The Dashboard user behind ``token``. The installation is read in a worker thread; a token
+        signed with a key the stored JWKS lacks has Saleor's current keys fetched on the event loop
+        (``current_jwks``, by its deadline), then is verified again with them."""
+        ticket = self.ctx.jwks_refresher.ticket(saleor_api_url)
+        installation_id, app_id, jwks = await in_thread(self._installation, saleor_api_url)
+        unknown_kids: list[str | None] = []
+
+        def note_unknown(kid: str | None) -> str | None:
+            unknown_kids.append(kid)
+            return None
+
         try:
-            user = verify_dashboard_token(
-                token,
-                saleor_api_url=saleor_api_url,
-                app_id=app_id,
-                jwks_text=jwks,
-                current_keys=lambda kid: current_jwks(self.ctx, saleor_api_url, kid, ticket=ticket),
-            )
+            try:
+                user = verify_dashboard_token(
+                    token, saleor_api_url=saleor_api_url, app_id=app_id, jwks_text=jwks,
+                    current_keys=note_unknown,
+                )  # fmt: skip
+            except TokenInvalid:
+                if not unknown_kids:
+                    raise
+                current = await current_jwks(self.ctx, saleor_api_url, unknown_kids[0], ticket=ticket)
+                user = verify_dashboard_token(
+                    token, saleor_api_url=saleor_api_url, app_id=app_id, jwks_text=jwks,
+                    current_keys=lambda kid: current,
+                )  # fmt: skip
         except TokenExpired:
             raise _Refused(
                 401, "TOKEN_EXPIRED", "The Dashboard session expired; refresh the token."
@@ -95,14 +114,21 @@ class DashboardAuth:
                 )
             if not saleor_api_url:
                 raise _Refused(400, "MISSING_HEADER", "Send the saleor-api-url header.")
-            identity = await run_in_threadpool(self._identify, saleor_api_url, token)
+            identity = await self._identify(saleor_api_url, token)
+        except StorageUnavailable:  # like every route: 503, never 500
+            await _refuse(send, _Refused(503, "STORAGE_UNAVAILABLE", "The app's database is not answering."))
+            return
         except _Refused as refused:
-            body = json.dumps({"error": {"code": refused.code, "message": refused.message}}).encode()
-            answer = [(b"content-type", b"application/json"), (b"cache-control", b"no-store")]
-            if refused.status == 401:  # RFC 9110: a 401 names the scheme it wants
-                answer.append((b"www-authenticate", b'Bearer realm="saleor-dashboard"'))
-            await send({"type": "http.response.start", "status": refused.status, "headers": answer})
-            await send({"type": "http.response.body", "body": body})
+            await _refuse(send, refused)
             return
         scope.setdefault("state", {})["dashboard"] = identity
         await self.app(scope, receive, send)
+
+
+async def _refuse(send: Send, refused: _Refused) -> None:
+    body = json.dumps({"error": {"code": refused.code, "message": refused.message}}).encode()
+    answer = [(b"content-type", b"application/json"), (b"cache-control", b"no-store")]
+    if refused.status == 401:  # RFC 9110: a 401 names the scheme it wants
+        answer.append((b"www-authenticate", b'Bearer realm="saleor-dashboard"'))
+    await send({"type": "http.response.start", "status": refused.status, "headers": answer})
+    await send({"type": "http.response.body", "body": body})

@@ -10,10 +10,10 @@ from datetime import datetime
 from decimal import Decimal
 
 import strawberry
-from starlette.concurrency import run_in_threadpool
 from strawberry.types import Info
 
 from paycombat_gateway.gateway import refunds
+from paycombat_gateway.gateway.blocking import in_thread
 from paycombat_gateway.gateway.context import GatewayContext
 from paycombat_gateway.web.config_api.auth import DashboardIdentity
 
@@ -73,7 +73,7 @@ class RefundQuery:
         ctx: GatewayContext = info.context["gateway"]
         identity: DashboardIdentity = info.context["identity"]
         wanted = (state,) if state in STATES else None
-        views = await run_in_threadpool(
+        views = await in_thread(
             refunds.list_refunds, ctx, installation_id=identity.installation_id, states=wanted
         )
         return [_present(view) for view in views]
@@ -111,7 +111,7 @@ async def _decide(info: Info, decide: str, refund_id: str, note: str | None) -> 
             refund=_present(view),
         )
 
-    return await run_in_threadpool(run)
+    return await in_thread(run)
 
 
 @strawberry.type

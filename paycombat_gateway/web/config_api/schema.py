@@ -2,7 +2,7 @@
 
 Secrets are write-only: inputs accept them, no type can return them (only the last four characters).
 Every mutation validates first and writes in one transaction, so an input error leaves nothing half
-saved. Resolvers are async and push database and PayCombat work to a thread.
+saved. Resolvers are async: PayCombat and Saleor are awaited on the event loop, each by its deadline\n(``outbound``); only database work goes to a thread (``gateway.blocking.in_thread``).
 
 A query is refused before anything runs when it has more aliases, tokens or depth than the page ever
 needs (``QUERY_LIMITS``): parsing, validating and executing happen on the event loop, so an alias bomb
@@ -12,6 +12,7 @@ needs (``QUERY_LIMITS``): parsing, validating and executing happen on the event 
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
@@ -24,7 +25,7 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from strawberry.extensions import MaskErrors, MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
 from strawberry.tools import merge_types
-from strawberry.types import Info
+from strawberry.types import ExecutionContext, Info
 
 from paycombat_gateway.gateway import channel_choice
 from paycombat_gateway.gateway.activity import (
@@ -35,9 +36,11 @@ from paycombat_gateway.gateway.activity import (
     payment_state,
 )
 from paycombat_gateway.gateway.api_urls import NOT_ALLOWED_MESSAGE, api_url_problem
+from paycombat_gateway.gateway.blocking import in_thread
 from paycombat_gateway.gateway.context import GatewayContext
-from paycombat_gateway.gateway.key_check import KeyCheck, check_keys
-from paycombat_gateway.paycombat.client import PaycombatClient
+from paycombat_gateway.gateway.key_check import KeyCheck, check_keys_async
+from paycombat_gateway.outbound import PAYCOMBAT_TEST_CONNECTION
+from paycombat_gateway.paycombat.client import AsyncPaycombatClient
 from paycombat_gateway.paycombat.contract import PAYIN_METHODS_BY_CURRENCY
 from paycombat_gateway.saleor.client import SaleorChannel, TransactionOrder
 from paycombat_gateway.storage import configs, inbox, outbox, sessions
@@ -241,7 +244,7 @@ async def _read(info: Info, query: Callable[[Session, DashboardIdentity, Gateway
         with ctx.database.session(readonly=True) as session:
             return query(session, identity, ctx)
 
-    return await run_in_threadpool(run)
+    return await in_thread(run)
 
 
 async def _save(
@@ -259,7 +262,7 @@ async def _save(
             return _errors([FieldProblem("name", "UNIQUE", "Another configuration has this name.")])
 
     try:
-        return await run_in_threadpool(run)
+        return await in_thread(run)
     finally:
         ctx.configs.invalidate()
 
@@ -326,7 +329,7 @@ async def _channels_known(
     adds none), read before the write transaction opens; a Saleor that cannot be asked is a field error."""
     ctx, identity = _ctx(info), _identity(info)
 
-    def fetch() -> list[SaleorChannel] | None:
+    def installation_if_new() -> Installation | None:
         with ctx.database.session(readonly=True) as session:
             holders = channel_choice.channel_holders(session, identity.installation_id)
             if not channel_choice.new_slugs(holders, config_id, slugs or []):
@@ -334,10 +337,13 @@ async def _channels_known(
             installation = session.get(Installation, identity.installation_id)
             assert installation is not None  # DashboardAuth found it
             session.expunge(installation)
-        return channel_choice.saleor_channels(ctx, installation)
+            return installation
 
+    installation = await in_thread(installation_if_new)
+    if installation is None:
+        return None
     try:
-        return await run_in_threadpool(fetch)
+        return await channel_choice.saleor_channels_async(ctx, installation)
     except channel_choice.ChannelsUnavailable as exc:
         return _errors(
             [FieldProblem("channels", "UNAVAILABLE", f"{exc.message} Nothing was saved; try again.")]
@@ -417,7 +423,9 @@ class Query:
     async def saleor_channels(self, info: Info) -> ChannelList:
         ctx, identity = _ctx(info), _identity(info)
 
-        def fetch() -> ChannelList:
+        def read() -> tuple[
+            dict[str, channel_choice.ChannelHolder], dict[str, PaycombatConfig], Installation
+        ]:
             with ctx.database.session(readonly=True) as session:
                 holders = channel_choice.channel_holders(session, identity.installation_id)
                 held = {
@@ -428,29 +436,31 @@ class Query:
                 session.expunge(installation)
                 for config in held.values():
                     session.expunge(config)
-            try:
-                channels = channel_choice.saleor_channels(ctx, installation)
-            except channel_choice.ChannelsUnavailable as exc:
-                return ChannelList(channels=[], error=exc.message)
-            return ChannelList(channels=[_channel_info(c, holders, held) for c in channels], error=None)
+            return holders, held, installation
 
-        return await run_in_threadpool(fetch)
+        holders, held, installation = await in_thread(read)
+        try:
+            channels = await channel_choice.saleor_channels_async(ctx, installation)
+        except channel_choice.ChannelsUnavailable as exc:
+            return ChannelList(channels=[], error=exc.message)
+        return ChannelList(channels=[_channel_info(c, holders, held) for c in channels], error=None)
 
     @strawberry.field(description="Recent payments: the order (or checkout) each belongs to, in words.")
     async def recent_transactions(self, info: Info, limit: int = 20) -> list[Transaction]:
         ctx, identity = _ctx(info), _identity(info)
         lookup: OrderLookup = info.context["orders"]
 
-        def query() -> list[Transaction]:
+        def query() -> tuple[list[PaymentSession], Installation]:
             with ctx.database.session(readonly=True) as session:
                 rows = sessions.recent_sessions(session, identity.installation_id, min(max(limit, 1), 100))
                 installation = session.get(Installation, identity.installation_id)
                 assert installation is not None  # DashboardAuth found it
                 session.expunge_all()
-            orders = lookup.orders(ctx, installation, rows)
-            return [_transaction(row, orders.get(row.saleor_transaction_id)) for row in rows]
+            return list(rows), installation
 
-        return await run_in_threadpool(query)
+        rows, installation = await in_thread(query)
+        orders = await lookup.orders(ctx, installation, rows)
+        return [_transaction(row, orders.get(row.saleor_transaction_id)) for row in rows]
 
     @strawberry.field(description="Reports to Saleor that are failed or still waiting.")
     async def reports_needing_attention(self, info: Info) -> list[EventReport]:
@@ -576,7 +586,7 @@ class Mutation:
                 return ActionOutcome(ok=True, message="Deleted.")
 
         try:
-            return await run_in_threadpool(delete)
+            return await in_thread(delete)
         finally:
             ctx.configs.invalidate()
 
@@ -589,7 +599,8 @@ class Mutation:
     ) -> ConnectionTest:  # fmt: skip
         ctx, identity = _ctx(info), _identity(info)
 
-        def probe() -> ConnectionTest:
+        def keys() -> ConnectionTest | tuple[str, str, str | None]:
+            """The keys and URL to test (stored ones filled in from the database), or why not."""
             token, key, base = (x_token or "").strip(), (signature_key or "").strip(), _blank_to_none(api_url)
             if id is not None:
                 with ctx.database.session() as session:
@@ -606,23 +617,20 @@ class Mutation:
                             key or stored.signature_key,
                             config.api_url,
                         )
-            if not token or not key:
-                return ConnectionTest(ok=False, message="Enter the X-token and the signature key first.")
-            url = base or ctx.settings.paycombat_api_url
-            problem = api_url_problem(ctx.settings, url) if base is not None else None
-            if problem is not None:
-                logger.warning("connection test refused for %s: %s", url, problem)
-                return ConnectionTest(ok=False, message=NOT_ALLOWED_MESSAGE)
-            client = PaycombatClient(token, key, url, retries=0)
-            try:
-                # One answer for every failure: the page must not tell open, closed and PayCombat-like ports apart.
-                if check_keys(client) is not KeyCheck.ACCEPTED:
-                    return ConnectionTest(ok=False, message=TEST_FAILED)
-            finally:
-                client.close()
-            return ConnectionTest(ok=True, message="The keys work: PayCombat accepted the signed request.")
+            return token, key, base
 
-        return await run_in_threadpool(probe)
+        found = await in_thread(keys)
+        if isinstance(found, ConnectionTest):
+            return found
+        token, key, base = found
+        if not token or not key:
+            return ConnectionTest(ok=False, message="Enter the X-token and the signature key first.")
+        url = base or ctx.settings.paycombat_api_url
+        problem = await run_in_threadpool(api_url_problem, ctx.settings, url) if base is not None else None
+        if problem is not None:
+            logger.warning("connection test refused for %s: %s", url, problem)
+            return ConnectionTest(ok=False, message=NOT_ALLOWED_MESSAGE)
+        return await _probe(token, key, url)
 
     @strawberry.mutation(description="Send a failed or waiting report to Saleor again now.")
     async def retry_report(self, info: Info, id: int) -> ActionOutcome:
@@ -638,7 +646,21 @@ class Mutation:
             info.context["notify_outbox"]()
             return ActionOutcome(ok=True, message="Queued; it is sent within seconds.")
 
-        return await run_in_threadpool(retry)
+        return await in_thread(retry)
+
+
+async def _probe(token: str, key: str, url: str) -> ConnectionTest:
+    """The keys checked the way the problems check does (``gateway.key_check``), awaited on the event
+    loop by ``outbound.PAYCOMBAT_TEST_CONNECTION``, so a tarpit at ``url`` costs this request its
+    deadline and nobody else anything. One answer for every failure: the page must not tell open,
+    closed and PayCombat-like ports apart."""
+    client = AsyncPaycombatClient(token, key, url, deadline=PAYCOMBAT_TEST_CONNECTION, retries=0)
+    try:
+        if await check_keys_async(client) is not KeyCheck.ACCEPTED:
+            return ConnectionTest(ok=False, message=TEST_FAILED)
+    finally:
+        await client.aclose()
+    return ConnectionTest(ok=True, message="The keys work: PayCombat accepted the signed request.")
 
 
 # The page's largest document has about 60 tokens, one alias and a depth of 3: ample headroom, no bombs.
@@ -652,7 +674,29 @@ def _is_internal(error: GraphQLError) -> bool:
     return original is not None and not isinstance(original, StorageUnavailable)
 
 
-schema = strawberry.Schema(
+_QUOTED = re.compile(r'"(?:[^"\\]|\\.)*"')  # a literal the query carried, echoed by an error message
+
+
+class ConfigurationSchema(strawberry.Schema):
+    """Logs a failed request by its operation name and each error's message: never the query text
+    (a key typed into it would land in the log) nor the variables. An internal error keeps its
+    traceback; a database outage is a warning."""
+
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        operation = (execution_context.operation_name if execution_context else None) or "anonymous"
+        for error in errors:
+            original = error.original_error
+            if isinstance(original, StorageUnavailable):
+                logger.warning("GraphQL %s failed: the database is not answering", operation)
+            elif original is not None:
+                logger.error("GraphQL %s failed: %s", operation, type(original).__name__, exc_info=original)
+            else:  # the request itself is wrong: say what, not what it was
+                logger.warning("GraphQL %s refused: %s", operation, _QUOTED.sub('"…"', error.message)[:300])
+
+
+schema = ConfigurationSchema(
     query=merge_types("Query", (Query, RefundQuery)),
     mutation=merge_types("Mutation", (Mutation, RefundMutation)),
     extensions=[

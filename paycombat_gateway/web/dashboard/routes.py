@@ -11,9 +11,12 @@ from starlette.responses import FileResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 from strawberry.asgi import GraphQL
+from strawberry.http import GraphQLHTTPResponse
+from strawberry.types import ExecutionResult
 
 from paycombat_gateway.gateway.activity import OrderLookup
 from paycombat_gateway.gateway.context import GatewayContext
+from paycombat_gateway.storage.db import StorageUnavailable
 from paycombat_gateway.web.config_api.auth import DashboardAuth
 from paycombat_gateway.web.config_api.schema import schema
 
@@ -31,13 +34,22 @@ SECURITY_HEADERS = {
 
 
 class ConfigurationGraphQL(GraphQL[dict[str, Any], None]):
+    """The configuration API. A request that met a database outage is answered 503 (its error says
+    the database is not answering), like every other route, never 200 or 500."""
+
     def __init__(self, ctx: GatewayContext, notify_outbox: Callable[[], None]) -> None:
         super().__init__(schema, graphql_ide=None)
         self.ctx = ctx
         self.notify_outbox = notify_outbox
         self.orders = OrderLookup()
 
+    async def process_result(self, request: Request, result: ExecutionResult) -> GraphQLHTTPResponse:
+        if any(isinstance(error.original_error, StorageUnavailable) for error in result.errors or ()):
+            request.state.graphql_response.status_code = 503
+        return await super().process_result(request, result)
+
     async def get_context(self, request: Any, response: Any) -> dict[str, Any]:
+        request.state.graphql_response = response  # for process_result's status
         return {
             "gateway": self.ctx,
             "identity": request.scope["state"]["dashboard"],

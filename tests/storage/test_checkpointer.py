@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from paycombat_gateway.storage.checkpoints import WalCheckpointer
+from paycombat_gateway.background.checkpointer import WalCheckpointer
 from paycombat_gateway.storage.db import Database, sqlite_file
 from paycombat_gateway.storage.secrets import SecretBox
 from tests.storage.test_repositories import _setup

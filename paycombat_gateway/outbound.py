@@ -1,0 +1,130 @@
+"""Every outbound call's deadline and answer size, and every peer's share, named in one place.
+
+A deadline here is TOTAL: connecting, sending, waiting for the headers and reading the whole body. A
+read timeout alone is not one: a peer that trickles one byte a second never trips it, and would hold
+its caller (and whatever that caller holds) for ever. Each answer is also read with a size limit, so a
+peer cannot make the app buffer an endless body either.
+
+The figures are what an operator sees in docs/operations.md ("Deadlines and shares"); change them
+there too. The PayCombat figures for the server's own flows can be lowered (never raised past the
+limits below) with ``PAYCOMBAT_CONNECT_TIMEOUT`` / ``PAYCOMBAT_READ_TIMEOUT``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+
+__all__ = [
+    "JWKS_FETCH",
+    "MAX_JWKS_BYTES",
+    "MAX_PAYCOMBAT_ANSWER_BYTES",
+    "MAX_SALEOR_ANSWER_BYTES",
+    "OUTBOX_LEASE_SECONDS",
+    "PAYCOMBAT_BACKGROUND",
+    "PAYCOMBAT_IN_WEBHOOK",
+    "PAYCOMBAT_LOOKUP_IN_WEBHOOK",
+    "PAYCOMBAT_SHARE",
+    "PAYCOMBAT_TEST_CONNECTION",
+    "SALEOR_DASHBOARD",
+    "SALEOR_INSTALL",
+    "SALEOR_REPORT",
+    "SALEOR_REPORT_BACKLOG",
+    "SALEOR_REPORT_SHARE",
+    "SALEOR_WEB_SHARE",
+    "UNSIGNED_LOOKUPS_AT_ONCE",
+    "UNSIGNED_LOOKUPS_PER_SECOND",
+    "AnswerTooLarge",
+    "Deadline",
+    "read_bounded",
+    "request_bounded",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Deadline:
+    """How long one call may take in all (``total``), to open its connection (``connect``), and at
+    most to stay silent while answering (``silence``; the total when None)."""
+
+    total: float
+    connect: float
+    silence: float | None = None
+
+    def client_timeout(self) -> aiohttp.ClientTimeout:
+        """The aiohttp timeout enforcing it: ``total`` covers the body's read too (aiohttp keeps the
+        timer running until the answer is read); ``sock_read`` stops a silent peer early."""
+        return aiohttp.ClientTimeout(
+            total=self.total,
+            connect=self.connect,
+            sock_connect=self.connect,
+            sock_read=self.silence or self.total,
+        )
+
+
+# --- PayCombat -----------------------------------------------------------------------------------------
+# Saleor gives a sync webhook 18 s (20 s for the gateway list) and does not retry it: the app's answer
+# must leave room for its own database work and a proper failure result when PayCombat is late.
+PAYCOMBAT_IN_WEBHOOK = Deadline(total=10.0, connect=3.0)  # transactionInitialize, refunds, cancels
+PAYCOMBAT_LOOKUP_IN_WEBHOOK = Deadline(total=5.0, connect=2.0)  # the one look-up in transactionProcess
+PAYCOMBAT_BACKGROUND = Deadline(total=20.0, connect=3.0)  # reconciler look-ups, per attempt
+PAYCOMBAT_TEST_CONNECTION = Deadline(total=8.0, connect=3.0)  # the Dashboard's "Test connection"
+MAX_PAYCOMBAT_ANSWER_BYTES = 2 * 1024 * 1024  # a page of 20 transactions is a few kB
+
+# --- Saleor --------------------------------------------------------------------------------------------
+SALEOR_REPORT = Deadline(total=15.0, connect=3.0)  # one outbox report (transactionEventReport/Update)
+SALEOR_INSTALL = Deadline(total=10.0, connect=3.0)  # register: the app id read with the new token
+SALEOR_DASHBOARD = Deadline(total=6.0, connect=2.0)  # channel lists and order look-ups for the page
+JWKS_FETCH = Deadline(total=5.0, connect=2.0)  # Saleor's signing keys (webhooks, Dashboard tokens)
+MAX_SALEOR_ANSWER_BYTES = 2 * 1024 * 1024
+MAX_JWKS_BYTES = 64 * 1024  # a key set is a few hundred bytes per key
+
+
+# --- shares: how much of the app one peer may hold at once (``peer_shares``) ------------------------------
+PAYCOMBAT_SHARE = 64  # calls in flight to one configuration's PayCombat, per client (webhooks' flows)
+SALEOR_WEB_SHARE = 16  # connections the server opens to one Saleor host (JWKS, install, page reads)
+SALEOR_REPORT_SHARE = 16  # payments of one Saleor whose reports one instance delivers at once
+SALEOR_REPORT_BACKLOG = 48  # payments of one Saleor one instance holds claimed (running or waiting)
+OUTBOX_LEASE_SECONDS = 120.0  # a claimed report's lease: the backlog drains well within it
+UNSIGNED_LOOKUPS_AT_ONCE = 2  # Retrieve Payin calls for unsigned deliveries, per configuration
+UNSIGNED_LOOKUPS_PER_SECOND = 5.0  # and started per second per configuration; beyond either: 503
+# The reconciler looks up one payment of a configuration at a time, RECONCILE_CALLS_PER_SECOND apart.
+
+
+class AnswerTooLarge(Exception):
+    """The peer's answer is longer than the limit this call reads."""
+
+
+async def request_bounded(
+    http: aiohttp.ClientSession,
+    method: str,
+    url: str,
+    *,
+    deadline: Deadline,
+    limit: int,
+    **options: Any,
+) -> tuple[int, bytes]:
+    """One request by ``deadline`` (redirects not followed): the status and the whole body, at most
+    ``limit`` bytes. Raises ``TimeoutError`` past the deadline, ``aiohttp.ClientError`` or
+    ``AnswerTooLarge`` otherwise."""
+    async with asyncio.timeout(deadline.total):
+        async with http.request(
+            method, url, timeout=deadline.client_timeout(), allow_redirects=False, **options
+        ) as response:
+            return response.status, await read_bounded(response, limit)
+
+
+async def read_bounded(response: aiohttp.ClientResponse, limit: int) -> bytes:
+    """The whole body of ``response``, refusing one longer than ``limit`` bytes before buffering it."""
+    if response.content_length is not None and response.content_length > limit:
+        raise AnswerTooLarge(f"the answer announces {response.content_length} bytes (limit {limit})")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in response.content.iter_chunked(64 * 1024):
+        size += len(chunk)
+        if size > limit:
+            raise AnswerTooLarge(f"the answer is longer than {limit} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
