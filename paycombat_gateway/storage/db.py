@@ -247,7 +247,10 @@ class Database:
         Never inside this thread's open write session: on SQLite that session holds the database's write
         lock, and this statement, on another connection, would wait for it until the busy timeout.
         """
-        return self._write(lambda: self._compiled(statement, values).run(self.engine, values))
+        return self._write(
+            lambda: self._compiled(statement, values).run(self.engine, values),
+            wrote=lambda row: row is not None,  # RETURNING names every row written: none, nothing written
+        )
 
     def write_then(
         self,
@@ -275,7 +278,7 @@ class Database:
             self._single_statements[key] = compiled
         return compiled
 
-    def _write(self, write: Callable[[], T]) -> T:
+    def _write(self, write: Callable[[], T], wrote: Callable[[T], bool] = lambda result: True) -> T:
         if getattr(self._writing, "depth", 0):
             raise RuntimeError("write_single inside an open write session would wait for that session")
         attempt: _InlineAttempt | None = getattr(self._inline, "attempt", None)
@@ -288,7 +291,7 @@ class Database:
             if _is_unavailable(exc):
                 raise StorageUnavailable("the database did not answer") from exc
             raise
-        if attempt is not None:
+        if attempt is not None and wrote(written):
             attempt.committed = True
         return written
 
