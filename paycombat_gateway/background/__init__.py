@@ -4,13 +4,16 @@ The concurrency model of one app process (docs/operations.md, "Deadlines and sha
 
 - **The serving event loop** (uvicorn's) runs every request. Waiting on a peer (PayCombat, Saleor,
   Saleor's JWKS) is always a coroutine there, ended by the call's deadline (``outbound``); a request's
-  database work hops to a worker thread through ``gateway.blocking.in_thread``, the one place that hop
-  is made (``DB_THREADS`` threads per event loop), and only database work ever does. ``/readyz`` checks
-  the database on two threads of its own, so probes never queue behind webhook work.
+  database work goes through ``gateway.blocking.in_thread``, the one place that decides where it runs:
+  on SQLite inline on the loop (a write meeting a lock leaves the loop within 10 ms and finishes in a
+  thread), on PostgreSQL in a worker thread (``DB_THREADS`` per event loop); only database work ever
+  runs there. ``/readyz`` checks the database on two threads of its own, so probes never queue behind
+  webhook work.
 - **The background event loop** (``runner.BackgroundRunner``): one thread, one event loop and one
   aiohttp session for the process's life, hosting the outbox worker (``outbox``) and the reconciler
   (``reconciler``) and the data-retention pass (``retention``) side by side. Their database work hops
-  through the same ``in_thread``, on a pool of this loop's own, so background work never takes the
+  through the same ``in_thread`` (always to a thread: only the serving loop runs SQLite's inline), on a
+  pool of this loop's own, so background work never takes the
   serving loop's threads.
 - **The WAL checkpointer** (``checkpointer``, SQLite only): a thread of its own, database work only.
 

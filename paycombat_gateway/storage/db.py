@@ -38,9 +38,10 @@ T = TypeVar("T")
 CONNECT_TIMEOUT = 5  # seconds, PostgreSQL
 BUSY_TIMEOUT_MS = 10_000  # how long a SQLite writer in a worker thread waits for another's lock
 # How long a SQLite write run inline on the event loop (``Database.inline``) may wait for another
-# writer (another process's, or a worker thread's of this one) before it gives up and is run again in
-# a worker thread instead: the longest the loop stalls for one write that meets a lock.
-INLINE_BUSY_MS = 20
+# writer before it gives up and is run again in a worker thread instead: for this process's write lock
+# (a worker thread's write), then for SQLite's (another process's), each. A neighbour's write takes
+# well under a millisecond; the loop stalls at most twice this for one write that meets a longer one.
+INLINE_BUSY_MS = 5
 
 
 def sqlite_file(url: str | URL) -> Path | None:
