@@ -19,6 +19,7 @@ from typing import Any
 import aiohttp
 
 __all__ = [
+    "DNS_LOOKUP_SECONDS",
     "JWKS_FETCH",
     "MAX_JWKS_BYTES",
     "MAX_PAYCOMBAT_ANSWER_BYTES",
@@ -29,6 +30,7 @@ __all__ = [
     "PAYCOMBAT_LOOKUP_IN_WEBHOOK",
     "PAYCOMBAT_SHARE",
     "PAYCOMBAT_TEST_CONNECTION",
+    "PROBLEMS_CHECK_SHARE",
     "SALEOR_DASHBOARD",
     "SALEOR_INSTALL",
     "SALEOR_REPORT",
@@ -39,6 +41,7 @@ __all__ = [
     "UNSIGNED_LOOKUPS_PER_SECOND",
     "AnswerTooLarge",
     "Deadline",
+    "dns_resolver",
     "read_bounded",
     "request_bounded",
 ]
@@ -82,6 +85,10 @@ JWKS_FETCH = Deadline(total=5.0, connect=2.0)  # Saleor's signing keys (webhooks
 MAX_SALEOR_ANSWER_BYTES = 2 * 1024 * 1024
 MAX_JWKS_BYTES = 64 * 1024  # a key set is a few hundred bytes per key
 
+# --- DNS -----------------------------------------------------------------------------------------------
+# A session's look-ups are inside each call's ``connect`` deadline; the API-URL check's has its own.
+DNS_LOOKUP_SECONDS = 5.0  # resolving a configuration's PayCombat host before keys may go there
+
 
 # --- shares: how much of the app one peer may hold at once (``peer_shares``) ------------------------------
 PAYCOMBAT_SHARE = 64  # calls in flight to one configuration's PayCombat, per client (webhooks' flows)
@@ -91,7 +98,18 @@ SALEOR_REPORT_BACKLOG = 48  # payments of one Saleor one instance holds claimed 
 OUTBOX_LEASE_SECONDS = 120.0  # a claimed report's lease: the backlog drains well within it
 UNSIGNED_LOOKUPS_AT_ONCE = 2  # Retrieve Payin calls for unsigned deliveries, per configuration
 UNSIGNED_LOOKUPS_PER_SECOND = 5.0  # and started per second per configuration; beyond either: 503
+PROBLEMS_CHECK_SHARE = 4  # installations the problems check works on at once, per instance
 # The reconciler looks up one payment of a configuration at a time, RECONCILE_CALLS_PER_SECOND apart.
+
+
+def dns_resolver() -> aiohttp.abc.AbstractResolver:
+    """How every session of the app resolves names: aiohttp's ``AsyncResolver`` (c-ares, through
+    ``aiodns``), awaited on the event loop. aiohttp's default resolver calls ``getaddrinfo`` on asyncio's
+    few default executor threads, which a host that resolves slowly (or never) would hold for everyone;
+    here a look-up is a coroutine that its call's deadline ends, holding no thread. Call it on the loop
+    that will use it (one c-ares channel per loop, shared by its resolvers); a connector given it does
+    not close it: its owner does (``await resolver.close()``), after the session."""
+    return aiohttp.AsyncResolver()
 
 
 class AnswerTooLarge(Exception):

@@ -16,6 +16,7 @@ creates one: a database that does not exist means it was started with other sett
 from __future__ import annotations
 
 import argparse
+import asyncio
 import getpass
 import os
 import sys
@@ -101,7 +102,7 @@ def _add(args: argparse.Namespace) -> int:
         except PaymentError as exc:
             print(f"paycombat-gateway config add: {exc.message}", file=sys.stderr)
             return 2
-    problem = api_url_problem(Settings.from_env(), args.api_url) if args.api_url else None
+    problem = asyncio.run(api_url_problem(Settings.from_env(), args.api_url)) if args.api_url else None
     if problem is not None:
         print(f"paycombat-gateway config add: --api-url is not allowed: {problem}", file=sys.stderr)
         return 2
@@ -267,7 +268,10 @@ def _edit(args: argparse.Namespace) -> int:
     )  # fmt: skip
     if problems:
         return _refuse("edit", "; ".join(f"{OPTIONS.get(p.field, p.field)}: {p.message}" for p in problems))
-    if args.api_url and (problem := api_url_problem(Settings.from_env(), args.api_url.strip())) is not None:
+    if (
+        args.api_url
+        and (problem := asyncio.run(api_url_problem(Settings.from_env(), args.api_url.strip()))) is not None
+    ):
         return _refuse("edit", f"--api-url is not allowed: {problem}")
     ctx = open_context(migrate_it=True)
     try:

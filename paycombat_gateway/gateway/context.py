@@ -23,6 +23,7 @@ from paycombat_gateway.outbound import (
     UNSIGNED_LOOKUPS_AT_ONCE,
     UNSIGNED_LOOKUPS_PER_SECOND,
     Deadline,
+    dns_resolver,
 )
 from paycombat_gateway.paycombat.client import DEFAULT_RETRIES, AsyncPaycombatClient, PaycombatClient
 from paycombat_gateway.peer_shares import Admission
@@ -178,9 +179,9 @@ class GatewayContext:
             at_once=UNSIGNED_LOOKUPS_AT_ONCE, per_second=UNSIGNED_LOOKUPS_PER_SECOND
         )
     )  # per configuration: Retrieve Payin for unsigned PayCombat deliveries (gateway.inbound)
-    _http: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, aiohttp.ClientSession] = field(
-        default_factory=weakref.WeakKeyDictionary, init=False, repr=False
-    )
+    _http: weakref.WeakKeyDictionary[
+        asyncio.AbstractEventLoop, tuple[aiohttp.ClientSession, aiohttp.abc.AbstractResolver]
+    ] = field(default_factory=weakref.WeakKeyDictionary, init=False, repr=False)
 
     @classmethod
     def create(cls, settings: Settings, database: Database | None = None) -> GatewayContext:
@@ -203,14 +204,18 @@ class GatewayContext:
         first use on the serving event loop and kept for the process's life (one per event loop: a
         session's connections belong to the loop that opened them). Each Saleor host gets at most
         ``SALEOR_WEB_SHARE`` connections from it: a slow Saleor's callers queue for its own
-        connections (inside their deadlines), never for anyone else's."""
+        connections (inside their deadlines), never for anyone else's. Its names are resolved on the
+        loop (``outbound.dns_resolver``): a Saleor host that resolves slowly holds no thread."""
         loop = asyncio.get_running_loop()
-        session = self._http.get(loop)
-        if session is None or session.closed:
-            session = self._http[loop] = aiohttp.ClientSession(
-                connector=aiohttp.TCPConnector(limit=0, limit_per_host=SALEOR_WEB_SHARE),
-                trust_env=True,  # HTTPS_PROXY / NO_PROXY, like the requests session before it
-            )
+        opened = self._http.get(loop)
+        if opened is not None and not opened[0].closed:
+            return opened[0]
+        resolver = dns_resolver()
+        session = aiohttp.ClientSession(
+            connector=aiohttp.TCPConnector(limit=0, limit_per_host=SALEOR_WEB_SHARE, resolver=resolver),
+            trust_env=True,  # HTTPS_PROXY / NO_PROXY, like the requests session before it
+        )
+        self._http[loop] = (session, resolver)
         return session
 
     def saleor_client(
@@ -244,9 +249,11 @@ class GatewayContext:
     async def aclose_loop(self) -> None:
         """Close what the running event loop opened: its PayCombat clients and its Saleor session."""
         await self.paycombat.aclose_loop()
-        session = self._http.pop(asyncio.get_running_loop(), None)
-        if session is not None:
+        opened = self._http.pop(asyncio.get_running_loop(), None)
+        if opened is not None:
+            session, resolver = opened
             await session.close()
+            await resolver.close()
 
     async def aclose(self) -> None:
         """``close`` for the server's lifespan, which also closes the clients of its event loop."""

@@ -38,7 +38,6 @@ from sqlalchemy.orm import Session
 from paycombat_gateway.gateway.blocking import in_thread
 from paycombat_gateway.gateway.context import GatewayContext
 from paycombat_gateway.gateway.key_check import KeyCheck, check_keys_async
-from paycombat_gateway.paycombat.client import AsyncPaycombatClient
 from paycombat_gateway.saleor.client import SaleorClient
 from paycombat_gateway.storage.backlog import (
     held_payments_by_installation,
@@ -210,14 +209,9 @@ def _read_records(ctx: GatewayContext, installation_id: int, now: datetime) -> _
 
 
 async def _check_keys(ctx: GatewayContext, config: PaycombatConfig) -> KeyCheck:
-    keys = ctx.paycombat.credentials_for(config)
-    client = AsyncPaycombatClient(
-        keys.x_token, keys.signature_key, ctx.paycombat.base_url_for(config), retries=0
-    )
-    try:
-        return await check_keys_async(client)
-    finally:
-        await client.aclose()
+    """Asked through the configuration's background client of the running loop (the reconciler's,
+    kept open between rounds), by ``outbound.PAYCOMBAT_BACKGROUND``."""
+    return await check_keys_async(ctx.paycombat.async_for_config(config, background=True))
 
 
 async def read_situation(ctx: GatewayContext, installation_id: int) -> Situation:

@@ -1,5 +1,5 @@
 """The Starlette app: every route, the middleware, and the background workers' lifetimes (outbox,
-reconciler, retention)."""
+reconciler, retention, problems check)."""
 
 from __future__ import annotations
 
@@ -57,6 +57,8 @@ def create_app(
     if settings.reconcile.enabled:
         workers.append(reconciler)
     workers.append(retention)
+    if settings.problems.enabled:
+        workers.append(problems)
     background = BackgroundRunner(ctx, *workers)  # one thread and event loop for all (background/)
 
     @asynccontextmanager
@@ -65,13 +67,10 @@ def create_app(
             logger.info("background workers: %s", settings.background_workers)
             checkpointer.start()  # SQLite only
             background.start()
-            if settings.problems.enabled:
-                problems.start()  # a thread and loop of its own for now (issue 21)
             run_inline_on_this_loop(ctx.database)  # SQLite's writes run on this loop (gateway.blocking)
             _freeze_start_up_objects()
             yield
         finally:
-            problems.stop()
             background.stop()
             checkpointer.stop()  # before ctx.aclose() disposes of the database
             await ctx.aclose()

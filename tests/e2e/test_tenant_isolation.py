@@ -26,11 +26,12 @@ import requests
 
 from paycombat_gateway import outbound
 from paycombat_gateway.background import outbox as outbox_module
+from paycombat_gateway.background.problems import ProblemsCheck
 from paycombat_gateway.gateway import context as context_module
 from paycombat_gateway.outbound import Deadline
 from paycombat_gateway.saleor import jwks as jwks_module
 from paycombat_gateway.saleor.webhooks import SyncEvent
-from paycombat_gateway.settings import ReconcileSettings
+from paycombat_gateway.settings import ProblemsSettings, ReconcileSettings
 from paycombat_gateway.storage.configs import get_config
 from paycombat_gateway.storage.models import OutboxReport, PaymentSession, utcnow
 from paycombat_gateway.web.config_api import schema as schema_module
@@ -294,3 +295,26 @@ def test_unsigned_deliveries_to_a_slow_paycombat_are_bounded_per_configuration(
         assert set(statuses) == {503}  # refused at once beyond the share, or PayCombat too late
         assert paycombat.trickles.started() <= outbound.UNSIGNED_LOOKUPS_AT_ONCE
         assert min(paycombat.trickles.durations()) >= deadline.total * 0.8
+
+
+def test_a_saleor_trickling_during_the_problems_check_holds_back_no_one_elses_reports(
+    tmp_path: Path,
+) -> None:
+    """The problems check runs on the background loop beside the outbox: while it waits on a Saleor
+    that trickles, another tenant's report is still delivered, and the check's own call ends by its
+    deadline."""
+    problems = ProblemsSettings(check_seconds=0.2)
+    with run_tenants(tmp_path, problems=problems) as (slow, other):
+        assert isinstance(slow.app.state.problems, ProblemsCheck)
+        assert slow.app.state.problems in slow.app.state.background.workers  # not a thread of its own
+        slow.wait_until(slow.outbox_settled)  # nothing of the slow tenant's is owed: only the check asks
+        slow.saleor.mode = "trickle"
+        slow.wait_until(lambda: slow.saleor.trickles.open("graphql") > 0, timeout=LONG)
+
+        other.settled_checkout("success")  # returns once the other Saleor has its CHARGE_SUCCESS
+        assert slow.saleor.trickles.open("graphql") > 0  # ... while the check still waits on the slow one
+        _ready(other)
+
+        # The check's call to the slow Saleor ended at its deadline (SALEOR_REPORT), not the trickle's end.
+        slow.wait_until(lambda: bool(slow.saleor.trickles.durations("graphql")), timeout=LONG)
+        assert max(slow.saleor.trickles.durations("graphql")) < outbound.SALEOR_REPORT.total + LONG / 2

@@ -7,14 +7,20 @@ it, and the connection test must not tell open, closed and PayCombat-like ports 
 from __future__ import annotations
 
 import logging
+import socket
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 
+from paycombat_gateway.gateway import api_urls
+from paycombat_gateway.outbound import DNS_LOOKUP_SECONDS
 from paycombat_gateway.saleor.webhooks import SyncEvent
 from paycombat_gateway.storage import configs
+from tests.support.dns import run_silent_nameserver
 from tests.support.receiver import Receiver, run_receiver
 from tests.support.saleor_double import initialize_payload
 from tests.support.stack import ACCOUNT, Stack, run_stack
@@ -143,3 +149,42 @@ def test_production_api_urls_are_https_on_paycombat_or_listed_public_hosts(
     )
     assert [(e["field"], e["code"]) for e in created["result"]["errors"]] == [("apiUrl", "NOT_ALLOWED")]
     assert attacker.everything() == []
+
+
+def test_an_api_url_whose_host_never_resolves_ends_at_its_deadline_holding_no_thread(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A Dashboard user names a (listed) PayCombat host whose DNS never answers, many times at once: each
+    check ends at ``DNS_LOOKUP_SECONDS`` with "not allowed", the name is never handed to
+    ``getaddrinfo`` (the only way a look-up holds a thread), and the app serves everyone meanwhile."""
+    host = "slow-dns.paycombat.test"
+    threaded: list[object] = []
+    real_getaddrinfo = socket.getaddrinfo
+
+    def recording_getaddrinfo(name: Any, *args: Any, **kwargs: Any) -> Any:
+        threaded.append(name)
+        return real_getaddrinfo(name, *args, **kwargs)
+
+    with (
+        run_silent_nameserver() as nameserver,
+        run_stack(tmp_path, app_env="production", paycombat_allowed_api_urls=f"https://{host}") as stack,
+    ):
+        monkeypatch.setattr(api_urls, "dns_resolver", nameserver.resolver)
+        monkeypatch.setattr(socket, "getaddrinfo", recording_getaddrinfo)
+        typed = {"x": "snd_typed_x_123456", "k": "snd_typed_k_123456", "u": f"https://{host}"}
+        with ThreadPoolExecutor(12) as dashboard:
+            tests = [dashboard.submit(_graphql, stack, TEST, typed) for _ in range(12)]
+            stack.wait_until(lambda: nameserver.queries() > 0, timeout=30)
+
+            page = _graphql(stack, "{ configurations { id } }", {})  # everyone else is served meanwhile
+            assert page["configurations"] == [{"id": stack.config_id}]
+            assert requests.get(f"{stack.app_url}/readyz", timeout=10).status_code == 200
+            assert not all(test.done() for test in tests)  # ... while the look-ups still wait
+            answers = [test.result(timeout=60)["testConnection"] for test in tests]
+
+    assert all(answer["ok"] is False and "not allowed" in answer["message"] for answer in answers)
+    assert any(
+        f"{host} could not be resolved within {DNS_LOOKUP_SECONDS:g} s" in record.getMessage()
+        for record in caplog.records
+    )
+    assert host not in threaded

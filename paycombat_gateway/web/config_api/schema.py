@@ -22,7 +22,6 @@ import strawberry
 from graphql import GraphQLError
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
-from starlette.concurrency import run_in_threadpool
 from strawberry.extensions import MaskErrors, MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
 from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext, Info
@@ -282,11 +281,12 @@ def _problems(input: ConfigurationInput | ConfigurationUpdate, *, creating: bool
 
 
 async def _api_url_problems(info: Info, api_url: str | None) -> list[FieldProblem]:
-    """The production rules for where keys may be sent (``gateway.api_urls``); resolving is off the loop."""
+    """The production rules for where keys may be sent (``gateway.api_urls``); resolving is awaited on
+    the loop, by its deadline."""
     url = _blank_to_none(api_url)
     if url is None:
         return []
-    problem = await run_in_threadpool(api_url_problem, _ctx(info).settings, url)
+    problem = await api_url_problem(_ctx(info).settings, url)
     if problem is None:
         return []
     logger.warning("refused a configuration's API URL %s: %s", url, problem)
@@ -626,7 +626,7 @@ class Mutation:
         if not token or not key:
             return ConnectionTest(ok=False, message="Enter the X-token and the signature key first.")
         url = base or ctx.settings.paycombat_api_url
-        problem = await run_in_threadpool(api_url_problem, ctx.settings, url) if base is not None else None
+        problem = await api_url_problem(ctx.settings, url) if base is not None else None
         if problem is not None:
             logger.warning("connection test refused for %s: %s", url, problem)
             return ConnectionTest(ok=False, message=NOT_ALLOWED_MESSAGE)

@@ -1,7 +1,7 @@
 """problems: channels shoppers tried to pay in with PayCombat while no configuration held them
 
 Revision ID: 0007_problems
-Revises: 0005_money_truth
+Revises: 0006_money_truth
 Create Date: 2026-12-07
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0007_problems"
-down_revision = "0005_money_truth"  # main's head when merged (was 0004_reconcile)
+down_revision = "0006_money_truth"
 branch_labels = None
 depends_on = None
 

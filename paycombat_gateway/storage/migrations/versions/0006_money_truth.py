@@ -1,7 +1,7 @@
 """money truth: a payment held for review (a success that proves no payment), and a refund's order number
 
-Revision ID: 0005_money_truth
-Revises: 0008_retention
+Revision ID: 0006_money_truth
+Revises: 0005_retention
 Create Date: 2026-12-07
 """
 
@@ -10,8 +10,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0005_money_truth"
-down_revision = "0008_retention"  # main's head when merged (was 0004_reconcile)
+revision = "0006_money_truth"
+down_revision = "0005_retention"
 branch_labels = None
 depends_on = None
 

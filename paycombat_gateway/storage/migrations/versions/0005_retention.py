@@ -1,7 +1,7 @@
 """uninstall and retention: when an installation was uninstalled, when a configuration was disabled (a
 disabled one frees its name), and when retention removed a payment's or a delivery's shopper details
 
-Revision ID: 0008_retention
+Revision ID: 0005_retention
 Revises: 0004_reconcile
 Create Date: 2026-12-07
 """
@@ -11,7 +11,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0008_retention"
+revision = "0005_retention"
 down_revision = "0004_reconcile"
 branch_labels = None
 depends_on = None
