@@ -15,8 +15,8 @@ visible, never dropped. How a payin is matched to its checkout is a contract inf
 back in the payin's ``order_reference`` / ``transaction``.
 
 Before a payin changes anything it must prove it is about this payment (``contract`` inference
-``payin_belongs``): every merchant reference it names is exactly ours and every checkout it names is
-ours. One that does not is kept, logged and ignored. A success that proves no payment (no amount, not
+``payin_belongs``): one reference field at least is exactly our merchant reference, none names another
+of this app's payments, and every checkout it names is ours. One that does not is kept, logged and ignored. A success that proves no payment (no amount, not
 more than zero, another currency, finer than the minor unit: ``settlement.unproven``) holds the
 payment for review: its reason, with PayCombat's own words, is stored on the payment and logged.
 
@@ -170,13 +170,16 @@ _PAYIN_KINDS = frozenset(
 
 def not_about(row: PaymentSession, event: PaycombatWebhook) -> str | None:
     """Why a payin is not about ``row``'s payment (``contract`` inference ``payin_belongs``); None when
-    it proves it is: every merchant reference it names is exactly ours (one at least), and every
-    checkout it names is this payment's. The id is checked where it was asked for or signed."""
+    it proves it is: one reference field at least holds exactly our merchant reference, none holds
+    another of this app's references, and every checkout it names is this payment's. A reference
+    field holding a value that is not this app's (PayCombat's own, say) proves nothing either way.
+    The id is checked where it was asked for or signed."""
     named = [ref for field in PAYIN_REFERENCE_FIELDS if (ref := event.named(field))]
-    if not named:
-        return "it names no merchant reference"
-    if foreign := [ref for ref in named if ref != row.merchant_reference]:
-        return f"it names merchant reference {foreign[0][:80]!r}, not this payment's"
+    if row.merchant_reference not in named:
+        return "it names no merchant reference of this payment's"
+    ours = row.merchant_reference
+    if others := [ref for ref in named if ref.startswith(MERCHANT_REFERENCE_PREFIX) and ref != ours]:
+        return f"it names merchant reference {others[0][:80]!r}, another payment's"
     for field, attribute in PAYIN_CHECKOUT_FIELDS.items():
         checkout = event.named(field)
         if checkout is not None and checkout != getattr(row, attribute):
