@@ -250,8 +250,8 @@ def _carry_out(
         return False
     already_paid = row.state == SessionState.SUCCEEDED.value
     row.state = transition.state.value
-    if transition.state.is_paid and not already_paid:
-        row.held_reason = row.held_at = None  # proven since: no longer held
+    if transition.state.is_final:
+        row.held_reason = row.held_at = None  # proven since, or finished otherwise: no longer held
     if transition.payin_id and not already_paid:
         row.payin_id = transition.payin_id
     if transition.paid_amount is not None:

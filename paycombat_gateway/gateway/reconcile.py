@@ -38,6 +38,7 @@ from paycombat_gateway.paycombat.models import Payin
 from paycombat_gateway.paycombat.webhooks import PaycombatWebhook, parse_webhook
 from paycombat_gateway.storage.models import PaymentSession, utcnow
 from paycombat_gateway.storage.reconciliation import OPEN_STATES
+from paycombat_gateway.storage.sessions import FINAL_STATES
 
 __all__ = [
     "EXPIRY_GRACE",
@@ -209,7 +210,7 @@ def learn_from_paycombat(
             return enqueued, "the payment no longer exists"
         if enqueued:
             said = _reported(row)
-        elif row.held_reason and row.state != SessionState.SUCCEEDED.value:
+        elif row.held_reason and row.state not in FINAL_STATES:
             said = f"held for review, nothing reported: {row.held_reason}"
         else:
             said = "already known" if news else "nothing to record"

@@ -222,3 +222,20 @@ def test_held_news_and_reconciler_look_ups_are_counted(tmp_path: Path) -> None:
     webhooks = "paycombat_gateway_paycombat_webhooks_total"
     assert value(after, webhooks, outcome="held") - value(before, webhooks, outcome="held") == 1
     assert value(after, "paycombat_gateway_payments_held") == 1
+
+
+def test_a_held_payment_that_expires_drops_out_of_payments_held(tmp_path: Path) -> None:
+    with run_stack(tmp_path) as stack:
+        stack.settled_checkout("success")
+        open_id = stack.call(SyncEvent.TRANSACTION_INITIALIZE_SESSION, initialize_payload(stack.saleor))[
+            "pspReference"
+        ]
+        success = stack.payin_success_for(open_id, "5b0c7e8e-0000-4000-8000-0000000000af")
+        stack.deliver_signed(re.sub(r'"amount":[^,}]+', '"amount":0', success).encode())
+        held = scrape(stack.app_url)
+        expired = stack.payin_success_for(open_id, "5b0c7e8e-0000-4000-8000-0000000000b0")
+        response = stack.deliver_signed(expired.replace('"status":"SUCCESS"', '"status":"EXPIRED"').encode())
+        assert response.status_code == 200
+        after = scrape(stack.app_url)
+    assert value(held, "paycombat_gateway_payments_held") == 1
+    assert value(after, "paycombat_gateway_payments_held") == 0
