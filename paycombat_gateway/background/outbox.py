@@ -135,7 +135,7 @@ class OutboxWorker:
         assert self._lanes is not None
         skip = self._lanes.full()
         claimed = await in_thread(self._claim, skip)
-        for report_id, payment_id, installation_id in claimed:
+        for report_id, payment_id, installation_id in sorted(claimed):  # a payment's in their order
             owed = self._owed.get(payment_id)
             if owed is None:
                 self._owed[payment_id] = deque([report_id])
@@ -175,11 +175,18 @@ class OutboxWorker:
         return asyncio.run(once())
 
     async def _deliver_payment(self, installation_id: int, payment_id: int) -> None:
-        """One payment's claimed reports, one after another (more may join while it runs)."""
+        """One payment's claimed reports, one after another (more may join while it runs). When one
+        is to be tried again later, the rest are given back to wait behind it: a later report (details,
+        a refund) must never reach Saleor before an earlier one (the charge)."""
         owed = self._owed[payment_id]
         try:
             while owed:
-                await self._deliver(owed[0])
+                if not await self._deliver(owed[0]):
+                    retried = owed.popleft()
+                    if owed:
+                        await in_thread(self._give_back, list(owed), retried)
+                    owed.clear()
+                    break
                 owed.popleft()
         except StorageUnavailable:  # the lease runs out and the report is tried again
             logger.warning("outbox: database unavailable while reporting payment %s", payment_id)
@@ -226,11 +233,16 @@ class OutboxWorker:
                 )
             return send, f"{report.event_type} {report.psp_reference}"
 
-    async def _deliver(self, report_id: int) -> None:
+    def _give_back(self, report_ids: list[int], behind: int) -> None:
+        given = self.ctx.database.run(lambda s: outbox.give_back(s, report_ids, self.worker_id, behind))
+        logger.info("outbox: %d later report(s) wait behind report %s, to be retried", given, behind)
+
+    async def _deliver(self, report_id: int) -> bool:
+        """Deliver one report; False when it is to be tried again later (its payment's next must wait)."""
         assert self._http is not None
         prepared = await in_thread(self._prepare, report_id, self._http)
         if prepared is None:
-            return
+            return True
         send, what = prepared
         if send is None:
             await in_thread(
@@ -238,22 +250,23 @@ class OutboxWorker:
                 report_id,
                 failed="the app is not installed in this Saleor, or the payment is gone",
             )
-            return
+            return True
         try:
             result = await send()
         except SaleorError as exc:  # unavailable, refused token, GraphQL errors: all worth retrying later
             await in_thread(self._finish, report_id, retry=str(exc))
-            return
+            return False
         if result.accepted:
             await in_thread(self._finish, report_id)
             logger.info("reported %s to Saleor", what)
-            return
+            return True
         codes = {str(error.get("code")) for error in result.errors}
         description = "; ".join(f"{e.get('code')}: {e.get('message')}" for e in result.errors)[:1000]
         if codes & PERMANENT_CODES:
             await in_thread(self._finish, report_id, failed=description)
-        else:
-            await in_thread(self._finish, report_id, retry=description)
+            return True
+        await in_thread(self._finish, report_id, retry=description)
+        return False
 
     def _finish(self, report_id: int, *, retry: str | None = None, failed: str | None = None) -> None:
         with self.ctx.database.session() as session:

@@ -15,8 +15,8 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any, cast
 
-from sqlalchemy import Table, or_, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import Table, exists, or_, select, update
+from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql.dml import Insert
 
 from paycombat_gateway.storage.models import OutboxReport, utcnow
@@ -27,6 +27,7 @@ __all__ = [
     "claim_due_reports",
     "enqueue_report",
     "enqueue_report_statement",
+    "give_back",
     "mark_delivered",
     "mark_failed",
     "mark_retry",
@@ -118,9 +119,19 @@ def claim_due_reports(
     skip_installations: Collection[int] = (),
 ) -> list[OutboxReport]:
     """Lease up to ``limit`` due reports to ``worker_id``; each due row goes to exactly one worker.
-    ``skip_installations``: Saleors whose share of this worker is full (their reports wait)."""
+    ``skip_installations``: Saleors whose share of this worker is full (their reports wait).
+
+    A report waits while an earlier report of its payment is still owed and not yet due (waiting for
+    its retry): a refund owed since must not reach Saleor before the charge it follows."""
     now = now or utcnow()
     skipped = [OutboxReport.installation_id.not_in(list(skip_installations))] if skip_installations else []
+    earlier = aliased(OutboxReport)
+    behind_an_earlier_one = exists().where(
+        earlier.payment_session_id == OutboxReport.payment_session_id,
+        earlier.id < OutboxReport.id,
+        earlier.state == "pending",
+        earlier.next_attempt_at > now,
+    )
     rows = list(
         session.scalars(
             select(OutboxReport)
@@ -128,6 +139,7 @@ def claim_due_reports(
                 OutboxReport.state == "pending",
                 OutboxReport.next_attempt_at <= now,
                 or_(OutboxReport.claimed_until.is_(None), OutboxReport.claimed_until < now),
+                ~behind_an_earlier_one,
                 *skipped,
             )
             .order_by(OutboxReport.next_attempt_at, OutboxReport.id)
@@ -185,6 +197,27 @@ def mark_retry(session: Session, report_id: int, worker_id: str, error: str) -> 
     row.claimed_by = None
     row.claimed_until = None
     return True
+
+
+def give_back(session: Session, report_ids: Collection[int], worker_id: str, behind: int) -> int:
+    """Release ``worker_id``'s claim on ``report_ids`` without counting an attempt: they come after
+    report ``behind`` (one of their payment's, just marked for retry), so none is due before it.
+    Returns how many were given back."""
+    if not report_ids:
+        return 0
+    due = session.scalar(select(OutboxReport.next_attempt_at).where(OutboxReport.id == behind))
+    given = 0
+    for row in session.scalars(
+        select(OutboxReport).where(
+            OutboxReport.id.in_(list(report_ids)), OutboxReport.claimed_by == worker_id
+        )
+    ):
+        row.claimed_by = None
+        row.claimed_until = None
+        if due is not None and row.next_attempt_at < due:
+            row.next_attempt_at = due
+        given += 1
+    return given
 
 
 def mark_failed(session: Session, report_id: int, worker_id: str, error: str) -> bool:
