@@ -53,8 +53,15 @@ from paycombat_gateway.storage.models import Installation, OutboxReport, Payment
 __all__ = ["OutboxWorker"]
 
 logger = logging.getLogger(__name__)
+# A report's lease as its delivery starts: the call's total deadline and a margin for the database
+# writes around it, however long the report waited in its Saleor's lane.
+DELIVERY_LEASE_SECONDS = SALEOR_REPORT.total + 30.0
 PERMANENT_CODES = {"INCORRECT_DETAILS", "NOT_FOUND", "INVALID", "REQUIRED", "GRAPHQL_ERROR"}
 Send = Callable[[], Awaitable[EventReportResult]]
+
+
+class _LeaseLost(Exception):
+    """The report's lease ran out and another worker holds it now: it must not be sent twice."""
 
 
 class OutboxWorker:
@@ -130,11 +137,12 @@ class OutboxWorker:
     # --- rounds -----------------------------------------------------------------------------------
 
     async def run_round(self) -> int:
-        """Claim what is due (leaving out the Saleors whose lanes are full) and hand each report to
-        its Saleor's lane; returns how many were claimed. Does not wait for their delivery."""
+        """Claim what is due (leaving out the Saleors whose lanes are full, and no more of a Saleor's
+        payments than its lane has room for) and hand each report to its Saleor's lane; returns how
+        many were claimed. Does not wait for their delivery."""
         assert self._lanes is not None
-        skip = self._lanes.full()
-        claimed = await in_thread(self._claim, skip)
+        # Read on the loop, which owns the lanes; the claim runs in a worker thread.
+        claimed = await in_thread(self._claim, self._lanes.rooms(), set(self._owed))
         for report_id, payment_id, installation_id in sorted(claimed):  # a payment's in their order
             owed = self._owed.get(payment_id)
             if owed is None:
@@ -144,13 +152,20 @@ class OutboxWorker:
                 owed.append(report_id)
         return len(claimed)
 
-    def _claim(self, skip: set[int]) -> list[tuple[int, int, int]]:
+    def _claim(self, rooms: dict[int, int], holding: set[int]) -> list[tuple[int, int, int]]:
+        skip = {installation_id for installation_id, room in rooms.items() if not room}
+        assert self._lanes is not None
+        backlog = self._lanes.backlog  # fixed at creation: safe to read off the loop
+
+        def room(installation_id: int) -> int:
+            return rooms.get(installation_id, backlog)
+
         return self.ctx.database.run(
             lambda s: [
                 (r.id, r.payment_session_id, r.installation_id)
                 for r in outbox.claim_due_reports(
                     s, self.worker_id, limit=self.batch, lease_seconds=OUTBOX_LEASE_SECONDS,
-                    skip_installations=skip,
+                    skip_installations=skip, room=room, holding=holding,
                 )
             ]
         )  # fmt: skip
@@ -197,11 +212,14 @@ class OutboxWorker:
 
     def _prepare(self, report_id: int, http: aiohttp.ClientSession) -> tuple[Send | None, str] | None:
         """What to send for a report (None when its installation or payment is gone), and what it is;
-        None when the report itself is gone."""
-        with self.ctx.database.session(readonly=True) as session:
+        None when the report itself is gone. Renews the report's lease first (``DELIVERY_LEASE_SECONDS``),
+        however long it waited in its Saleor's lane; raises ``_LeaseLost`` when another worker has it."""
+        with self.ctx.database.session() as session:
             report = session.get(OutboxReport, report_id)
             if report is None:
                 return None
+            if not outbox.renew_lease(session, report_id, self.worker_id, DELIVERY_LEASE_SECONDS):
+                raise _LeaseLost(report_id)
             installation = session.get(Installation, report.installation_id)
             payment = session.get(PaymentSession, report.payment_session_id)
             if installation is None or installation.uninstalled_at is not None or payment is None:
@@ -240,7 +258,11 @@ class OutboxWorker:
     async def _deliver(self, report_id: int) -> bool:
         """Deliver one report; False when it is to be tried again later (its payment's next must wait)."""
         assert self._http is not None
-        prepared = await in_thread(self._prepare, report_id, self._http)
+        try:
+            prepared = await in_thread(self._prepare, report_id, self._http)
+        except _LeaseLost:  # another worker took it (and its payment's later reports) over
+            logger.warning("outbox: report %s is leased to another worker now; left to it", report_id)
+            return False
         if prepared is None:
             return True
         send, what = prepared

@@ -10,7 +10,7 @@ an error that retrying cannot fix, for an operator to retry.
 from __future__ import annotations
 
 import random
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any, cast
@@ -32,6 +32,7 @@ __all__ = [
     "mark_failed",
     "mark_retry",
     "release_leases",
+    "renew_lease",
     "reports_by_state",
     "retry_report",
 ]
@@ -117,9 +118,13 @@ def claim_due_reports(
     lease_seconds: float = 60,
     now: datetime | None = None,
     skip_installations: Collection[int] = (),
+    room: Callable[[int], int] | None = None,
+    holding: Collection[int] = (),
 ) -> list[OutboxReport]:
     """Lease up to ``limit`` due reports to ``worker_id``; each due row goes to exactly one worker.
     ``skip_installations``: Saleors whose share of this worker is full (their reports wait).
+    ``room(installation_id)``: how many more payments that Saleor's share takes; reports of payments
+    beyond it are left unclaimed (those of payments in ``holding``, already held by the worker, need none).
 
     A report waits while an earlier report of its payment is still owed and not yet due (waiting for
     its retry): a refund owed since must not reach Saleor before the charge it follows."""
@@ -147,12 +152,41 @@ def claim_due_reports(
             .with_for_update(skip_locked=True)
         )
     )
+    if room is not None:
+        rows = _within_room(rows, room, holding)
     until = now + timedelta(seconds=lease_seconds)
     for row in rows:
         row.claimed_by = worker_id
         row.claimed_until = until
     session.flush()
     return rows
+
+
+def _within_room(
+    rows: list[OutboxReport], room: Callable[[int], int], holding: Collection[int]
+) -> list[OutboxReport]:
+    taken: dict[int, set[int]] = {}  # installation id -> payments newly taken
+    kept = []
+    for row in rows:
+        payments = taken.setdefault(row.installation_id, set())
+        if row.payment_session_id in holding or row.payment_session_id in payments:
+            kept.append(row)
+        elif len(payments) < room(row.installation_id):
+            payments.add(row.payment_session_id)
+            kept.append(row)
+    return kept
+
+
+def renew_lease(session: Session, report_id: int, worker_id: str, lease_seconds: float) -> bool:
+    """Extend ``worker_id``'s lease on a report as its delivery starts, so it outlives the call however
+    long the report waited in its Saleor's lane; False when the lease is no longer this worker's."""
+    result = session.execute(
+        update(OutboxReport)
+        .where(_owned(report_id, worker_id), OutboxReport.state == "pending")
+        .values(claimed_until=utcnow() + timedelta(seconds=lease_seconds))
+        .execution_options(synchronize_session=False)
+    )
+    return bool(getattr(result, "rowcount", 0))
 
 
 def release_leases(session: Session, holder_prefix: str, keep: str) -> int:

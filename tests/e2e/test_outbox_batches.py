@@ -88,3 +88,27 @@ def test_a_report_to_be_retried_holds_its_payments_later_reports_back(tmp_path: 
 
         sent = [r["type"] for r in stack.saleor.reports if r["id"] == transaction_id]
         assert sent == ["CHARGE_SUCCESS", "REFUND_SUCCESS"]
+
+
+def test_a_claim_takes_no_more_of_a_saleors_payments_than_its_lane_has_room_for(tmp_path: Path) -> None:
+    with run_stack(tmp_path, run_outbox_worker=False) as stack:
+        owed = []
+        for _ in range(3):
+            initialize = initialize_payload(stack.saleor)
+            owed.append(stack.call(SyncEvent.TRANSACTION_INITIALIZE_SESSION, initialize)["pspReference"])
+        with stack.ctx.database.session() as session:
+            pending = session.query(OutboxReport).filter_by(state="pending").count()
+            payments = {r.payment_session_id for r in session.query(OutboxReport).filter_by(state="pending")}
+        assert len(payments) == 3, pending
+
+        # room for one payment: its reports are claimed, the other two payments' wait unclaimed
+        worked = OutboxWorker(stack.ctx, share=1, backlog=1).run_once()
+
+        with stack.ctx.database.session() as session:
+            delivered = {
+                r.payment_session_id for r in session.query(OutboxReport).filter_by(state="delivered")
+            }
+            waiting = session.query(OutboxReport).filter_by(state="pending").all()
+        assert len(delivered & payments) == 1 and worked == pending - len(waiting)
+        assert {r.payment_session_id for r in waiting} == payments - delivered
+        assert all(r.claimed_by is None for r in waiting)
