@@ -40,7 +40,7 @@ from sqlalchemy.orm import Session
 from paycombat_gateway.gateway.context import GatewayContext
 from paycombat_gateway.gateway.reporting import owe_saleor
 from paycombat_gateway.gateway.settlement import PayinNotice, SessionState, Transition, apply_notice
-from paycombat_gateway.gateway.snapshots import snapshot
+from paycombat_gateway.gateway.snapshots import SessionSnapshot, snapshot
 from paycombat_gateway.metrics import record_webhook
 from paycombat_gateway.paycombat import errors
 from paycombat_gateway.paycombat.contract import PAYIN_CHECKOUT_FIELDS, PAYIN_REFERENCE_FIELDS, WebhookKind
@@ -168,7 +168,7 @@ _PAYIN_KINDS = frozenset(
 )
 
 
-def not_about(row: PaymentSession, event: PaycombatWebhook) -> str | None:
+def not_about(row: PaymentSession | SessionSnapshot, event: PaycombatWebhook) -> str | None:
     """Why a payin is not about ``row``'s payment (``contract`` inference ``payin_belongs``); None when
     it proves it is: one reference field at least holds exactly our merchant reference, none holds
     another of this app's references, and every checkout it names is this payment's. A reference
