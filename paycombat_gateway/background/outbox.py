@@ -291,15 +291,20 @@ class OutboxWorker:
         return False
 
     def _finish(self, report_id: int, *, retry: str | None = None, failed: str | None = None) -> None:
+        """Record a report's outcome; counted (``metrics``) only when this worker still held its lease
+        and the mark took effect (another worker that took the report over counts its own)."""
         with self.ctx.database.session() as session:
-            record_outbox_delivery(
-                "parked" if failed is not None else "retry" if retry is not None else "sent"
-            )
             if failed is not None:
-                outbox.mark_failed(session, report_id, self.worker_id, failed)
-                logger.error("report %s parked as failed: %s", report_id, failed)
+                outcome, marked = "parked", outbox.mark_failed(session, report_id, self.worker_id, failed)
+                if marked:
+                    logger.error("report %s parked as failed: %s", report_id, failed)
             elif retry is not None:
-                outbox.mark_retry(session, report_id, self.worker_id, retry)
-                logger.warning("report %s will be retried: %s", report_id, retry)
+                outcome, marked = "retry", outbox.mark_retry(session, report_id, self.worker_id, retry)
+                if marked:
+                    logger.warning("report %s will be retried: %s", report_id, retry)
             else:
-                outbox.mark_delivered(session, report_id, self.worker_id)
+                outcome, marked = "sent", outbox.mark_delivered(session, report_id, self.worker_id)
+        if marked:
+            record_outbox_delivery(outcome)
+        else:
+            logger.warning("outbox: report %s was no longer leased to this worker; not counted", report_id)

@@ -126,6 +126,7 @@ class Recorded:
     duplicate: bool
     report_enqueued: bool
     held: bool = False  # the payment is held for the merchant's review (``metrics``: webhook outcome)
+    ignored: bool = False  # a payin not about the payment it named (``not_about``): changed nothing
 
 
 _MATCH = (
@@ -156,6 +157,7 @@ class _Decision:
     transition: Transition | None = None
     virtual_account: dict[str, Any] | None = None
     kept_apart: bool = False  # ignored or held: stored under its own bytes' key, never the event's
+    ignored: bool = False  # not about this payment (``not_about``)
 
 
 _PAYIN_KINDS = frozenset(
@@ -196,7 +198,7 @@ def _decide(row: PaymentSession, event: PaycombatWebhook) -> _Decision:
             "PayCombat payin %s ignored, not about this payment (checkout %s): %s",
             event.object_id, row.checkout_id, why,
         )  # fmt: skip
-        return _Decision(note=f"ignored, not about this payment: {why}", kept_apart=True)
+        return _Decision(note=f"ignored, not about this payment: {why}", kept_apart=True, ignored=True)
     if kind is WebhookKind.VA_REGISTER:
         account = None
         if event.status == "APPROVED":
@@ -325,7 +327,7 @@ def record_payin_news(
         return Recorded(duplicate=True, report_enqueued=False)
     enqueued = _carry_out(session, row, decision, delivery, source, app_url) if row is not None else False
     held = decision.transition is not None and decision.transition.held is not None
-    return Recorded(duplicate=False, report_enqueued=enqueued, held=held)
+    return Recorded(duplicate=False, report_enqueued=enqueued, held=held, ignored=decision.ignored)
 
 
 async def receive_paycombat_webhook(
@@ -413,4 +415,4 @@ async def _receive(
     if recorded.duplicate:
         return InboundResult(200, {"status": True, "duplicate": True}), "duplicate"
     answer = InboundResult(200, {"status": True}, report_enqueued=recorded.report_enqueued)
-    return answer, "held" if recorded.held else "stored"
+    return answer, "held" if recorded.held else "ignored" if recorded.ignored else "stored"

@@ -6,6 +6,8 @@ from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 
+from prometheus_client import REGISTRY
+
 from paycombat_gateway.background.outbox import OutboxWorker
 from paycombat_gateway.saleor.webhooks import SyncEvent
 from paycombat_gateway.storage import outbox
@@ -112,3 +114,27 @@ def test_a_claim_takes_no_more_of_a_saleors_payments_than_its_lane_has_room_for(
         assert len(delivered & payments) == 1 and worked == pending - len(waiting)
         assert {r.payment_session_id for r in waiting} == payments - delivered
         assert all(r.claimed_by is None for r in waiting)
+
+
+def test_an_outcome_is_counted_only_by_the_worker_that_still_holds_the_lease(tmp_path: Path) -> None:
+    with run_stack(tmp_path, run_outbox_worker=False) as stack:
+        stack.call(SyncEvent.TRANSACTION_INITIALIZE_SESSION, initialize_payload(stack.saleor))
+        worker = OutboxWorker(stack.ctx)
+        with stack.ctx.database.session() as session:
+            (report,) = outbox.claim_due_reports(session, "another-instance", limit=1)
+            report_id = report.id
+
+        def sent() -> float:
+            return (
+                REGISTRY.get_sample_value("paycombat_gateway_outbox_deliveries_total", {"outcome": "sent"})
+                or 0.0
+            )
+
+        before = sent()
+        worker._finish(report_id)  # its lease ran out and another instance took the report over
+        assert sent() == before
+        with stack.ctx.database.session() as session:
+            assert session.get(OutboxReport, report_id).state == "pending"  # type: ignore[union-attr]
+            session.get(OutboxReport, report_id).claimed_by = worker.worker_id  # type: ignore[union-attr]
+        worker._finish(report_id)
+        assert sent() == before + 1
