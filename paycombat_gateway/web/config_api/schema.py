@@ -568,7 +568,7 @@ class Mutation:
 
     @strawberry.mutation(
         description="Delete a configuration (disable it, keys wiped, when payments name it); its channels "
-        "stop offering PayCombat."
+        "stop offering PayCombat. Refused while a payment on it is open and unexpired."
     )
     async def delete_configuration(self, info: Info, id: strawberry.ID) -> ActionOutcome:
         ctx, identity = _ctx(info), _identity(info)
@@ -578,7 +578,10 @@ class Mutation:
                 config = _owned(session, identity, str(id))
                 if config is None:
                     return ActionOutcome(ok=False, message="No such configuration.")
-                outcome, _ = configs.remove_config(session, config)
+                try:
+                    outcome, _ = configs.remove_config(session, config)
+                except configs.OpenPaymentsBlockRemoval as refusal:
+                    return ActionOutcome(ok=False, message=f"Not removed: {refusal}.")
                 if outcome == "disabled":  # payments name it: the row stays for the books, the keys go
                     return ActionOutcome(
                         ok=True, message="Removed; its payments are kept, its keys are wiped."
