@@ -16,6 +16,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import traceback
+from pathlib import Path
 
 import aiohttp
 
@@ -111,3 +113,16 @@ class ProblemsCheck:
                     installation.saleor_api_url, exc or type(exc).__name__,
                 )  # fmt: skip
                 return None
+            except Exception as exc:  # a bug or a hostile answer in one tenant never ends the others' round
+                logger.error(
+                    "problems check for %s failed unexpectedly: %s at %s",
+                    installation.saleor_api_url, type(exc).__name__, _raised_at(exc),
+                )  # fmt: skip
+                return None
+
+
+def _raised_at(exc: BaseException) -> str:
+    """Where ``exc`` was raised (file:line), to find the bug by: its message and traceback are left out,
+    since they can quote what a peer sent or a key."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    return f"{Path(frames[-1].filename).name}:{frames[-1].lineno}" if frames else "unknown"
