@@ -24,7 +24,7 @@ import aiohttp
 from paycombat_gateway.gateway.blocking import in_thread
 from paycombat_gateway.gateway.context import GatewayContext
 from paycombat_gateway.gateway.problems import CheckOutcome, check_installation
-from paycombat_gateway.outbound import PROBLEMS_CHECK_SHARE, dns_resolver
+from paycombat_gateway.outbound import PROBLEMS_CHECK_SHARE, open_session
 from paycombat_gateway.saleor.client import SaleorError
 from paycombat_gateway.storage.db import StorageUnavailable
 from paycombat_gateway.storage.installations import list_installations
@@ -74,14 +74,10 @@ class ProblemsCheck:
         return asyncio.run(self._on_own_session())
 
     async def _on_own_session(self) -> dict[str, CheckOutcome | None]:
-        resolver = dns_resolver()
         try:
-            async with aiohttp.ClientSession(
-                connector=aiohttp.TCPConnector(limit=0, resolver=resolver), trust_env=True
-            ) as http:
+            async with open_session() as http:
                 return await self.check_all(http)
         finally:
-            await resolver.close()
             await self.ctx.aclose_loop()  # the PayCombat clients the key checks opened on this loop
 
     async def check_all(self, http: aiohttp.ClientSession) -> dict[str, CheckOutcome | None]:

@@ -23,7 +23,7 @@ from paycombat_gateway.outbound import (
     UNSIGNED_LOOKUPS_AT_ONCE,
     UNSIGNED_LOOKUPS_PER_SECOND,
     Deadline,
-    dns_resolver,
+    open_session,
 )
 from paycombat_gateway.paycombat.client import DEFAULT_RETRIES, AsyncPaycombatClient, PaycombatClient
 from paycombat_gateway.peer_shares import Admission
@@ -179,9 +179,9 @@ class GatewayContext:
             at_once=UNSIGNED_LOOKUPS_AT_ONCE, per_second=UNSIGNED_LOOKUPS_PER_SECOND
         )
     )  # per configuration: Retrieve Payin for unsigned PayCombat deliveries (gateway.inbound)
-    _http: weakref.WeakKeyDictionary[
-        asyncio.AbstractEventLoop, tuple[aiohttp.ClientSession, aiohttp.abc.AbstractResolver]
-    ] = field(default_factory=weakref.WeakKeyDictionary, init=False, repr=False)
+    _http: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, aiohttp.ClientSession] = field(
+        default_factory=weakref.WeakKeyDictionary, init=False, repr=False
+    )
 
     @classmethod
     def create(cls, settings: Settings, database: Database | None = None) -> GatewayContext:
@@ -205,17 +205,13 @@ class GatewayContext:
         session's connections belong to the loop that opened them). Each Saleor host gets at most
         ``SALEOR_WEB_SHARE`` connections from it: a slow Saleor's callers queue for its own
         connections (inside their deadlines), never for anyone else's. Its names are resolved on the
-        loop (``outbound.dns_resolver``): a Saleor host that resolves slowly holds no thread."""
+        loop (``outbound.open_session``): a Saleor host that resolves slowly holds no thread."""
         loop = asyncio.get_running_loop()
         opened = self._http.get(loop)
-        if opened is not None and not opened[0].closed:
-            return opened[0]
-        resolver = dns_resolver()
-        session = aiohttp.ClientSession(
-            connector=aiohttp.TCPConnector(limit=0, limit_per_host=SALEOR_WEB_SHARE, resolver=resolver),
-            trust_env=True,  # HTTPS_PROXY / NO_PROXY, like the requests session before it
-        )
-        self._http[loop] = (session, resolver)
+        if opened is not None and not opened.closed:
+            return opened
+        session = open_session(per_host=SALEOR_WEB_SHARE)
+        self._http[loop] = session
         return session
 
     def saleor_client(
@@ -251,9 +247,7 @@ class GatewayContext:
         await self.paycombat.aclose_loop()
         opened = self._http.pop(asyncio.get_running_loop(), None)
         if opened is not None:
-            session, resolver = opened
-            await session.close()
-            await resolver.close()
+            await opened.close()
 
     async def aclose(self) -> None:
         """``close`` for the server's lifespan, which also closes the clients of its event loop."""
