@@ -13,6 +13,7 @@ import requests
 from requests.adapters import HTTPAdapter
 
 from paycombat_gateway.gateway.config_cache import ConfigCache
+from paycombat_gateway.metrics import observe_paycombat_call
 from paycombat_gateway.outbound import (
     PAYCOMBAT_BACKGROUND,
     PAYCOMBAT_IN_WEBHOOK,
@@ -26,6 +27,7 @@ from paycombat_gateway.outbound import (
     open_session,
 )
 from paycombat_gateway.paycombat.client import DEFAULT_RETRIES, AsyncPaycombatClient, PaycombatClient
+from paycombat_gateway.paycombat.protocol import observe_calls
 from paycombat_gateway.peer_shares import Admission
 from paycombat_gateway.saleor.client import SaleorClient
 from paycombat_gateway.saleor.jwks_refresh import JwksRefresher
@@ -185,6 +187,7 @@ class GatewayContext:
 
     @classmethod
     def create(cls, settings: Settings, database: Database | None = None) -> GatewayContext:
+        observe_calls(observe_paycombat_call)  # the PayCombat calls this process makes, in its metrics
         box = SecretBox.from_setting(settings.app_secret_key, settings.data_dir)
         database = database or Database.from_url(settings.resolved_database_url)
         return cls(
