@@ -121,6 +121,17 @@ def _retry(args: argparse.Namespace) -> int:
     return 0
 
 
+def positive_int(text: str) -> int:
+    """A whole number above zero, for ``argparse`` (which shows the error and exits 2)."""
+    try:
+        number = int(text)
+    except ValueError:
+        number = 0
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"a whole number above zero, not {text!r}")
+    return number
+
+
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "outbox",
@@ -133,7 +144,9 @@ def register(subparsers: Any) -> None:
     listing.add_argument(
         "--parked", action="store_true", help="only the parked ones (default: owed and parked)"
     )
-    listing.add_argument("--limit", type=int, default=200, help="show at most this many (default: 200)")
+    listing.add_argument(
+        "--limit", type=positive_int, default=200, help="show at most this many (default: 200)"
+    )
     listing.set_defaults(handler=_list)
     retry = commands.add_parser("retry", help="send a report (or every parked one) again now")
     retry.add_argument(

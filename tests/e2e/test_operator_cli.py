@@ -129,6 +129,17 @@ def test_config_remove_is_refused_while_a_payment_on_it_can_still_be_completed(
     assert _config(stack, stack.config_id).disabled_at is not None
 
 
+@pytest.mark.parametrize("limit", ["0", "-3", "many"])
+def test_outbox_list_refuses_a_limit_that_is_not_a_positive_number(
+    capsys: pytest.CaptureFixture[str], limit: str
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["outbox", "list", f"--limit={limit}"])
+    assert exited.value.code == 2
+    errors = capsys.readouterr().err
+    assert f"--limit: a whole number above zero, not '{limit}'" in errors and "Traceback" not in errors
+
+
 def test_outbox_list_and_retry(stack: Stack, capsys: pytest.CaptureFixture[str]) -> None:
     stack.settled_checkout("success")
     stack.wait_until(stack.outbox_settled)
