@@ -6,8 +6,9 @@ its caller (and whatever that caller holds) for ever. Each answer is also read w
 peer cannot make the app buffer an endless body either.
 
 The figures are what an operator sees in docs/operations.md ("Deadlines and shares"); change them
-there too. The PayCombat figures for the server's own flows can be lowered (never raised past the
-limits below) with ``PAYCOMBAT_CONNECT_TIMEOUT`` / ``PAYCOMBAT_READ_TIMEOUT``.
+there too. For the server's own PayCombat calls, ``PAYCOMBAT_CONNECT_TIMEOUT`` can lower a figure's
+``connect`` and ``PAYCOMBAT_READ_TIMEOUT`` its ``silence`` (never raising either past the figure); the
+``total`` stays as below whatever they say (``gateway.context.PaycombatClients.async_for_config``).
 """
 
 from __future__ import annotations

@@ -96,7 +96,8 @@ class PaycombatClients:
         Inside a Saleor sync webhook every call ends by ``outbound.PAYCOMBAT_IN_WEBHOOK``; ``quick``:
         the client for one look-up there, no retries and ``PAYCOMBAT_LOOKUP_IN_WEBHOOK``, so the answer
         to Saleor never waits out PayCombat's slowness. ``background``: the reconciler's, with
-        ``PAYCOMBAT_BACKGROUND``. ``PAYCOMBAT_CONNECT_TIMEOUT``/``PAYCOMBAT_READ_TIMEOUT`` lower them."""
+        ``PAYCOMBAT_BACKGROUND``. ``PAYCOMBAT_CONNECT_TIMEOUT`` lowers a deadline's ``connect`` and
+        ``PAYCOMBAT_READ_TIMEOUT`` its ``silence`` (never raising them); the ``total`` stays."""
         loop = asyncio.get_running_loop()
         kind = "quick" if quick else "background" if background else "webhook"
         key = f"{config.id}/{kind}"
