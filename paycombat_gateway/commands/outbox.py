@@ -12,7 +12,7 @@ import argparse
 import sys
 from typing import Any
 
-from paycombat_gateway.commands import open_context
+from paycombat_gateway.commands import open_context, positive_int
 
 __all__ = ["register"]
 
@@ -119,17 +119,6 @@ def _retry(args: argparse.Namespace) -> int:
             "retry them after it installs the app again."
         )
     return 0
-
-
-def positive_int(text: str) -> int:
-    """A whole number above zero, for ``argparse`` (which shows the error and exits 2)."""
-    try:
-        number = int(text)
-    except ValueError:
-        number = 0
-    if number < 1:
-        raise argparse.ArgumentTypeError(f"a whole number above zero, not {text!r}")
-    return number
 
 
 def register(subparsers: Any) -> None:
