@@ -43,6 +43,7 @@ from paycombat_gateway.outbound import (
     SALEOR_REPORT,
     SALEOR_REPORT_BACKLOG,
     SALEOR_REPORT_SHARE,
+    open_session,
 )
 from paycombat_gateway.peer_shares import Lanes
 from paycombat_gateway.saleor.client import EventReportResult, SaleorError
@@ -177,7 +178,7 @@ class OutboxWorker:
         one = copy.copy(self)  # its own lanes: the background loop may be using this one's
 
         async def once() -> int:
-            async with aiohttp.ClientSession(trust_env=True) as http:
+            async with open_session() as http:
                 one._bind(http)
                 assert one._lanes is not None
                 try:

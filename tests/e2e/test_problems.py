@@ -7,7 +7,11 @@ import re
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
+import pytest
+
+from paycombat_gateway.background import problems as problems_check
 from paycombat_gateway.background.problems import ProblemsCheck
 from paycombat_gateway.gateway.activity import payment_state
 from paycombat_gateway.gateway.problems import (
@@ -26,7 +30,7 @@ from paycombat_gateway.settings import ProblemsSettings
 from paycombat_gateway.storage import outbox
 from paycombat_gateway.storage.backlog import read_backlog
 from paycombat_gateway.storage.configs import create_config, map_channels, update_config
-from paycombat_gateway.storage.installations import get_installation
+from paycombat_gateway.storage.installations import get_installation, upsert_installation
 from paycombat_gateway.storage.models import (
     OutboxReport,
     PaycombatConfig,
@@ -256,3 +260,31 @@ def test_a_held_payment_that_then_fails_is_no_longer_held(tmp_path: Path) -> Non
             assert held_payments(session) == []
         assert _check(stack) == ([], [PAYMENTS_HELD])
         assert stack.saleor.open_problems() == {}
+
+
+def test_one_installation_whose_check_raises_does_not_end_the_round_for_the_others(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    broken_url = "https://broken.example/graphql/"
+    real_check = problems_check.check_installation
+
+    async def check(ctx: Any, installation: Any, http: Any) -> Any:
+        if installation.saleor_api_url == broken_url:
+            raise RuntimeError("unexpected answer quoting sk_live_SECRET_in_the_message")
+        return await real_check(ctx, installation, http)
+
+    with run_stack(tmp_path, "3.23") as stack:
+        with stack.ctx.database.session() as session:
+            upsert_installation(
+                session, stack.ctx.box, saleor_api_url=broken_url, app_id="QXBwOjk=", token="tok", jwks=None
+            )
+        _shopper_tries_channel(stack, "poland")
+        monkeypatch.setattr(problems_check, "check_installation", check)
+
+        outcomes = ProblemsCheck(stack.ctx).run_once()
+
+        assert outcomes[broken_url] is None
+        healthy = outcomes[stack.saleor.api_url]
+        assert healthy is not None and healthy.created == [f"{CHANNEL_NOT_CONFIGURED}:poland"]
+        assert f"problems check for {broken_url} failed unexpectedly: RuntimeError" in caplog.text
+        assert "sk_live_SECRET" not in caplog.text
