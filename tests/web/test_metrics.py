@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import re
 import subprocess
@@ -228,6 +229,39 @@ def test_held_news_and_reconciler_look_ups_are_counted(tmp_path: Path) -> None:
     webhooks = "paycombat_gateway_paycombat_webhooks_total"
     assert value(after, webhooks, outcome="held") - value(before, webhooks, outcome="held") == 1
     assert value(after, "paycombat_gateway_payments_held") == 1
+
+
+def test_a_held_payment_that_expires_drops_out_of_payments_held(tmp_path: Path) -> None:
+    with run_stack(tmp_path) as stack:
+        stack.settled_checkout("success")
+        open_id = stack.call(SyncEvent.TRANSACTION_INITIALIZE_SESSION, initialize_payload(stack.saleor))[
+            "pspReference"
+        ]
+        success = stack.payin_success_for(open_id, "5b0c7e8e-0000-4000-8000-0000000000af")
+        stack.deliver_signed(re.sub(r'"amount":[^,}]+', '"amount":0', success).encode())
+        held = scrape(stack.app_url)
+        expired = stack.payin_success_for(open_id, "5b0c7e8e-0000-4000-8000-0000000000b0")
+        response = stack.deliver_signed(expired.replace('"status":"SUCCESS"', '"status":"EXPIRED"').encode())
+        assert response.status_code == 200
+        after = scrape(stack.app_url)
+    assert value(held, "paycombat_gateway_payments_held") == 1
+    assert value(after, "paycombat_gateway_payments_held") == 0
+
+
+def test_a_signed_payin_about_another_payment_is_counted_ignored_not_stored(tmp_path: Path) -> None:
+    with run_stack(tmp_path) as stack:
+        stack.settled_checkout("success")
+        open_id = stack.call(SyncEvent.TRANSACTION_INITIALIZE_SESSION, initialize_payload(stack.saleor))[
+            "pspReference"
+        ]
+        body = json.loads(stack.payin_success_for(open_id, "5b0c7e8e-0000-4000-8000-0000000000b1"))
+        another = {**body, "order_reference": "SALEOR-another-payment"}
+        before = scrape(stack.app_url)
+        assert stack.deliver_signed(json.dumps(another, separators=(",", ":")).encode()).status_code == 200
+        after = scrape(stack.app_url)
+    webhooks = "paycombat_gateway_paycombat_webhooks_total"
+    assert value(after, webhooks, outcome="ignored") - value(before, webhooks, outcome="ignored") == 1
+    assert value(after, webhooks, outcome="stored") == value(before, webhooks, outcome="stored")
 
 
 def test_a_scrape_never_queues_behind_request_work(tmp_path: Path) -> None:
