@@ -69,7 +69,9 @@ PAYCOMBAT_REQUEST_DURATION = Histogram(
 )
 PAYCOMBAT_WEBHOOKS = Counter(
     f"{PREFIX}_paycombat_webhooks",
-    "PayCombat webhook deliveries received, by what became of them.",
+    "PayCombat webhook deliveries received, by what became of them (stored, duplicate, held, ignored: a "
+    "signed payin not about the payment it names, bad_signature, unknown_configuration, unreadable, "
+    "paycombat_unavailable).",
     ("outcome",),
 )
 OUTBOX_DELIVERIES = Counter(

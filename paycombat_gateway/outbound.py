@@ -6,8 +6,9 @@ its caller (and whatever that caller holds) for ever. Each answer is also read w
 peer cannot make the app buffer an endless body either.
 
 The figures are what an operator sees in docs/operations.md ("Deadlines and shares"); change them
-there too. The PayCombat figures for the server's own flows can be lowered (never raised past the
-limits below) with ``PAYCOMBAT_CONNECT_TIMEOUT`` / ``PAYCOMBAT_READ_TIMEOUT``.
+there too. For the server's own PayCombat calls, ``PAYCOMBAT_CONNECT_TIMEOUT`` can lower a figure's
+``connect`` and ``PAYCOMBAT_READ_TIMEOUT`` its ``silence`` (never raising either past the figure); the
+``total`` stays as below whatever they say (``gateway.context.PaycombatClients.async_for_config``).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
+import requests
 
 __all__ = [
     "DNS_LOOKUP_SECONDS",
@@ -42,6 +44,8 @@ __all__ = [
     "AnswerTooLarge",
     "Deadline",
     "dns_resolver",
+    "environment_proxy",
+    "open_session",
     "read_bounded",
     "request_bounded",
 ]
@@ -112,6 +116,43 @@ def dns_resolver() -> aiohttp.abc.AbstractResolver:
     return aiohttp.AsyncResolver()
 
 
+class _ResolverOwningConnector(aiohttp.TCPConnector):
+    """A connector that closes the resolver it was given when it closes (aiohttp's own closes only a
+    resolver it made itself), so a session from ``open_session`` is released by closing it alone."""
+
+    def __init__(self, resolver: aiohttp.abc.AbstractResolver, **options: Any) -> None:
+        super().__init__(resolver=resolver, **options)
+        self._owned_resolver = resolver
+
+    async def close(self, *, abort_ssl: bool = False) -> None:
+        try:
+            await super().close(abort_ssl=abort_ssl)
+        finally:
+            await self._owned_resolver.close()
+
+
+def open_session(*, per_host: int = 0) -> aiohttp.ClientSession:
+    """Every aiohttp session the server opens to Saleor: names resolved on the loop (``dns_resolver``),
+    at most ``per_host`` connections to one host (0: no limit), closed with ``await session.close()``.
+    Call it on the loop that will use it.
+
+    ``trust_env`` stays off: with it aiohttp reads ``~/.netrc`` and would send the credentials it holds
+    to any Saleor host that matches. The environment's proxy (``HTTPS_PROXY``, ``NO_PROXY``) still
+    applies: ``request_bounded`` passes it per request (``environment_proxy``), as the PayCombat client
+    does."""
+    return aiohttp.ClientSession(
+        connector=_ResolverOwningConnector(dns_resolver(), limit=0, limit_per_host=per_host),
+        trust_env=False,
+    )
+
+
+def environment_proxy(url: str) -> str | None:
+    """The proxy the environment names for ``url`` (``HTTPS_PROXY``/``HTTP_PROXY``, ``NO_PROXY``
+    honoured, read as ``requests`` reads it; no netrc), or None to connect directly."""
+    proxy: str | None = requests.utils.get_environ_proxies(url).get(url.split(":", 1)[0].lower())
+    return proxy
+
+
 class AnswerTooLarge(Exception):
     """The peer's answer is longer than the limit this call reads."""
 
@@ -126,8 +167,9 @@ async def request_bounded(
     **options: Any,
 ) -> tuple[int, bytes]:
     """One request by ``deadline`` (redirects not followed): the status and the whole body, at most
-    ``limit`` bytes. Raises ``TimeoutError`` past the deadline, ``aiohttp.ClientError`` or
-    ``AnswerTooLarge`` otherwise."""
+    ``limit`` bytes, through the environment's proxy for ``url`` if it names one. Raises
+    ``TimeoutError`` past the deadline, ``aiohttp.ClientError`` or ``AnswerTooLarge`` otherwise."""
+    options.setdefault("proxy", environment_proxy(url))
     async with asyncio.timeout(deadline.total):
         async with http.request(
             method, url, timeout=deadline.client_timeout(), allow_redirects=False, **options

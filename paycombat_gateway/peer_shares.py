@@ -70,6 +70,12 @@ class Lanes(Generic[K, T]):
         """Items of ``peer`` running or waiting."""
         return self._running.get(peer, 0) + len(self._waiting.get(peer, ()))
 
+    def rooms(self) -> dict[K, int]:
+        """How many more items each peer holding some takes before it is ``full`` (a peer not listed
+        takes ``backlog``)."""
+        peers = set(self._running) | set(self._waiting)
+        return {peer: max(self.backlog - self.held(peer), 0) for peer in peers}
+
     def full(self) -> set[K]:
         """The peers that take no more items for now."""
         peers = set(self._running) | set(self._waiting)

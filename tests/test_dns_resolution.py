@@ -13,11 +13,10 @@ from typing import Any
 import aiohttp
 import pytest
 
-from paycombat_gateway.background import runner as runner_module
+from paycombat_gateway import outbound
 from paycombat_gateway.background.runner import BackgroundRunner
-from paycombat_gateway.gateway import context as context_module
 from paycombat_gateway.gateway.context import GatewayContext
-from paycombat_gateway.outbound import Deadline, request_bounded
+from paycombat_gateway.outbound import Deadline, open_session, request_bounded
 from tests.support.dns import SilentNameserver, run_silent_nameserver
 from tests.support.receiver import run_receiver
 from tests.support.stack import make_settings
@@ -59,7 +58,7 @@ async def _nowhere_and_somewhere(http: aiohttp.ClientSession, somewhere: str) ->
 
 def test_the_servers_session_resolves_on_the_loop(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     with run_silent_nameserver() as nameserver, run_receiver() as receiver:
-        monkeypatch.setattr(context_module, "dns_resolver", nameserver.resolver)
+        monkeypatch.setattr(outbound, "dns_resolver", nameserver.resolver)
         ctx = GatewayContext.create(make_settings(tmp_path, "http://127.0.0.1:1", receiver.base_url))
 
         async def main() -> tuple[object, int]:
@@ -99,7 +98,7 @@ class _Caller:
 
 def test_the_background_loops_session_resolves_on_the_loop(monkeypatch: pytest.MonkeyPatch) -> None:
     with run_silent_nameserver() as nameserver, run_receiver() as receiver:
-        monkeypatch.setattr(runner_module, "dns_resolver", nameserver.resolver)
+        monkeypatch.setattr(outbound, "dns_resolver", nameserver.resolver)
         caller = _Caller(receiver.url)
         background = BackgroundRunner(None, caller)
         background.start()
@@ -136,3 +135,32 @@ def test_the_silent_nameserver_really_never_answers() -> None:
 
     with run_silent_nameserver() as nameserver, pytest.raises(TimeoutError):
         asyncio.run(look_up(nameserver))
+
+
+def test_the_servers_sessions_take_the_environments_proxy_but_never_netrc_credentials(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``open_session`` keeps ``trust_env`` off (aiohttp would read ~/.netrc and send its credentials to
+    a matching Saleor host) and ``request_bounded`` still goes through ``HTTP(S)_PROXY``."""
+    netrc = tmp_path / ".netrc"
+    netrc.write_text("machine saleor.proxied.test login merchant password netrc_secret_7f3a\n")
+    netrc.chmod(0o600)
+    monkeypatch.setenv("NETRC", str(netrc))
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("NO_PROXY", "")
+    monkeypatch.delenv("no_proxy", raising=False)
+    with run_receiver() as proxy:
+        monkeypatch.setenv("HTTP_PROXY", proxy.base_url)
+        monkeypatch.delenv("http_proxy", raising=False)
+
+        async def call() -> int:
+            async with open_session() as http:
+                status, _ = await request_bounded(
+                    http, "POST", "http://saleor.proxied.test/hook", deadline=DEADLINE, limit=1024
+                )
+                return status
+
+        assert asyncio.run(call()) == 200  # the name does not resolve: only the proxy could answer
+        (arrived,) = proxy.received + proxy.stray
+        assert arrived.headers["host"] == "saleor.proxied.test"
+        assert "authorization" not in arrived.headers and "proxy-authorization" not in arrived.headers

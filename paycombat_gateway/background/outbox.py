@@ -43,6 +43,7 @@ from paycombat_gateway.outbound import (
     SALEOR_REPORT,
     SALEOR_REPORT_BACKLOG,
     SALEOR_REPORT_SHARE,
+    open_session,
 )
 from paycombat_gateway.peer_shares import Lanes
 from paycombat_gateway.saleor.client import EventReportResult, SaleorError
@@ -53,8 +54,15 @@ from paycombat_gateway.storage.models import Installation, OutboxReport, Payment
 __all__ = ["OutboxWorker"]
 
 logger = logging.getLogger(__name__)
+# A report's lease as its delivery starts: the call's total deadline and a margin for the database
+# writes around it, however long the report waited in its Saleor's lane.
+DELIVERY_LEASE_SECONDS = SALEOR_REPORT.total + 30.0
 PERMANENT_CODES = {"INCORRECT_DETAILS", "NOT_FOUND", "INVALID", "REQUIRED", "GRAPHQL_ERROR"}
 Send = Callable[[], Awaitable[EventReportResult]]
+
+
+class _LeaseLost(Exception):
+    """The report's lease ran out and another worker holds it now: it must not be sent twice."""
 
 
 class OutboxWorker:
@@ -130,12 +138,13 @@ class OutboxWorker:
     # --- rounds -----------------------------------------------------------------------------------
 
     async def run_round(self) -> int:
-        """Claim what is due (leaving out the Saleors whose lanes are full) and hand each report to
-        its Saleor's lane; returns how many were claimed. Does not wait for their delivery."""
+        """Claim what is due (leaving out the Saleors whose lanes are full, and no more of a Saleor's
+        payments than its lane has room for) and hand each report to its Saleor's lane; returns how
+        many were claimed. Does not wait for their delivery."""
         assert self._lanes is not None
-        skip = self._lanes.full()
-        claimed = await in_thread(self._claim, skip)
-        for report_id, payment_id, installation_id in claimed:
+        # Read on the loop, which owns the lanes; the claim runs in a worker thread.
+        claimed = await in_thread(self._claim, self._lanes.rooms(), set(self._owed))
+        for report_id, payment_id, installation_id in sorted(claimed):  # a payment's in their order
             owed = self._owed.get(payment_id)
             if owed is None:
                 self._owed[payment_id] = deque([report_id])
@@ -144,13 +153,20 @@ class OutboxWorker:
                 owed.append(report_id)
         return len(claimed)
 
-    def _claim(self, skip: set[int]) -> list[tuple[int, int, int]]:
+    def _claim(self, rooms: dict[int, int], holding: set[int]) -> list[tuple[int, int, int]]:
+        skip = {installation_id for installation_id, room in rooms.items() if not room}
+        assert self._lanes is not None
+        backlog = self._lanes.backlog  # fixed at creation: safe to read off the loop
+
+        def room(installation_id: int) -> int:
+            return rooms.get(installation_id, backlog)
+
         return self.ctx.database.run(
             lambda s: [
                 (r.id, r.payment_session_id, r.installation_id)
                 for r in outbox.claim_due_reports(
                     s, self.worker_id, limit=self.batch, lease_seconds=OUTBOX_LEASE_SECONDS,
-                    skip_installations=skip,
+                    skip_installations=skip, room=room, holding=holding,
                 )
             ]
         )  # fmt: skip
@@ -162,7 +178,7 @@ class OutboxWorker:
         one = copy.copy(self)  # its own lanes: the background loop may be using this one's
 
         async def once() -> int:
-            async with aiohttp.ClientSession(trust_env=True) as http:
+            async with open_session() as http:
                 one._bind(http)
                 assert one._lanes is not None
                 try:
@@ -175,11 +191,18 @@ class OutboxWorker:
         return asyncio.run(once())
 
     async def _deliver_payment(self, installation_id: int, payment_id: int) -> None:
-        """One payment's claimed reports, one after another (more may join while it runs)."""
+        """One payment's claimed reports, one after another (more may join while it runs). When one
+        is to be tried again later, the rest are given back to wait behind it: a later report (details,
+        a refund) must never reach Saleor before an earlier one (the charge)."""
         owed = self._owed[payment_id]
         try:
             while owed:
-                await self._deliver(owed[0])
+                if not await self._deliver(owed[0]):
+                    retried = owed.popleft()
+                    if owed:
+                        await in_thread(self._give_back, list(owed), retried)
+                    owed.clear()
+                    break
                 owed.popleft()
         except StorageUnavailable:  # the lease runs out and the report is tried again
             logger.warning("outbox: database unavailable while reporting payment %s", payment_id)
@@ -190,11 +213,14 @@ class OutboxWorker:
 
     def _prepare(self, report_id: int, http: aiohttp.ClientSession) -> tuple[Send | None, str] | None:
         """What to send for a report (None when its installation or payment is gone), and what it is;
-        None when the report itself is gone."""
-        with self.ctx.database.session(readonly=True) as session:
+        None when the report itself is gone. Renews the report's lease first (``DELIVERY_LEASE_SECONDS``),
+        however long it waited in its Saleor's lane; raises ``_LeaseLost`` when another worker has it."""
+        with self.ctx.database.session() as session:
             report = session.get(OutboxReport, report_id)
             if report is None:
                 return None
+            if not outbox.renew_lease(session, report_id, self.worker_id, DELIVERY_LEASE_SECONDS):
+                raise _LeaseLost(report_id)
             installation = session.get(Installation, report.installation_id)
             payment = session.get(PaymentSession, report.payment_session_id)
             if installation is None or installation.uninstalled_at is not None or payment is None:
@@ -226,11 +252,20 @@ class OutboxWorker:
                 )
             return send, f"{report.event_type} {report.psp_reference}"
 
-    async def _deliver(self, report_id: int) -> None:
+    def _give_back(self, report_ids: list[int], behind: int) -> None:
+        given = self.ctx.database.run(lambda s: outbox.give_back(s, report_ids, self.worker_id, behind))
+        logger.info("outbox: %d later report(s) wait behind report %s, to be retried", given, behind)
+
+    async def _deliver(self, report_id: int) -> bool:
+        """Deliver one report; False when it is to be tried again later (its payment's next must wait)."""
         assert self._http is not None
-        prepared = await in_thread(self._prepare, report_id, self._http)
+        try:
+            prepared = await in_thread(self._prepare, report_id, self._http)
+        except _LeaseLost:  # another worker took it (and its payment's later reports) over
+            logger.warning("outbox: report %s is leased to another worker now; left to it", report_id)
+            return False
         if prepared is None:
-            return
+            return True
         send, what = prepared
         if send is None:
             await in_thread(
@@ -238,33 +273,39 @@ class OutboxWorker:
                 report_id,
                 failed="the app is not installed in this Saleor, or the payment is gone",
             )
-            return
+            return True
         try:
             result = await send()
         except SaleorError as exc:  # unavailable, refused token, GraphQL errors: all worth retrying later
             await in_thread(self._finish, report_id, retry=str(exc))
-            return
+            return False
         if result.accepted:
             await in_thread(self._finish, report_id)
             logger.info("reported %s to Saleor", what)
-            return
+            return True
         codes = {str(error.get("code")) for error in result.errors}
         description = "; ".join(f"{e.get('code')}: {e.get('message')}" for e in result.errors)[:1000]
         if codes & PERMANENT_CODES:
             await in_thread(self._finish, report_id, failed=description)
-        else:
-            await in_thread(self._finish, report_id, retry=description)
+            return True
+        await in_thread(self._finish, report_id, retry=description)
+        return False
 
     def _finish(self, report_id: int, *, retry: str | None = None, failed: str | None = None) -> None:
+        """Record a report's outcome; counted (``metrics``) only when this worker still held its lease
+        and the mark took effect (another worker that took the report over counts its own)."""
         with self.ctx.database.session() as session:
-            record_outbox_delivery(
-                "parked" if failed is not None else "retry" if retry is not None else "sent"
-            )
             if failed is not None:
-                outbox.mark_failed(session, report_id, self.worker_id, failed)
-                logger.error("report %s parked as failed: %s", report_id, failed)
+                outcome, marked = "parked", outbox.mark_failed(session, report_id, self.worker_id, failed)
+                if marked:
+                    logger.error("report %s parked as failed: %s", report_id, failed)
             elif retry is not None:
-                outbox.mark_retry(session, report_id, self.worker_id, retry)
-                logger.warning("report %s will be retried: %s", report_id, retry)
+                outcome, marked = "retry", outbox.mark_retry(session, report_id, self.worker_id, retry)
+                if marked:
+                    logger.warning("report %s will be retried: %s", report_id, retry)
             else:
-                outbox.mark_delivered(session, report_id, self.worker_id)
+                outcome, marked = "sent", outbox.mark_delivered(session, report_id, self.worker_id)
+        if marked:
+            record_outbox_delivery(outcome)
+        else:
+            logger.warning("outbox: report %s was no longer leased to this worker; not counted", report_id)

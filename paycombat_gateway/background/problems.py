@@ -16,13 +16,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import traceback
+from pathlib import Path
 
 import aiohttp
 
 from paycombat_gateway.gateway.blocking import in_thread
 from paycombat_gateway.gateway.context import GatewayContext
 from paycombat_gateway.gateway.problems import CheckOutcome, check_installation
-from paycombat_gateway.outbound import PROBLEMS_CHECK_SHARE, dns_resolver
+from paycombat_gateway.outbound import PROBLEMS_CHECK_SHARE, open_session
 from paycombat_gateway.saleor.client import SaleorError
 from paycombat_gateway.storage.db import StorageUnavailable
 from paycombat_gateway.storage.installations import list_installations
@@ -72,14 +74,10 @@ class ProblemsCheck:
         return asyncio.run(self._on_own_session())
 
     async def _on_own_session(self) -> dict[str, CheckOutcome | None]:
-        resolver = dns_resolver()
         try:
-            async with aiohttp.ClientSession(
-                connector=aiohttp.TCPConnector(limit=0, resolver=resolver), trust_env=True
-            ) as http:
+            async with open_session() as http:
                 return await self.check_all(http)
         finally:
-            await resolver.close()
             await self.ctx.aclose_loop()  # the PayCombat clients the key checks opened on this loop
 
     async def check_all(self, http: aiohttp.ClientSession) -> dict[str, CheckOutcome | None]:
@@ -111,3 +109,16 @@ class ProblemsCheck:
                     installation.saleor_api_url, exc or type(exc).__name__,
                 )  # fmt: skip
                 return None
+            except Exception as exc:  # a bug or a hostile answer in one tenant never ends the others' round
+                logger.error(
+                    "problems check for %s failed unexpectedly: %s at %s",
+                    installation.saleor_api_url, type(exc).__name__, _raised_at(exc),
+                )  # fmt: skip
+                return None
+
+
+def _raised_at(exc: BaseException) -> str:
+    """Where ``exc`` was raised (file:line), to find the bug by: its message and traceback are left out,
+    since they can quote what a peer sent or a key."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    return f"{Path(frames[-1].filename).name}:{frames[-1].lineno}" if frames else "unknown"

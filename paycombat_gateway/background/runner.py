@@ -18,7 +18,7 @@ from typing import Protocol
 import aiohttp
 
 from paycombat_gateway.gateway.context import GatewayContext
-from paycombat_gateway.outbound import dns_resolver
+from paycombat_gateway.outbound import open_session
 from paycombat_gateway.storage.db import StorageUnavailable
 
 __all__ = ["BackgroundRunner", "BackgroundWorker", "Wakeup", "repeat_rounds"]
@@ -122,17 +122,13 @@ class BackgroundRunner:
     async def _main(self) -> None:
         self._loop, self._stopping = asyncio.get_running_loop(), asyncio.Event()
         # One session for the process's life; its connections to each Saleor are kept alive.
-        # Names are resolved on this loop (``dns_resolver``), never on a thread.
-        resolver = dns_resolver()
-        http = aiohttp.ClientSession(
-            connector=aiohttp.TCPConnector(limit=0, resolver=resolver), trust_env=True
-        )
+        # Names are resolved on this loop (``open_session``), never on a thread.
+        http = open_session()
         self._ready.set()
         try:
             await asyncio.gather(*(worker.serve(self._stopping, http) for worker in self.workers))
         finally:
             await http.close()
-            await resolver.close()
             if self.ctx is not None:
                 await self.ctx.aclose_loop()  # the PayCombat clients this loop opened
 

@@ -5,10 +5,22 @@
 
 from __future__ import annotations
 
+import argparse
 import sys
 from typing import Any
 
-__all__ = ["open_context"]
+__all__ = ["open_context", "positive_int"]
+
+
+def positive_int(text: str) -> int:
+    """A whole number above zero, as an ``argparse`` type (argparse names the option and exits 2)."""
+    try:
+        number = int(text)
+    except ValueError:
+        number = 0
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"a whole number above zero, not {text!r}")
+    return number
 
 
 def open_context(*, migrate_it: bool) -> Any:

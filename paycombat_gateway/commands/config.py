@@ -8,7 +8,8 @@ configuration holds moves only with ``--move-channels``.
 
 ``edit`` applies the settings page's checks (``check_configuration``, the API URL rules, the channel rules)
 and prints what it changed; ``remove`` deletes a configuration no payment names and otherwise disables it
-(keys wiped, channels unmapped, payments kept). Every command says which database it reads, and none
+(keys wiped, channels unmapped, payments kept), and refuses while a payment on it can still be completed.
+Every command says which database it reads, and none
 creates one: a database that does not exist means it was started with other settings than ``serve``
 (another folder, another DATA_DIR).
 """
@@ -334,7 +335,7 @@ def _edit(args: argparse.Namespace) -> int:
 
 
 def _remove(args: argparse.Namespace) -> int:
-    from paycombat_gateway.storage.configs import remove_config
+    from paycombat_gateway.storage.configs import OpenPaymentsBlockRemoval, remove_config
     from paycombat_gateway.storage.models import PaycombatConfig
 
     ctx = open_context(migrate_it=True)
@@ -345,6 +346,8 @@ def _remove(args: argparse.Namespace) -> int:
                 return _refuse("remove", f"no configuration {args.config_id} in use (see config list)")
             name = config.name
             outcome, channels = remove_config(session, config)
+    except OpenPaymentsBlockRemoval as refusal:
+        return _refuse("remove", f"configuration {args.config_id} not removed: {refusal}")
     finally:
         ctx.close()
     if outcome == "deleted":
@@ -474,7 +477,8 @@ def register(subparsers: Any) -> None:
         "remove",
         help="delete a configuration (disable it when payments name it)",
         description="Delete a configuration and its keys; one that payments name is disabled instead (keys "
-        "wiped, channels unmapped, the row kept for the books). Its channels stop offering PayCombat at once.",
+        "wiped, channels unmapped, the row kept for the books). Its channels stop offering PayCombat at once. "
+        "Refused while a payment on it is open and unexpired: unmap its channels, let those settle or expire.",
     )
     remove.add_argument("config_id", metavar="CONFIG_ID", help="the configuration's id, from config list")
     remove.set_defaults(handler=_remove)

@@ -12,7 +12,7 @@ import argparse
 import sys
 from typing import Any
 
-from paycombat_gateway.commands import open_context
+from paycombat_gateway.commands import open_context, positive_int
 
 __all__ = ["register"]
 
@@ -133,7 +133,9 @@ def register(subparsers: Any) -> None:
     listing.add_argument(
         "--parked", action="store_true", help="only the parked ones (default: owed and parked)"
     )
-    listing.add_argument("--limit", type=int, default=200, help="show at most this many (default: 200)")
+    listing.add_argument(
+        "--limit", type=positive_int, default=200, help="show at most this many (default: 200)"
+    )
     listing.set_defaults(handler=_list)
     retry = commands.add_parser("retry", help="send a report (or every parked one) again now")
     retry.add_argument(

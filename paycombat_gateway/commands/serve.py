@@ -21,6 +21,8 @@ from typing import TYPE_CHECKING, Any
 
 from starlette.applications import Starlette
 
+from paycombat_gateway.commands import positive_int
+
 if TYPE_CHECKING:
     from paycombat_gateway.settings import Settings
     from paycombat_gateway.storage.db import Database
@@ -174,16 +176,6 @@ def _loop_and_parser() -> dict[str, str]:
     return chosen
 
 
-def _workers(value: str) -> int:
-    try:
-        count = int(value)
-    except ValueError:
-        count = 0
-    if count < 1:
-        raise argparse.ArgumentTypeError(f"--workers must be a whole number from 1 up, not {value!r}")
-    return count
-
-
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "serve",
@@ -194,7 +186,7 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--port", type=int, default=8000, help="port to listen on (default: 8000)")
     parser.add_argument(
         "--workers",
-        type=_workers,
+        type=positive_int,
         default=1,
         help="processes serving the port, each with its own outbox worker (default: 1)",
     )

@@ -30,6 +30,7 @@ def _mark_cancelled(ctx: GatewayContext, session_id: int) -> None:
         row = session.get(PaymentSession, session_id, with_for_update=True)
         if row is not None and row.state != SessionState.SUCCEEDED.value:
             row.state = SessionState.CANCELLED.value
+            row.held_reason = row.held_at = None  # a final state ends a hold for review
             owe_details(session, row, ctx.settings.app_url)  # the order page loses its Cancel button
 
 

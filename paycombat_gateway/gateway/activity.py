@@ -21,6 +21,7 @@ from paycombat_gateway.outbound import SALEOR_DASHBOARD
 from paycombat_gateway.paycombat.contract import PAYIN_METHOD_NAMES
 from paycombat_gateway.saleor.client import SaleorError, TransactionOrder
 from paycombat_gateway.storage.models import Installation, PaymentSession
+from paycombat_gateway.storage.sessions import FINAL_STATES
 
 __all__ = ["HELD", "STATE_WORDS", "OrderLookup", "format_amount", "payin_method_name", "payment_state"]
 
@@ -46,7 +47,7 @@ _MAY_HAVE_ORDER = {SessionState.PENDING, SessionState.SUCCEEDED, SessionState.CA
 def payment_state(row: PaymentSession) -> str:
     """The state a merchant reads: ``held`` while a success that proved no payment waits for a person
     (``PaymentSession.held_reason``), else the stored state."""
-    if row.held_reason and row.state != SessionState.SUCCEEDED.value:
+    if row.held_reason and row.state not in FINAL_STATES:
         return HELD
     return row.state
 

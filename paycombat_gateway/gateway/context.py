@@ -13,6 +13,7 @@ import requests
 from requests.adapters import HTTPAdapter
 
 from paycombat_gateway.gateway.config_cache import ConfigCache
+from paycombat_gateway.metrics import observe_paycombat_call
 from paycombat_gateway.outbound import (
     PAYCOMBAT_BACKGROUND,
     PAYCOMBAT_IN_WEBHOOK,
@@ -23,9 +24,10 @@ from paycombat_gateway.outbound import (
     UNSIGNED_LOOKUPS_AT_ONCE,
     UNSIGNED_LOOKUPS_PER_SECOND,
     Deadline,
-    dns_resolver,
+    open_session,
 )
 from paycombat_gateway.paycombat.client import DEFAULT_RETRIES, AsyncPaycombatClient, PaycombatClient
+from paycombat_gateway.paycombat.protocol import observe_calls
 from paycombat_gateway.peer_shares import Admission
 from paycombat_gateway.saleor.client import SaleorClient
 from paycombat_gateway.saleor.jwks_refresh import JwksRefresher
@@ -94,7 +96,8 @@ class PaycombatClients:
         Inside a Saleor sync webhook every call ends by ``outbound.PAYCOMBAT_IN_WEBHOOK``; ``quick``:
         the client for one look-up there, no retries and ``PAYCOMBAT_LOOKUP_IN_WEBHOOK``, so the answer
         to Saleor never waits out PayCombat's slowness. ``background``: the reconciler's, with
-        ``PAYCOMBAT_BACKGROUND``. ``PAYCOMBAT_CONNECT_TIMEOUT``/``PAYCOMBAT_READ_TIMEOUT`` lower them."""
+        ``PAYCOMBAT_BACKGROUND``. ``PAYCOMBAT_CONNECT_TIMEOUT`` lowers a deadline's ``connect`` and
+        ``PAYCOMBAT_READ_TIMEOUT`` its ``silence`` (never raising them); the ``total`` stays."""
         loop = asyncio.get_running_loop()
         kind = "quick" if quick else "background" if background else "webhook"
         key = f"{config.id}/{kind}"
@@ -179,12 +182,13 @@ class GatewayContext:
             at_once=UNSIGNED_LOOKUPS_AT_ONCE, per_second=UNSIGNED_LOOKUPS_PER_SECOND
         )
     )  # per configuration: Retrieve Payin for unsigned PayCombat deliveries (gateway.inbound)
-    _http: weakref.WeakKeyDictionary[
-        asyncio.AbstractEventLoop, tuple[aiohttp.ClientSession, aiohttp.abc.AbstractResolver]
-    ] = field(default_factory=weakref.WeakKeyDictionary, init=False, repr=False)
+    _http: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, aiohttp.ClientSession] = field(
+        default_factory=weakref.WeakKeyDictionary, init=False, repr=False
+    )
 
     @classmethod
     def create(cls, settings: Settings, database: Database | None = None) -> GatewayContext:
+        observe_calls(observe_paycombat_call)  # the PayCombat calls this process makes, in its metrics
         box = SecretBox.from_setting(settings.app_secret_key, settings.data_dir)
         database = database or Database.from_url(settings.resolved_database_url)
         return cls(
@@ -205,17 +209,13 @@ class GatewayContext:
         session's connections belong to the loop that opened them). Each Saleor host gets at most
         ``SALEOR_WEB_SHARE`` connections from it: a slow Saleor's callers queue for its own
         connections (inside their deadlines), never for anyone else's. Its names are resolved on the
-        loop (``outbound.dns_resolver``): a Saleor host that resolves slowly holds no thread."""
+        loop (``outbound.open_session``): a Saleor host that resolves slowly holds no thread."""
         loop = asyncio.get_running_loop()
         opened = self._http.get(loop)
-        if opened is not None and not opened[0].closed:
-            return opened[0]
-        resolver = dns_resolver()
-        session = aiohttp.ClientSession(
-            connector=aiohttp.TCPConnector(limit=0, limit_per_host=SALEOR_WEB_SHARE, resolver=resolver),
-            trust_env=True,  # HTTPS_PROXY / NO_PROXY, like the requests session before it
-        )
-        self._http[loop] = (session, resolver)
+        if opened is not None and not opened.closed:
+            return opened
+        session = open_session(per_host=SALEOR_WEB_SHARE)
+        self._http[loop] = session
         return session
 
     def saleor_client(
@@ -251,9 +251,7 @@ class GatewayContext:
         await self.paycombat.aclose_loop()
         opened = self._http.pop(asyncio.get_running_loop(), None)
         if opened is not None:
-            session, resolver = opened
-            await session.close()
-            await resolver.close()
+            await opened.close()
 
     async def aclose(self) -> None:
         """``close`` for the server's lifespan, which also closes the clients of its event loop."""

@@ -15,8 +15,8 @@ visible, never dropped. How a payin is matched to its checkout is a contract inf
 back in the payin's ``order_reference`` / ``transaction``.
 
 Before a payin changes anything it must prove it is about this payment (``contract`` inference
-``payin_belongs``): every merchant reference it names is exactly ours and every checkout it names is
-ours. One that does not is kept, logged and ignored. A success that proves no payment (no amount, not
+``payin_belongs``): one reference field at least is exactly our merchant reference, none names another
+of this app's payments, and every checkout it names is ours. One that does not is kept, logged and ignored. A success that proves no payment (no amount, not
 more than zero, another currency, finer than the minor unit: ``settlement.unproven``) holds the
 payment for review: its reason, with PayCombat's own words, is stored on the payment and logged.
 
@@ -40,7 +40,7 @@ from sqlalchemy.orm import Session
 from paycombat_gateway.gateway.context import GatewayContext
 from paycombat_gateway.gateway.reporting import owe_saleor
 from paycombat_gateway.gateway.settlement import PayinNotice, SessionState, Transition, apply_notice
-from paycombat_gateway.gateway.snapshots import snapshot
+from paycombat_gateway.gateway.snapshots import SessionSnapshot, snapshot
 from paycombat_gateway.metrics import record_webhook
 from paycombat_gateway.paycombat import errors
 from paycombat_gateway.paycombat.contract import PAYIN_CHECKOUT_FIELDS, PAYIN_REFERENCE_FIELDS, WebhookKind
@@ -126,6 +126,7 @@ class Recorded:
     duplicate: bool
     report_enqueued: bool
     held: bool = False  # the payment is held for the merchant's review (``metrics``: webhook outcome)
+    ignored: bool = False  # a payin not about the payment it named (``not_about``): changed nothing
 
 
 _MATCH = (
@@ -156,6 +157,7 @@ class _Decision:
     transition: Transition | None = None
     virtual_account: dict[str, Any] | None = None
     kept_apart: bool = False  # ignored or held: stored under its own bytes' key, never the event's
+    ignored: bool = False  # not about this payment (``not_about``)
 
 
 _PAYIN_KINDS = frozenset(
@@ -168,15 +170,18 @@ _PAYIN_KINDS = frozenset(
 )
 
 
-def not_about(row: PaymentSession, event: PaycombatWebhook) -> str | None:
+def not_about(row: PaymentSession | SessionSnapshot, event: PaycombatWebhook) -> str | None:
     """Why a payin is not about ``row``'s payment (``contract`` inference ``payin_belongs``); None when
-    it proves it is: every merchant reference it names is exactly ours (one at least), and every
-    checkout it names is this payment's. The id is checked where it was asked for or signed."""
+    it proves it is: one reference field at least holds exactly our merchant reference, none holds
+    another of this app's references, and every checkout it names is this payment's. A reference
+    field holding a value that is not this app's (PayCombat's own, say) proves nothing either way.
+    The id is checked where it was asked for or signed."""
     named = [ref for field in PAYIN_REFERENCE_FIELDS if (ref := event.named(field))]
-    if not named:
-        return "it names no merchant reference"
-    if foreign := [ref for ref in named if ref != row.merchant_reference]:
-        return f"it names merchant reference {foreign[0][:80]!r}, not this payment's"
+    if row.merchant_reference not in named:
+        return "it names no merchant reference of this payment's"
+    ours = row.merchant_reference
+    if others := [ref for ref in named if ref.startswith(MERCHANT_REFERENCE_PREFIX) and ref != ours]:
+        return f"it names merchant reference {others[0][:80]!r}, another payment's"
     for field, attribute in PAYIN_CHECKOUT_FIELDS.items():
         checkout = event.named(field)
         if checkout is not None and checkout != getattr(row, attribute):
@@ -193,7 +198,7 @@ def _decide(row: PaymentSession, event: PaycombatWebhook) -> _Decision:
             "PayCombat payin %s ignored, not about this payment (checkout %s): %s",
             event.object_id, row.checkout_id, why,
         )  # fmt: skip
-        return _Decision(note=f"ignored, not about this payment: {why}", kept_apart=True)
+        return _Decision(note=f"ignored, not about this payment: {why}", kept_apart=True, ignored=True)
     if kind is WebhookKind.VA_REGISTER:
         account = None
         if event.status == "APPROVED":
@@ -247,8 +252,8 @@ def _carry_out(
         return False
     already_paid = row.state == SessionState.SUCCEEDED.value
     row.state = transition.state.value
-    if transition.state.is_paid and not already_paid:
-        row.held_reason = row.held_at = None  # proven since: no longer held
+    if transition.state.is_final:
+        row.held_reason = row.held_at = None  # proven since, or finished otherwise: no longer held
     if transition.payin_id and not already_paid:
         row.payin_id = transition.payin_id
     if transition.paid_amount is not None:
@@ -322,7 +327,7 @@ def record_payin_news(
         return Recorded(duplicate=True, report_enqueued=False)
     enqueued = _carry_out(session, row, decision, delivery, source, app_url) if row is not None else False
     held = decision.transition is not None and decision.transition.held is not None
-    return Recorded(duplicate=False, report_enqueued=enqueued, held=held)
+    return Recorded(duplicate=False, report_enqueued=enqueued, held=held, ignored=decision.ignored)
 
 
 async def receive_paycombat_webhook(
@@ -410,4 +415,4 @@ async def _receive(
     if recorded.duplicate:
         return InboundResult(200, {"status": True, "duplicate": True}), "duplicate"
     answer = InboundResult(200, {"status": True}, report_enqueued=recorded.report_enqueued)
-    return answer, "held" if recorded.held else "stored"
+    return answer, "held" if recorded.held else "ignored" if recorded.ignored else "stored"

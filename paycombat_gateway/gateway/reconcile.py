@@ -28,8 +28,8 @@ from functools import partial
 
 from paycombat_gateway.gateway.blocking import in_thread
 from paycombat_gateway.gateway.context import GatewayContext
-from paycombat_gateway.gateway.inbound import NewsSource, record_payin_news
-from paycombat_gateway.gateway.settlement import SessionState
+from paycombat_gateway.gateway.inbound import NewsSource, not_about, record_payin_news
+from paycombat_gateway.gateway.settlement import PayinNotice, SessionState, unproven
 from paycombat_gateway.gateway.snapshots import SessionSnapshot, snapshot
 from paycombat_gateway.paycombat import errors
 from paycombat_gateway.paycombat.client import AsyncPaycombatClient
@@ -38,6 +38,7 @@ from paycombat_gateway.paycombat.models import Payin
 from paycombat_gateway.paycombat.webhooks import PaycombatWebhook, parse_webhook
 from paycombat_gateway.storage.models import PaymentSession, utcnow
 from paycombat_gateway.storage.reconciliation import OPEN_STATES
+from paycombat_gateway.storage.sessions import FINAL_STATES
 
 __all__ = [
     "EXPIRY_GRACE",
@@ -120,9 +121,11 @@ def _ours(listed: list[Payin], payment: SessionSnapshot) -> list[Payin]:
     return [payin for payin in listed if reference in (payin.transaction, payin.order_reference)]
 
 
-def _as_news(payins: list[Payin]) -> list[tuple[PaycombatWebhook, bytes]]:
-    """Payins as the statements a webhook would have made; only the successes when there is one (a
-    failure listed beside a success must not be reported after it)."""
+def _as_news(payins: list[Payin], payment: SessionSnapshot) -> list[tuple[PaycombatWebhook, bytes]]:
+    """Payins as the statements a webhook would have made; only the successes when one proves this
+    payment (a failure listed beside a success must not be reported after it). A success that is not
+    about this payment (``inbound.not_about``) or proves no payment (``settlement.unproven``) hides
+    nothing: a failure or expiry listed beside it is the news, and the success is left out."""
     news = []
     for payin in payins:
         raw = payin.model_dump_json().encode()
@@ -130,8 +133,27 @@ def _as_news(payins: list[Payin]) -> list[tuple[PaycombatWebhook, bytes]]:
             news.append((parse_webhook(raw), raw))
         except errors.InvalidRequestError as exc:  # e.g. an amount that is not a number: not news
             logger.warning("reconciler: PayCombat's payin %s cannot be read: %s", payin.id, exc.message)
-    paid = [(event, raw) for event, raw in news if event.kind is WebhookKind.PAYIN_SUCCESS]
-    return paid or news
+    successes = [(event, raw) for event, raw in news if event.kind is WebhookKind.PAYIN_SUCCESS]
+    if paid := [(event, raw) for event, raw in successes if _proves_payment(event, payment)]:
+        return paid
+    others = [(event, raw) for event, raw in news if event.kind is not WebhookKind.PAYIN_SUCCESS]
+    if others and successes:
+        logger.warning(
+            "reconciler: PayCombat's success(es) %s for checkout %s left out: none proves this payment",
+            ", ".join(event.object_id or "(no id)" for event, _ in successes), payment.checkout_id,
+        )  # fmt: skip
+    return others or news
+
+
+def _proves_payment(event: PaycombatWebhook, payment: SessionSnapshot) -> bool:
+    notice = PayinNotice(
+        kind=event.kind,
+        payin_id=event.object_id,
+        amount=event.amount,
+        currency=event.currency,
+        payment_method=event.payment_method,
+    )
+    return not_about(payment, event) is None and unproven(payment.view(), notice) is None
 
 
 _WORDS = {
@@ -209,7 +231,7 @@ def learn_from_paycombat(
             return enqueued, "the payment no longer exists"
         if enqueued:
             said = _reported(row)
-        elif row.held_reason and row.state != SessionState.SUCCEEDED.value:
+        elif row.held_reason and row.state not in FINAL_STATES:
             said = f"held for review, nothing reported: {row.held_reason}"
         else:
             said = "already known" if news else "nothing to record"
@@ -239,7 +261,7 @@ async def ask_before_answering(ctx: GatewayContext, payment: SessionSnapshot) ->
 
 
 def _record_and_reload(ctx: GatewayContext, payment: SessionSnapshot, payins: list[Payin]) -> SessionSnapshot:
-    learn_from_paycombat(ctx, payment, _as_news(payins), source=NewsSource.PROCESS)
+    learn_from_paycombat(ctx, payment, _as_news(payins, payment), source=NewsSource.PROCESS)
     with ctx.database.session(readonly=True) as session:
         row = session.get(PaymentSession, payment.id)
         return snapshot(row) if row is not None else payment
@@ -269,7 +291,7 @@ async def look_up(
     PayCombat did not answer (by the client's deadline too): the caller pauses the configuration.
     ``dry_run`` records nothing and leaves the payment's claim to the caller."""
     payins = await find_payins_async(client, payment)
-    news = _as_news(payins)
+    news = _as_news(payins, payment)
     found, tally = _describe(news), (_word(news[0][0]) if news else "nothing yet")
     amount = news[0][0].amount if news else None
     if dry_run:

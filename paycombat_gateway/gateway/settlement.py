@@ -24,6 +24,7 @@ from enum import StrEnum
 
 from paycombat_gateway.money import MoneyError, quantize
 from paycombat_gateway.paycombat.contract import WebhookKind
+from paycombat_gateway.storage.sessions import FINAL_STATES
 
 __all__ = [
     "ACTIONS_WHEN_CLOSED",
@@ -52,6 +53,11 @@ class SessionState(StrEnum):
     @property
     def is_paid(self) -> bool:
         return self is SessionState.SUCCEEDED
+
+    @property
+    def is_final(self) -> bool:
+        """A state the payment never leaves; a hold for review ends with it."""
+        return self.value in FINAL_STATES
 
 
 @dataclass(frozen=True, slots=True)

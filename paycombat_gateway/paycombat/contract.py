@@ -125,7 +125,7 @@ ENDPOINTS: Final[dict[str, Endpoint]] = {
 
 
 # INFERRED (``payin_belongs``): where a payin names our merchant reference (``order_id`` on the payout-shaped
-# PAYIN FAILED example), and where it may name its checkout (field on the payin -> the payment's attribute).
+# PAYIN FAILED example); one of them must be ours, none another of this app's; and where it may name its checkout (field on the payin -> the payment's attribute).
 PAYIN_REFERENCE_FIELDS: Final[tuple[str, ...]] = ("transaction", "order_reference", "order_id")
 PAYIN_CHECKOUT_FIELDS: Final[dict[str, str]] = {
     "checkout_id": "checkout_id",
@@ -254,11 +254,17 @@ INFERENCES: Final[dict[str, Inference]] = {
                   "a filter PayCombat applies could be a prefix or substring search; nothing documents it"),
         # --- what a payin must show before it is believed (issue 19) ---
         Inference("payin_belongs", "a payin is about a payment only when its id is the one asked for (Retrieve "
-                  "Payin) or signed (webhook), every merchant reference it names in `transaction` / "
-                  "`order_reference` (payout-shaped: `order_id`) is exactly ours (at least one must be), and every checkout it names in "
-                  "`checkout_id` / `checkout_token` is this payment's; anything else is ignored and logged",
+                  "Payin) or signed (webhook), at least one of `transaction` / `order_reference` (payout-shaped: "
+                  "`order_id`) is exactly our merchant reference, none of them holds another of this app's "
+                  "references (`SALEOR-...` other than ours), and every checkout it names in `checkout_id` / "
+                  "`checkout_token` is this payment's; anything else is ignored and logged. A reference field "
+                  "holding a value that is not this app's proves nothing either way",
                   "no checkout field is documented on the payin record, and a lookup or a filter may answer "
-                  "another record (the reconciler once settled an unpaid order with another checkout's payin)"),
+                  "another record (the reconciler once settled an unpaid order with another checkout's payin); "
+                  "PayCombat's documented payin example carries different values in `transaction` and "
+                  "`order_reference`, so one of them may be PayCombat's own value, and requiring both to be ours "
+                  "would ignore every genuine payment. Another of this app's references is a clear sign of "
+                  "another payment's payin"),
         Inference("success_proves_payment", "a SUCCESS proves a payment only with `amount` present, finite, "
                   "greater than zero, in the checkout's currency (`amount_type`) and exact in its minor unit; "
                   "otherwise the payment is held for review, never reported as a charge. A smaller positive "

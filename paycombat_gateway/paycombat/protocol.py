@@ -17,24 +17,51 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Generator, Mapping
+from collections.abc import Callable, Generator, Mapping
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Literal, TypeVar
 from urllib.parse import urlencode
 
-from paycombat_gateway.metrics import observe_paycombat_call
 from paycombat_gateway.paycombat import errors
 from paycombat_gateway.paycombat.calls import Call
 from paycombat_gateway.paycombat.signing import sign_body
 
-__all__ = ["Answer", "Backoff", "Exchange", "Outgoing", "Step", "TransportFailed"]
+__all__ = [
+    "Answer",
+    "Backoff",
+    "CallObserver",
+    "Exchange",
+    "Outgoing",
+    "Step",
+    "TransportFailed",
+    "observe_calls",
+]
 
 logger = logging.getLogger("paycombat_gateway.paycombat.client")
 T = TypeVar("T")
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 BACKOFF_FACTOR = 0.2
 BACKOFF_MAX = 2.0
+
+CallObserver = Callable[[str], AbstractContextManager[None]]
+"""Wraps each call, given its name: it sees how long the call took and how it ended (a ``PaycombatError``
+or ``GeneratorExit`` raised through it). The app installs its metrics' (``metrics.observe_paycombat_call``)
+at start-up, so this lower layer knows nothing of them."""
+
+
+def _unobserved(name: str) -> AbstractContextManager[None]:
+    return nullcontext()
+
+
+_observer: CallObserver = _unobserved
+
+
+def observe_calls(observer: CallObserver) -> None:
+    """Install ``observer`` around every PayCombat call from now on, in this process."""
+    global _observer
+    _observer = observer
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,9 +142,9 @@ class Exchange:
         return Outgoing(endpoint.method, self.base_url + call.url_path() + query, headers, payload)
 
     def steps(self, call: Call[T]) -> Steps[T]:
-        """Drive one call to its result (timed, by endpoint and outcome, in ``metrics``); see the module
-        docstring for the protocol."""
-        with observe_paycombat_call(call.name):
+        """Drive one call to its result, inside the installed call observer (``observe_calls``); see the
+        module docstring for the protocol."""
+        with _observer(call.name):
             return (yield from self._steps(call))
 
     def _steps(self, call: Call[T]) -> Steps[T]:

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from paycombat_gateway.storage.models import OutboxReport, PaymentSession, RefundOwed
 from paycombat_gateway.storage.refunds import OWED
+from paycombat_gateway.storage.sessions import is_held
 
 __all__ = [
     "Backlog",
@@ -61,7 +62,7 @@ def read_backlog(session: Session, now: datetime) -> Backlog:
     refunds, oldest_refund = session.execute(
         select(func.count(), func.min(RefundOwed.requested_at)).where(RefundOwed.state == OWED)
     ).one()
-    held = session.scalar(select(func.count()).where(PaymentSession.held_at.is_not(None)))
+    held = session.scalar(select(func.count()).where(is_held()))
     return Backlog(
         reports_owed=int(reports.get(REPORT_OWED, 0)),
         reports_parked=int(reports.get(REPORT_PARKED, 0)),
@@ -101,7 +102,7 @@ def held_payments_by_installation(session: Session) -> dict[int, int]:
         installation_id: int(count)
         for installation_id, count in session.execute(
             select(PaymentSession.installation_id, func.count())
-            .where(PaymentSession.held_at.is_not(None))
+            .where(is_held())
             .group_by(PaymentSession.installation_id)
         )
     }

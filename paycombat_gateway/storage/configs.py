@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal
+from datetime import UTC, datetime
+from typing import Any, Literal
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
@@ -15,6 +16,7 @@ from paycombat_gateway.storage.secrets import SecretBox, secret_hint
 
 __all__ = [
     "ConfigCredentials",
+    "OpenPaymentsBlockRemoval",
     "SecretsRequired",
     "config_for_channel",
     "create_config",
@@ -25,6 +27,7 @@ __all__ = [
     "list_configs",
     "map_channels",
     "mapped_channels",
+    "open_payments",
     "remove_config",
     "same_api_url",
     "unmap_channel",
@@ -164,12 +167,53 @@ def disable_config(session: Session, config: PaycombatConfig) -> list[str]:
     return channels
 
 
+class OpenPaymentsBlockRemoval(Exception):
+    """A configuration still has payments a shopper can complete: removing it would wipe the keys their
+    webhooks are checked with and stop the reconciler, so they could never settle."""
+
+    def __init__(self, count: int) -> None:
+        self.count = count
+        super().__init__(
+            f"{count} payment{'s' if count != 1 else ''} on it {'are' if count != 1 else 'is'} still open: "
+            "unmap its channels so no new payments start, wait until they settle or expire, then remove it"
+        )
+
+
+def _expiry(expires_at: str | None, virtual_account: dict[str, Any] | None) -> datetime | None:
+    """When the shopper can no longer pay: the checkout's expiry, or a KRW virtual account's if later."""
+    moments = [expires_at, (virtual_account or {}).get("expires_at")]
+    parsed = []
+    for moment in moments:
+        try:
+            when = datetime.fromisoformat(str(moment))
+        except ValueError:
+            continue
+        parsed.append(when if when.tzinfo else when.replace(tzinfo=UTC))
+    return max(parsed) if parsed else None
+
+
+def open_payments(session: Session, config_id: str, now: datetime | None = None) -> int:
+    """How many of the configuration's payments a shopper can still complete: open, and not past their
+    expiry (one whose expiry is unknown counts as open)."""
+    now = now or datetime.now(UTC)
+    rows = session.execute(
+        select(PaymentSession.expires_at, PaymentSession.virtual_account).where(
+            PaymentSession.config_id == config_id, PaymentSession.state.in_(OPEN_STATES)
+        )
+    ).all()
+    return sum(1 for expires_at, account in rows if (_expiry(expires_at, account) or now) >= now)
+
+
 def remove_config(
     session: Session, config: PaycombatConfig
 ) -> tuple[Literal["deleted", "disabled"], list[str]]:
     """Delete a configuration no payment names; disable one that has payments (``disable_config``).
     Either way its keys are gone and its channels stop offering PayCombat. Returns which, and the
-    channels it held."""
+    channels it held. Raises ``OpenPaymentsBlockRemoval``, changing nothing, while a payment on it can
+    still be completed."""
+    still_open = open_payments(session, config.id)
+    if still_open:
+        raise OpenPaymentsBlockRemoval(still_open)
     if has_payments(session, config.id):
         return "disabled", disable_config(session, config)
     channels = mapped_channels(session, config.id)

@@ -10,13 +10,13 @@ an error that retrying cannot fix, for an operator to retry.
 from __future__ import annotations
 
 import random
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any, cast
 
-from sqlalchemy import Table, or_, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import Table, exists, or_, select, update
+from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql.dml import Insert
 
 from paycombat_gateway.storage.models import OutboxReport, utcnow
@@ -27,10 +27,12 @@ __all__ = [
     "claim_due_reports",
     "enqueue_report",
     "enqueue_report_statement",
+    "give_back",
     "mark_delivered",
     "mark_failed",
     "mark_retry",
     "release_leases",
+    "renew_lease",
     "reports_by_state",
     "retry_report",
 ]
@@ -116,11 +118,25 @@ def claim_due_reports(
     lease_seconds: float = 60,
     now: datetime | None = None,
     skip_installations: Collection[int] = (),
+    room: Callable[[int], int] | None = None,
+    holding: Collection[int] = (),
 ) -> list[OutboxReport]:
     """Lease up to ``limit`` due reports to ``worker_id``; each due row goes to exactly one worker.
-    ``skip_installations``: Saleors whose share of this worker is full (their reports wait)."""
+    ``skip_installations``: Saleors whose share of this worker is full (their reports wait).
+    ``room(installation_id)``: how many more payments that Saleor's share takes; reports of payments
+    beyond it are left unclaimed (those of payments in ``holding``, already held by the worker, need none).
+
+    A report waits while an earlier report of its payment is still owed and not yet due (waiting for
+    its retry): a refund owed since must not reach Saleor before the charge it follows."""
     now = now or utcnow()
     skipped = [OutboxReport.installation_id.not_in(list(skip_installations))] if skip_installations else []
+    earlier = aliased(OutboxReport)
+    behind_an_earlier_one = exists().where(
+        earlier.payment_session_id == OutboxReport.payment_session_id,
+        earlier.id < OutboxReport.id,
+        earlier.state == "pending",
+        earlier.next_attempt_at > now,
+    )
     rows = list(
         session.scalars(
             select(OutboxReport)
@@ -128,6 +144,7 @@ def claim_due_reports(
                 OutboxReport.state == "pending",
                 OutboxReport.next_attempt_at <= now,
                 or_(OutboxReport.claimed_until.is_(None), OutboxReport.claimed_until < now),
+                ~behind_an_earlier_one,
                 *skipped,
             )
             .order_by(OutboxReport.next_attempt_at, OutboxReport.id)
@@ -135,12 +152,41 @@ def claim_due_reports(
             .with_for_update(skip_locked=True)
         )
     )
+    if room is not None:
+        rows = _within_room(rows, room, holding)
     until = now + timedelta(seconds=lease_seconds)
     for row in rows:
         row.claimed_by = worker_id
         row.claimed_until = until
     session.flush()
     return rows
+
+
+def _within_room(
+    rows: list[OutboxReport], room: Callable[[int], int], holding: Collection[int]
+) -> list[OutboxReport]:
+    taken: dict[int, set[int]] = {}  # installation id -> payments newly taken
+    kept = []
+    for row in rows:
+        payments = taken.setdefault(row.installation_id, set())
+        if row.payment_session_id in holding or row.payment_session_id in payments:
+            kept.append(row)
+        elif len(payments) < room(row.installation_id):
+            payments.add(row.payment_session_id)
+            kept.append(row)
+    return kept
+
+
+def renew_lease(session: Session, report_id: int, worker_id: str, lease_seconds: float) -> bool:
+    """Extend ``worker_id``'s lease on a report as its delivery starts, so it outlives the call however
+    long the report waited in its Saleor's lane; False when the lease is no longer this worker's."""
+    result = session.execute(
+        update(OutboxReport)
+        .where(_owned(report_id, worker_id), OutboxReport.state == "pending")
+        .values(claimed_until=utcnow() + timedelta(seconds=lease_seconds))
+        .execution_options(synchronize_session=False)
+    )
+    return bool(getattr(result, "rowcount", 0))
 
 
 def release_leases(session: Session, holder_prefix: str, keep: str) -> int:
@@ -185,6 +231,27 @@ def mark_retry(session: Session, report_id: int, worker_id: str, error: str) -> 
     row.claimed_by = None
     row.claimed_until = None
     return True
+
+
+def give_back(session: Session, report_ids: Collection[int], worker_id: str, behind: int) -> int:
+    """Release ``worker_id``'s claim on ``report_ids`` without counting an attempt: they come after
+    report ``behind`` (one of their payment's, just marked for retry), so none is due before it.
+    Returns how many were given back."""
+    if not report_ids:
+        return 0
+    due = session.scalar(select(OutboxReport.next_attempt_at).where(OutboxReport.id == behind))
+    given = 0
+    for row in session.scalars(
+        select(OutboxReport).where(
+            OutboxReport.id.in_(list(report_ids)), OutboxReport.claimed_by == worker_id
+        )
+    ):
+        row.claimed_by = None
+        row.claimed_until = None
+        if due is not None and row.next_attempt_at < due:
+            row.next_attempt_at = due
+        given += 1
+    return given
 
 
 def mark_failed(session: Session, report_id: int, worker_id: str, error: str) -> bool:

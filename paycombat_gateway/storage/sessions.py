@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, case, or_, select, update
+from sqlalchemy import ColumnElement, Table, and_, bindparam, case, or_, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.dml import Update, UpdateBase
 
@@ -22,6 +22,7 @@ from paycombat_gateway.storage.models import PaymentSession, utcnow
 from paycombat_gateway.storage.upsert import unless_exists_statement
 
 __all__ = [
+    "FINAL_STATES",
     "MERCHANT_REFERENCE_PREFIX",
     "Claim",
     "claim_payment_session",
@@ -29,12 +30,15 @@ __all__ = [
     "find_by_merchant_reference",
     "find_by_transaction",
     "held_payments",
+    "is_held",
     "recent_sessions",
     "record_checkout",
 ]
 
 # Every payment's merchant reference begins so; PayCombat returns it in the payin's references.
 MERCHANT_REFERENCE_PREFIX = "SALEOR-"
+# The states a payment never leaves (``gateway.settlement.SessionState.is_final``): a hold ends with them.
+FINAL_STATES = ("succeeded", "failed", "expired", "cancelled")
 # Longer than the slowest initialize (three PayCombat calls with their retries).
 STALE_CLAIM = timedelta(seconds=120)
 # A claim writes every column, NULL where it has nothing yet, so one compiled statement serves all claims.
@@ -179,13 +183,18 @@ def recent_sessions(session: Session, installation_id: int, limit: int = 50) -> 
     )
 
 
+def is_held() -> ColumnElement[bool]:
+    """A payment still held for review: a hold and a state not final. The hold is cleared when the
+    payment reaches a final state; the state is checked too, so a hold left on a finished payment (by
+    an older version, say) is never counted or shown."""
+    return and_(PaymentSession.held_at.is_not(None), PaymentSession.state.not_in(FINAL_STATES))
+
+
 def held_payments(session: Session, installation_id: int | None = None) -> list[PaymentSession]:
     """Payments held for review, oldest hold first: PayCombat stated a success that proves no payment
     (``held_reason`` says why, in its own words) and nothing was reported to Saleor. A later success
-    that proves the payment clears the hold. For alerts (an App Problem, a metric) and the page."""
-    query = select(PaymentSession).where(
-        PaymentSession.held_at.is_not(None), PaymentSession.state != "succeeded"
-    )
+    that proves the payment, or any final state, clears the hold. For alerts (an App Problem, a metric) and the page."""
+    query = select(PaymentSession).where(is_held())
     if installation_id is not None:
         query = query.where(PaymentSession.installation_id == installation_id)
     return list(session.scalars(query.order_by(PaymentSession.held_at, PaymentSession.id)))

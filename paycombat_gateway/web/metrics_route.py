@@ -3,6 +3,10 @@
 Who may read it follows ``METRICS_*`` (``settings.MetricsSettings``): on the app's port unless
 ``METRICS_LISTEN`` moves it to a listener of its own (``metrics_app``); a bearer token when
 ``METRICS_TOKEN`` is set; in production, never on the app's port without one of the two.
+
+A scrape's database read runs on a thread of its own (``SCRAPE_THREADS``), like ``/readyz``'s: never on
+the pool the flows' database work uses (``gateway.blocking``) nor on Starlette's shared one, so a scrape
+never queues behind request work, and never takes a thread from it.
 """
 
 from __future__ import annotations
@@ -11,14 +15,15 @@ import hmac
 import logging
 from collections.abc import Iterable
 
+import anyio
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 from starlette.applications import Starlette
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from paycombat_gateway.gateway.blocking import in_thread_limited
 from paycombat_gateway.metrics import CONTENT_TYPE, PREFIX, exposition
 from paycombat_gateway.settings import Settings
 from paycombat_gateway.storage.backlog import Backlog, read_backlog
@@ -28,6 +33,7 @@ from paycombat_gateway.storage.models import utcnow
 __all__ = ["BacklogCollector", "metrics_app", "metrics_routes"]
 
 logger = logging.getLogger(__name__)
+SCRAPE_THREADS = 1  # Prometheus scrapes every few seconds; a second scrape at once waits its turn
 
 
 class BacklogCollector(Collector):
@@ -88,6 +94,7 @@ def metrics_routes(settings: Settings, database: Database, *, own_listener: bool
     options = settings.metrics
     collector = BacklogCollector(database)
     token = options.token.encode() if options.token else None
+    scrapes = anyio.CapacityLimiter(SCRAPE_THREADS)
 
     async def metrics(request: Request) -> Response:
         if not options.enabled or (options.listen is not None and not own_listener):
@@ -102,7 +109,7 @@ def metrics_routes(settings: Settings, database: Database, *, own_listener: bool
                 return _refusal(
                     401, "METRICS_TOKEN_INVALID", "Metrics need Authorization: Bearer <METRICS_TOKEN>."
                 )
-        body = await run_in_threadpool(exposition, collector)
+        body = await in_thread_limited(scrapes, exposition, collector)
         return Response(body, headers={"content-type": CONTENT_TYPE})
 
     return [Route("/metrics", metrics, methods=["GET"])]

@@ -195,10 +195,29 @@ def test_a_signed_webhook_naming_another_checkout_is_ignored(stack: Stack) -> No
     checkout_id = _open_checkout(stack)
     body = json.loads(stack.payin_success_for(checkout_id, "5b0c7e8e-0000-4000-8000-000000000500"))
     foreign = json.dumps({**body, "checkout_id": "another-checkout"}, separators=(",", ":"))
-    mixed = json.dumps({**body, "order_reference": "someone-elses-reference"}, separators=(",", ":"))
+    # Ours in `transaction`, another payment of this app's in `order_reference`: not ours to settle.
+    mixed = json.dumps({**body, "order_reference": "SALEOR-someone-elses-reference"}, separators=(",", ":"))
 
     for crafted in (foreign, mixed):
         assert stack.deliver_signed(crafted.encode()).status_code == 200
 
     assert _charges(stack, checkout_id) == []
     assert _payment(stack, checkout_id).state == "action_required"
+
+
+def test_a_payin_with_our_reference_beside_a_value_of_paycombats_own_settles(stack: Stack) -> None:
+    """PayCombat's documented payin example carries different values in `transaction` and
+    `order_reference`: one may be PayCombat's own. Ours in one field is enough, so long as the other
+    names no other payment of this app's."""
+    stack.settled_checkout("success")
+    checkout_id = _open_checkout(stack)
+    ours = _payment(stack, checkout_id).merchant_reference
+    body = json.loads(stack.payin_success_for(checkout_id, "5b0c7e8e-0000-4000-8000-000000000600"))
+    documented_shape = {**body, "transaction": ours, "order_reference": "invoice_19032025_14414443"}
+
+    response = stack.deliver_signed(json.dumps(documented_shape, separators=(",", ":")).encode())
+
+    assert response.status_code == 200
+    stack.wait_until(lambda: bool(_charges(stack, checkout_id)))
+    assert _charges(stack, checkout_id) == [("CHARGE_SUCCESS", Decimal("49.99"))]
+    assert _payment(stack, checkout_id).state == "succeeded"

@@ -107,6 +107,39 @@ def test_config_remove_deletes_or_disables_a_configuration_with_payments(
     assert "no configuration" in _refused(capsys, "config", "remove", stack.config_id)
 
 
+def test_config_remove_is_refused_while_a_payment_on_it_can_still_be_completed(
+    stack: Stack, capsys: pytest.CaptureFixture[str]
+) -> None:
+    stack.call(SyncEvent.TRANSACTION_INITIALIZE_SESSION, initialize_payload(stack.saleor))  # left open
+    refusal = _refused(capsys, "config", "remove", stack.config_id)
+    assert "1 payment on it is still open" in refusal and "unmap its channels" in refusal
+    config = _config(stack, stack.config_id)  # nothing changed: keys, channels, reconciling
+    assert config.disabled_at is None and credentials(stack.ctx.box, config).x_token == ACCOUNT.x_token
+    assert _names(stack) == ["Main"]
+    with stack.ctx.database.session() as session:
+        assert mapped_channels(session, stack.config_id) == ["default-channel"]
+        (payment,) = session.query(PaymentSession).all()
+        assert payment.reconcile_stopped_at is None
+        payment.expires_at, payment.virtual_account = (
+            "2020-01-01T00:00:00+00:00",
+            None,
+        )  # the shopper's time ran out
+    code, out, _ = _run(capsys, "config", "remove", stack.config_id)
+    assert code == 0 and "disabled" in out
+    assert _config(stack, stack.config_id).disabled_at is not None
+
+
+@pytest.mark.parametrize("limit", ["0", "-3", "many"])
+def test_outbox_list_refuses_a_limit_that_is_not_a_positive_number(
+    capsys: pytest.CaptureFixture[str], limit: str
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["outbox", "list", f"--limit={limit}"])
+    assert exited.value.code == 2
+    errors = capsys.readouterr().err
+    assert f"--limit: a whole number above zero, not '{limit}'" in errors and "Traceback" not in errors
+
+
 def test_outbox_list_and_retry(stack: Stack, capsys: pytest.CaptureFixture[str]) -> None:
     stack.settled_checkout("success")
     stack.wait_until(stack.outbox_settled)

@@ -7,8 +7,13 @@ import re
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
+import pytest
+
+from paycombat_gateway.background import problems as problems_check
 from paycombat_gateway.background.problems import ProblemsCheck
+from paycombat_gateway.gateway.activity import payment_state
 from paycombat_gateway.gateway.problems import (
     CHANNEL_NOT_CONFIGURED,
     KEYS_REFUSED,
@@ -23,14 +28,17 @@ from paycombat_gateway.gateway.refunds import confirm_refund
 from paycombat_gateway.saleor.webhooks import SyncEvent
 from paycombat_gateway.settings import ProblemsSettings
 from paycombat_gateway.storage import outbox
+from paycombat_gateway.storage.backlog import read_backlog
 from paycombat_gateway.storage.configs import create_config, map_channels, update_config
-from paycombat_gateway.storage.installations import get_installation
+from paycombat_gateway.storage.installations import get_installation, upsert_installation
 from paycombat_gateway.storage.models import (
     OutboxReport,
     PaycombatConfig,
+    PaymentSession,
     RefundOwed,
     utcnow,
 )
+from paycombat_gateway.storage.sessions import held_payments
 from tests.support.saleor_double import action_payload, initialize_payload
 from tests.support.stack import ACCOUNT, Stack, run_stack
 
@@ -217,3 +225,66 @@ def test_an_uninstalled_saleor_is_not_checked(tmp_path: Path) -> None:
 
         assert ProblemsCheck(stack.ctx).run_once() == {}
         assert len(stack.saleor.graphql_calls) == before and stack.saleor.problem_calls == []
+
+
+def test_a_held_payment_that_then_fails_is_no_longer_held(tmp_path: Path) -> None:
+    """A hold ends with any final state, not only a proven success: the payment is shown failed, the
+    count (metric and App Problem) drops and the problem is dismissed."""
+    with run_stack(tmp_path, "3.23") as stack:
+        stack.settled_checkout("success")
+        target_id = stack.call(SyncEvent.TRANSACTION_INITIALIZE_SESSION, initialize_payload(stack.saleor))[
+            "pspReference"
+        ]
+        success = stack.payin_success_for(target_id, "5b0c7e8e-0000-4000-8000-0000000000ad")
+        assert '"status":"SUCCESS"' in success
+        held = re.sub(r'"amount":[^,}]+', '"amount":0', success)
+        assert stack.deliver_signed(held.encode()).status_code == 200
+        assert _check(stack) == ([PAYMENTS_HELD], [])
+        with stack.ctx.database.session(readonly=True) as session:
+            assert read_backlog(session, utcnow()).payments_held == 1
+
+        failed = stack.payin_success_for(target_id, "5b0c7e8e-0000-4000-8000-0000000000ae")
+        assert (
+            stack.deliver_signed(
+                failed.replace('"status":"SUCCESS"', '"status":"FAILED"').encode()
+            ).status_code
+            == 200
+        )
+        stack.wait_until(stack.outbox_settled)
+
+        with stack.ctx.database.session(readonly=True) as session:
+            row = session.query(PaymentSession).filter_by(checkout_id=target_id).one()
+            assert row.state == "failed" and row.held_reason is None and row.held_at is None
+            assert payment_state(row) == "failed"
+            assert read_backlog(session, utcnow()).payments_held == 0
+            assert held_payments(session) == []
+        assert _check(stack) == ([], [PAYMENTS_HELD])
+        assert stack.saleor.open_problems() == {}
+
+
+def test_one_installation_whose_check_raises_does_not_end_the_round_for_the_others(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    broken_url = "https://broken.example/graphql/"
+    real_check = problems_check.check_installation
+
+    async def check(ctx: Any, installation: Any, http: Any) -> Any:
+        if installation.saleor_api_url == broken_url:
+            raise RuntimeError("unexpected answer quoting sk_live_SECRET_in_the_message")
+        return await real_check(ctx, installation, http)
+
+    with run_stack(tmp_path, "3.23") as stack:
+        with stack.ctx.database.session() as session:
+            upsert_installation(
+                session, stack.ctx.box, saleor_api_url=broken_url, app_id="QXBwOjk=", token="tok", jwks=None
+            )
+        _shopper_tries_channel(stack, "poland")
+        monkeypatch.setattr(problems_check, "check_installation", check)
+
+        outcomes = ProblemsCheck(stack.ctx).run_once()
+
+        assert outcomes[broken_url] is None
+        healthy = outcomes[stack.saleor.api_url]
+        assert healthy is not None and healthy.created == [f"{CHANNEL_NOT_CONFIGURED}:poland"]
+        assert f"problems check for {broken_url} failed unexpectedly: RuntimeError" in caplog.text
+        assert "sk_live_SECRET" not in caplog.text

@@ -3,6 +3,7 @@ PayCombat (the sandbox) and reports them to Saleor (the double) once, on SQLite 
 
 from __future__ import annotations
 
+import json
 import threading
 from collections import Counter
 from collections.abc import Iterator
@@ -214,3 +215,31 @@ def test_process_with_nothing_at_paycombat_still_sends_the_shopper_back(tmp_path
         assert down["result"] == nothing["result"] == "CHARGE_ACTION_REQUIRED"
         assert nothing["pspReference"] == checkout_id
         assert stack.saleor.reports == []
+
+
+def test_a_success_that_proves_nothing_never_hides_a_listed_failure(tmp_path: Path) -> None:
+    """PayCombat lists, beside this payment's genuine FAILED payin, a SUCCESS naming another payment of
+    this app's and a SUCCESS of nothing: neither is preferred, the failure is reported."""
+    with stack_on("sqlite", tmp_path, OFF) as stack:
+        stack.settled_checkout("success")
+        template = json.loads(stack.delivery("PAYIN_SUCCESS")["payload"])
+        stack.sandbox.drop_webhooks(account=ACCOUNT.name)
+        ((_, checkout_id),) = start_checkouts(stack, 1)
+        ours = sessions_by_checkout(stack)[checkout_id].merchant_reference
+        mine = {**template, "transaction": ours, "order_reference": ours}
+        listed = [
+            {**mine, "id": "5b0c7e8e-0000-4000-8000-0000000007a1", "order_reference": "SALEOR-another"},
+            {**mine, "id": "5b0c7e8e-0000-4000-8000-0000000007a2", "amount": 0},
+            {**mine, "id": "5b0c7e8e-0000-4000-8000-0000000007a3", "status": "FAILED"},
+        ]
+        envelope = json.dumps({"status": True, "message": "OK", "data": listed})
+        stack.sandbox.add_fault("/api/v1/transaction", status=200, body=envelope, count=1)
+        backdate(stack)
+
+        (finding,) = [f for f in Reconciler(stack.ctx).run_pass() if f.checkout_id == checkout_id]
+
+        stack.app.state.outbox.notify()
+        stack.wait_until(stack.outbox_settled)
+        assert sessions_by_checkout(stack)[checkout_id].state == "failed", finding
+        assert report_counts(stack)[("CHARGE_FAILURE", checkout_id)] == 1
+        assert report_counts(stack)[("CHARGE_SUCCESS", checkout_id)] == 0

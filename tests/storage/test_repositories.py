@@ -282,3 +282,49 @@ def test_retry_backoff_and_operator_retry(database: Database, box: SecretBox) ->
 def test_backoff_is_capped() -> None:
     assert outbox.backoff_delay(1) <= timedelta(seconds=2.4)
     assert outbox.backoff_delay(50) <= timedelta(seconds=720)
+
+
+def test_a_payments_report_waits_behind_its_earlier_one(database: Database, box: SecretBox) -> None:
+    """One payment's reports reach Saleor in their order: a later report is not claimed while an
+    earlier one waits for its retry, and a report given back behind a retried one is never due before
+    it, with no attempt counted."""
+    _enqueue_many(database, box, 2)
+    with database.session() as session:
+        (first,) = outbox.claim_due_reports(session, "a", limit=1)
+        (mine,) = outbox.claim_due_reports(session, "a")
+        assert mine.id != first.id
+        assert outbox.mark_retry(session, first.id, "a", "Saleor unavailable")
+        assert outbox.give_back(session, [mine.id], "a", behind=first.id) == 1
+    with database.session() as session:
+        retried, later = session.get(OutboxReport, first.id), session.get(OutboxReport, mine.id)
+        assert retried is not None and later is not None
+        assert later.attempts == 0 and later.claimed_by is None
+        assert later.next_attempt_at >= retried.next_attempt_at > utcnow()
+        later.next_attempt_at = utcnow() - timedelta(seconds=1)
+    with database.session() as session:
+        assert outbox.claim_due_reports(session, "b") == []  # due, but its earlier report is not yet
+        both = outbox.claim_due_reports(session, "b", now=utcnow() + timedelta(minutes=11))
+        assert sorted(row.id for row in both) == [first.id, mine.id]  # the worker sends them by id
+
+
+def test_a_lease_is_renewed_as_delivery_starts_and_only_by_its_holder(
+    database: Database, box: SecretBox
+) -> None:
+    """A report that waited in its Saleor's lane past its claim's lease gets a fresh one as its
+    delivery starts, so no other instance takes it and sends it again; a lease another worker took
+    over is not renewed (the report is not sent twice)."""
+    _enqueue_many(database, box, 2)
+    with database.session() as session:
+        first, second = outbox.claim_due_reports(session, "waiting", lease_seconds=120)
+        for row in (first, second):  # as if claimed 200 s ago: they waited past their lease
+            row.claimed_until = utcnow() - timedelta(seconds=80)
+    with database.session() as session:
+        assert outbox.renew_lease(session, first.id, "waiting", lease_seconds=45)
+        assert not outbox.renew_lease(session, first.id, "other", lease_seconds=45)
+    with database.session() as session:
+        renewed = session.get(OutboxReport, first.id)
+        assert renewed is not None and renewed.claimed_until > utcnow() + timedelta(seconds=30)
+        taken = outbox.claim_due_reports(session, "other")  # the lapsed one only
+        assert [row.id for row in taken] == [second.id]
+    with database.session() as session:
+        assert not outbox.renew_lease(session, second.id, "waiting", lease_seconds=45)

@@ -7,6 +7,7 @@ from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
+import pytest
 from sqlalchemy import select
 
 from paycombat_gateway.storage import configs, inbox, installations, outbox
@@ -207,6 +208,13 @@ def test_removing_a_configuration_deletes_it_or_disables_it_for_its_payments(
         assert configs.remove_config(session, unused) == ("deleted", ["poland"])
         config = session.get(PaycombatConfig, config_id)
         assert config is not None
+        open_payment = session.get(PaymentSession, waiting)
+        assert open_payment is not None
+        open_payment.virtual_account = {**ACCOUNT, "expires_at": "2099-01-01T00:00:00Z"}
+        with pytest.raises(configs.OpenPaymentsBlockRemoval):  # the shopper can still pay into it
+            configs.remove_config(session, config)
+        assert config.disabled_at is None
+        open_payment.virtual_account = {**ACCOUNT, "expires_at": "2020-01-01T00:00:00Z"}
         assert configs.remove_config(session, config) == ("disabled", ["default-channel"])
     with database.session(readonly=True) as session:
         assert session.get(PaycombatConfig, unused.id) is None

@@ -25,6 +25,7 @@
   (count + 1, the new message), else adds one, keeping at most 100 (the oldest goes);
   ``appProblemDismiss(byApp: {keys})`` dismisses them (by APP); ``app { problems }`` lists them. Every
   such call is recorded in ``problem_calls``. On 3.21 these documents fail validation, as in Saleor;
+- can refuse the next N reports (``refuse_next_reports``: 503, as a Saleor briefly down);
 - can be switched to fail: ``mode = "down"`` (503), ``"errors"`` (GraphQL errors), ``"slow"`` or
   ``"trickle"`` (every GraphQL answer trickles one byte at a time, ``tests.support.trickle``), and
   ``jwks_mode = "trickle"`` does the same to the JWKS; ``trickles`` records when each began and ended.
@@ -135,6 +136,7 @@ class SaleorDouble:
     key: SigningKey = field(default_factory=SigningKey.generate)
     base_url: str = ""
     mode: str = "ok"
+    refuse_next_reports: int = 0  # the next N transactionEventReport calls answer 503 (briefly down)
     jwks_mode: str = "ok"
     trickles: Trickles = field(default_factory=Trickles)
     reports: list[dict[str, Any]] = field(default_factory=list)
@@ -455,6 +457,9 @@ class SaleorDouble:
             await request.body()
             return self.trickles.response("graphql")
         body = await request.json()
+        if self.refuse_next_reports and "transactionEventReport" in body["query"]:
+            self.refuse_next_reports -= 1
+            return Response("Service Unavailable", status_code=503)
         document = parse(body["query"])
         errors = validate(saleor_schema(self.schema_version), document)
         self.graphql_calls.append(body)

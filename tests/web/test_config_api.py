@@ -219,3 +219,25 @@ def test_internal_failures_are_masked_and_outages_named(
 
     (syntax,) = _post(stack, "{ configurations { nosuchfield } }").json()["errors"]
     assert "nosuchfield" in syntax["message"]
+
+
+DELETE = "mutation($id: ID!) { deleteConfiguration(id: $id) { ok message } }"
+
+
+def test_delete_is_refused_while_a_payment_on_the_configuration_can_still_be_completed(stack: Stack) -> None:
+    initialize = initialize_payload(stack.saleor)
+    checkout_id = stack.call(SyncEvent.TRANSACTION_INITIALIZE_SESSION, initialize)["pspReference"]
+    refused = _data(stack, DELETE, {"id": stack.config_id})["deleteConfiguration"]
+    assert refused["ok"] is False
+    assert (
+        "1 payment on it is still open" in refused["message"] and "unmap its channels" in refused["message"]
+    )
+    with stack.ctx.database.session(readonly=True) as session:
+        config = session.get(PaycombatConfig, stack.config_id)
+        assert config is not None and config.disabled_at is None and config.x_token_encrypted
+        assert configs.mapped_channels(session, stack.config_id) == ["default-channel"]
+    stack.sandbox.settle(checkout_id, "success")  # once it settles, removal goes ahead as before
+    stack.wait_until(lambda: _data(stack, DELETE, {"id": stack.config_id})["deleteConfiguration"]["ok"])
+    with stack.ctx.database.session(readonly=True) as session:
+        config = session.get(PaycombatConfig, stack.config_id)
+        assert config is not None and config.disabled_at is not None and config.x_token_encrypted == ""

@@ -65,3 +65,24 @@ def test_a_failed_request_is_logged_by_name_and_error_without_its_text_or_variab
     assert failures and all(record.levelno == logging.WARNING for record in failures)
     assert secret not in caplog.text and variable_secret not in caplog.text
     assert "testConnection(" not in caplog.text  # not the query text either
+
+
+@pytest.mark.parametrize(
+    ("query", "variables"),
+    [
+        # graphql-core echoes a variable's value in single quotes...
+        ("query Recent($n: Int) { recentTransactions(limit: $n) { id } }", {"n": "sk_live_SECRET_quoted"}),
+        # ...and an inline literal bare, with no quotes at all.
+        ("query Recent { recentTransactions(limit: sk_live_SECRET_bare) { id } }", {}),
+    ],
+)
+def test_a_refused_value_is_logged_by_kind_and_place_never_echoed(
+    stack: Stack, caplog: pytest.LogCaptureFixture, query: str, variables: dict[str, Any]
+) -> None:
+    with caplog.at_level(logging.DEBUG):
+        response = _post(stack, query, variables, operationName="Recent")
+    (error,) = response.json()["errors"]
+    assert "sk_live_SECRET" in error["message"]  # the caller is told what was wrong with what they sent
+    refusals = [record.getMessage() for record in caplog.records if "GraphQL Recent" in record.getMessage()]
+    assert refusals and all("invalid" in message for message in refusals)
+    assert "sk_live_SECRET" not in caplog.text

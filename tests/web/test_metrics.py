@@ -3,24 +3,31 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
 import os
 import re
 import subprocess
 import sys
+import threading
 from dataclasses import replace
 from pathlib import Path
 
+import anyio
 import pytest
 import requests
+from anyio import to_thread
 from prometheus_client.parser import text_string_to_metric_families
 from starlette.applications import Starlette
+from starlette.requests import Request
 
 from paycombat_gateway.background_server import bind_loopback, serve_in_thread
+from paycombat_gateway.gateway import blocking
 from paycombat_gateway.saleor.webhooks import SyncEvent
 from paycombat_gateway.settings import MetricsSettings
 from paycombat_gateway.storage.models import PaymentSession
 from paycombat_gateway.web.app import create_app
-from paycombat_gateway.web.metrics_route import metrics_app
+from paycombat_gateway.web.metrics_route import metrics_app, metrics_routes
 from tests.support.saleor_double import action_payload, initialize_payload
 from tests.support.serve_process import free_port
 from tests.support.stack import ACCOUNT, make_settings, run_stack
@@ -222,3 +229,66 @@ def test_held_news_and_reconciler_look_ups_are_counted(tmp_path: Path) -> None:
     webhooks = "paycombat_gateway_paycombat_webhooks_total"
     assert value(after, webhooks, outcome="held") - value(before, webhooks, outcome="held") == 1
     assert value(after, "paycombat_gateway_payments_held") == 1
+
+
+def test_a_held_payment_that_expires_drops_out_of_payments_held(tmp_path: Path) -> None:
+    with run_stack(tmp_path) as stack:
+        stack.settled_checkout("success")
+        open_id = stack.call(SyncEvent.TRANSACTION_INITIALIZE_SESSION, initialize_payload(stack.saleor))[
+            "pspReference"
+        ]
+        success = stack.payin_success_for(open_id, "5b0c7e8e-0000-4000-8000-0000000000af")
+        stack.deliver_signed(re.sub(r'"amount":[^,}]+', '"amount":0', success).encode())
+        held = scrape(stack.app_url)
+        expired = stack.payin_success_for(open_id, "5b0c7e8e-0000-4000-8000-0000000000b0")
+        response = stack.deliver_signed(expired.replace('"status":"SUCCESS"', '"status":"EXPIRED"').encode())
+        assert response.status_code == 200
+        after = scrape(stack.app_url)
+    assert value(held, "paycombat_gateway_payments_held") == 1
+    assert value(after, "paycombat_gateway_payments_held") == 0
+
+
+def test_a_signed_payin_about_another_payment_is_counted_ignored_not_stored(tmp_path: Path) -> None:
+    with run_stack(tmp_path) as stack:
+        stack.settled_checkout("success")
+        open_id = stack.call(SyncEvent.TRANSACTION_INITIALIZE_SESSION, initialize_payload(stack.saleor))[
+            "pspReference"
+        ]
+        body = json.loads(stack.payin_success_for(open_id, "5b0c7e8e-0000-4000-8000-0000000000b1"))
+        another = {**body, "order_reference": "SALEOR-another-payment"}
+        before = scrape(stack.app_url)
+        assert stack.deliver_signed(json.dumps(another, separators=(",", ":")).encode()).status_code == 200
+        after = scrape(stack.app_url)
+    webhooks = "paycombat_gateway_paycombat_webhooks_total"
+    assert value(after, webhooks, outcome="ignored") - value(before, webhooks, outcome="ignored") == 1
+    assert value(after, webhooks, outcome="stored") == value(before, webhooks, outcome="stored")
+
+
+def test_a_scrape_never_queues_behind_request_work(tmp_path: Path) -> None:
+    """Every thread of the flows' database pool and of Starlette's shared pool is held by request work
+    that has not finished: a scrape is still answered, on its own thread."""
+    settings = make_settings(tmp_path, "https://pay.example.com", "http://127.0.0.1:2")
+    database = create_app(settings).state.context.database
+    (route,) = metrics_routes(settings, database)
+    request = Request(
+        {"type": "http", "method": "GET", "path": "/metrics", "headers": [], "query_string": b""}
+    )
+    released = threading.Event()
+
+    async def main() -> int:
+        shared = to_thread.current_default_thread_limiter()
+        shared.total_tokens = 1
+        busy = [blocking.in_thread(released.wait) for _ in range(blocking.DB_THREADS)]
+        busy.append(to_thread.run_sync(released.wait))  # Starlette's run_in_threadpool uses this one
+        workers = [asyncio.ensure_future(work) for work in busy]
+        while shared.borrowed_tokens < 1 or blocking._limiter().borrowed_tokens < blocking.DB_THREADS:
+            await asyncio.sleep(0.01)
+        try:
+            with anyio.fail_after(20):  # generous: without its own thread it would wait for ever
+                response = await route.endpoint(request)
+            return response.status_code
+        finally:
+            released.set()
+            await asyncio.gather(*workers)
+
+    assert asyncio.run(main()) == 200

@@ -171,4 +171,4 @@ def test_workers_must_be_a_positive_number(tmp_path: Path) -> None:
         text=True, timeout=60, check=False,
     )  # fmt: skip
     assert result.returncode == 2
-    assert "--workers must be a whole number from 1 up, not '0'" in result.stderr
+    assert "--workers: a whole number above zero, not '0'" in result.stderr

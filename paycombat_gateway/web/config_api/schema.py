@@ -568,7 +568,7 @@ class Mutation:
 
     @strawberry.mutation(
         description="Delete a configuration (disable it, keys wiped, when payments name it); its channels "
-        "stop offering PayCombat."
+        "stop offering PayCombat. Refused while a payment on it is open and unexpired."
     )
     async def delete_configuration(self, info: Info, id: strawberry.ID) -> ActionOutcome:
         ctx, identity = _ctx(info), _identity(info)
@@ -578,7 +578,10 @@ class Mutation:
                 config = _owned(session, identity, str(id))
                 if config is None:
                     return ActionOutcome(ok=False, message="No such configuration.")
-                outcome, _ = configs.remove_config(session, config)
+                try:
+                    outcome, _ = configs.remove_config(session, config)
+                except configs.OpenPaymentsBlockRemoval as refusal:
+                    return ActionOutcome(ok=False, message=f"Not removed: {refusal}.")
                 if outcome == "disabled":  # payments name it: the row stays for the books, the keys go
                     return ActionOutcome(
                         ok=True, message="Removed; its payments are kept, its keys are wiped."
@@ -669,18 +672,48 @@ QUERY_LIMITS = {"aliases": 15, "tokens": 1500, "depth": 8}
 
 def _is_internal(error: GraphQLError) -> bool:
     """Mask what a bug or the database raised (its text can carry SQL); keep GraphQL's own errors
-    (a bad query) and a storage outage, whose message is meant for the merchant."""
+    (a bad query, or a variable's value graphql-core refused, which arrives wrapping a GraphQLError) and a
+    storage outage, whose message is meant for the merchant."""
     original = error.original_error
-    return original is not None and not isinstance(original, StorageUnavailable)
+    return original is not None and not isinstance(original, StorageUnavailable | GraphQLError)
 
 
-_QUOTED = re.compile(r'"(?:[^"\\]|\\.)*"')  # a literal the query carried, echoed by an error message
+# What kind of mistake a refused request made, by the fixed opening graphql-core and strawberry give each
+# message. Only the kind is logged: the rest of a message echoes what the caller sent (a key typed as a
+# value, quoted or bare), and that must never reach the log.
+_REFUSAL_KINDS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
+    (re.compile(pattern), kind)
+    for pattern, kind in (
+        (r"^Syntax Error", "syntax error"),
+        (r"^Variable ", "invalid variable"),
+        (r"cannot represent", "invalid value"),
+        (r"^Expected (value of )?type", "invalid value"),
+        (r"^Cannot query field", "unknown field"),
+        (r"^Unknown argument", "unknown argument"),
+        (r"^Unknown type", "unknown type"),
+        (r"^Unknown operation", "unknown operation"),
+        (r"^Must provide operation name", "operation name missing"),
+        (r"required type .* was not provided", "argument missing"),
+        (r"selection of subfields", "bad selection"),
+        (r"exceeds maximum|[Mm]aximum .* exceeded|Number of", "query too large"),
+    )
+)
+
+
+def _refusal_kind(message: str) -> str:
+    return next((kind for pattern, kind in _REFUSAL_KINDS if pattern.search(message)), "invalid request")
+
+
+def _where(error: GraphQLError) -> str:
+    spots = ", ".join(f"{spot.line}:{spot.column}" for spot in error.locations or ())
+    return f" at {spots}" if spots else ""
 
 
 class ConfigurationSchema(strawberry.Schema):
-    """Logs a failed request by its operation name and each error's message: never the query text
-    (a key typed into it would land in the log) nor the variables. An internal error keeps its
-    traceback; a database outage is a warning."""
+    """Logs a failed request by its operation name and what kind of failure it was: never the query
+    text, the variables, or a refusal's message (graphql-core echoes the offending value in it, quoted or
+    bare, and a key typed into the page would land in the log). An internal error keeps its traceback; a
+    database outage is a warning."""
 
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
@@ -690,10 +723,13 @@ class ConfigurationSchema(strawberry.Schema):
             original = error.original_error
             if isinstance(original, StorageUnavailable):
                 logger.warning("GraphQL %s failed: the database is not answering", operation)
-            elif original is not None:
+            elif original is not None and not isinstance(original, GraphQLError):
                 logger.error("GraphQL %s failed: %s", operation, type(original).__name__, exc_info=original)
-            else:  # the request itself is wrong: say what, not what it was
-                logger.warning("GraphQL %s refused: %s", operation, _QUOTED.sub('"…"', error.message)[:300])
+            else:  # the request itself is wrong (a refused variable wraps a GraphQLError, whose traceback
+                # would carry the value): say what kind of wrong and where, not what it held
+                logger.warning(
+                    "GraphQL %s refused: %s%s", operation, _refusal_kind(error.message), _where(error)
+                )
 
 
 schema = ConfigurationSchema(
