@@ -29,7 +29,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from paycombat_gateway.background.checkpointer import WalCheckpointer
-from paycombat_gateway.gateway.blocking import in_thread
+from paycombat_gateway.gateway.blocking import in_thread, run_inline_on_this_loop
 from paycombat_gateway.paycombat.client import AsyncPaycombatClient
 from paycombat_gateway.paycombat.models import PaymentRequest
 from paycombat_gateway.saleor.jws import verify_detached_jws
@@ -169,6 +169,7 @@ def floor_app(paycombat_url: str, database_url: str, jwks: str) -> Starlette:
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         checkpointer.start()  # as the app does, so both pay for storage alike
+        run_inline_on_this_loop(database)  # and run SQLite's writes where the app runs them
         try:
             yield
         finally:

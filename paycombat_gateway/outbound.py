@@ -60,11 +60,12 @@ class Deadline:
     connect: float
     silence: float | None = None
 
-    def client_timeout(self) -> aiohttp.ClientTimeout:
+    def client_timeout(self, *, total: bool = True) -> aiohttp.ClientTimeout:
         """The aiohttp timeout enforcing it: ``total`` covers the body's read too (aiohttp keeps the
-        timer running until the answer is read); ``sock_read`` stops a silent peer early."""
+        timer running until the answer is read); ``sock_read`` stops a silent peer early. Without
+        ``total`` when the caller's own ``asyncio.timeout`` enforces it (one timer per call, not two)."""
         return aiohttp.ClientTimeout(
-            total=self.total,
+            total=self.total if total else None,
             connect=self.connect,
             sock_connect=self.connect,
             sock_read=self.silence or self.total,
@@ -178,8 +179,10 @@ async def request_bounded(
 
 async def read_bounded(response: aiohttp.ClientResponse, limit: int) -> bytes:
     """The whole body of ``response``, refusing one longer than ``limit`` bytes before buffering it."""
-    if response.content_length is not None and response.content_length > limit:
-        raise AnswerTooLarge(f"the answer announces {response.content_length} bytes (limit {limit})")
+    if response.content_length is not None:
+        if response.content_length > limit:
+            raise AnswerTooLarge(f"the answer announces {response.content_length} bytes (limit {limit})")
+        return await response.read()  # at most the announced length: aiohttp reads no further
     chunks: list[bytes] = []
     size = 0
     async for chunk in response.content.iter_chunked(64 * 1024):

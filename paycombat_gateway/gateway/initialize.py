@@ -7,7 +7,7 @@ virtual account; answer ``CHARGE_ACTION_REQUIRED`` with the checkout id as pspRe
 
 A coroutine: PayCombat is awaited on the async client, so a request waiting for PayCombat holds no
 thread; the claim and the checkout (with its announcement to Saleor, in the same transaction) are
-short database writes, run in a worker thread.
+short database writes, run through ``gateway.blocking.in_thread`` (on SQLite on the loop itself).
 """
 
 from __future__ import annotations

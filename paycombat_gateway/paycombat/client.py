@@ -276,7 +276,9 @@ class AsyncPaycombatClient(_Operations):
                     keepalive_timeout=15,
                     ssl=ssl_context if ssl_context is not None else True,
                 ),
-                timeout=self.deadline.client_timeout(),
+                # the total is ``send``'s own timer, over every attempt; aiohttp keeps the connect
+                # and silence limits (a connect timeout means the request was not sent)
+                timeout=self.deadline.client_timeout(total=False),
                 trust_env=False,  # the proxy was read once, above; no netrc
                 auto_decompress=True,
             )

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Final
+from urllib.parse import quote
 
 __all__ = [
     "CHECKOUT_HOST",
@@ -57,8 +58,8 @@ class Endpoint:
     source: str  # doc URL for documented items; the reasoning for inferred ones
 
     def url_path(self, **params: str) -> str:
-        from urllib.parse import quote
-
+        if not params:
+            return self.path
         return self.path.format(**{key: quote(value, safe="") for key, value in params.items()})
 
 

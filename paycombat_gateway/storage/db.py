@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -21,9 +22,11 @@ from paycombat_gateway.settings import SettingsError
 from paycombat_gateway.storage.single_statement import SingleStatement
 
 __all__ = [
+    "INLINE_BUSY_MS",
     "Database",
     "DatabaseUnusable",
     "StorageUnavailable",
+    "WriterBusy",
     "database_unusable",
     "prepare_sqlite_path",
     "shown_url",
@@ -33,6 +36,12 @@ __all__ = [
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
 CONNECT_TIMEOUT = 5  # seconds, PostgreSQL
+BUSY_TIMEOUT_MS = 10_000  # how long a SQLite writer in a worker thread waits for another's lock
+# How long a SQLite write run inline on the event loop (``Database.inline``) may wait for another
+# writer before it gives up and is run again in a worker thread instead: for this process's write lock
+# (a worker thread's write), then for SQLite's (another process's), each. A neighbour's write takes
+# well under a millisecond; the loop stalls at most twice this for one write that meets a longer one.
+INLINE_BUSY_MS = 5
 
 
 def sqlite_file(url: str | URL) -> Path | None:
@@ -97,6 +106,28 @@ class StorageUnavailable(RuntimeError):
     """The database did not answer after a few quick retries."""
 
 
+class WriterBusy(BaseException):
+    """An inline attempt (``Database.inline``) met another writer's lock before it had committed
+    anything: nothing was written, run the work again in a worker thread, where it may wait.
+
+    A ``BaseException`` so that no ``except Exception`` in the work can swallow it on its way out."""
+
+
+def _is_locked(exc: BaseException) -> bool:
+    """SQLite's SQLITE_BUSY: another connection holds the write lock."""
+    orig = getattr(exc, "orig", exc)
+    return isinstance(orig, sqlite3.OperationalError) and "locked" in str(orig)
+
+
+class _InlineAttempt:
+    """One ``Database.inline`` call on this thread: whether it has committed anything yet."""
+
+    __slots__ = ("committed",)
+
+    def __init__(self) -> None:
+        self.committed = False
+
+
 def _is_unavailable(exc: BaseException) -> bool:
     """Connection trouble (unreachable, refused, killed, timed out, locked), not a bad statement."""
     return isinstance(exc, OperationalError) or (
@@ -117,8 +148,9 @@ def _sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")  # readers never block the writer
     cursor.execute("PRAGMA synchronous=NORMAL")  # durable across app crashes with WAL
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
     cursor.close()
+    connection_record.info["busy_ms"] = BUSY_TIMEOUT_MS
 
 
 def _sqlite_begin(conn: Any) -> None:
@@ -141,6 +173,9 @@ class Database:
         # at once, where SQLite's busy handler would poll with sleeps of up to 100 ms.
         self._write_lock: threading.RLock | None = threading.RLock() if self.is_sqlite else None
         self._writing = threading.local()  # this thread's open write sessions, see write_single
+        self._inline = threading.local()  # this thread's inline attempt (``inline``), if any
+        if self.is_sqlite:
+            event.listen(engine, "checkout", self._busy_timeout_for_caller)
         self._single_statements: dict[tuple[UpdateBase, tuple[str, ...]], SingleStatement] = {}
 
     @property
@@ -184,8 +219,8 @@ class Database:
         cannot be reached (or a connection lost mid-transaction) raises ``StorageUnavailable``, which
         every route answers with a 503 its caller retries, instead of an unexplained 500.
         """
-        lock = self._write_lock if self._write_lock is not None and not readonly else nullcontext()
-        with lock:
+        attempt: _InlineAttempt | None = getattr(self._inline, "attempt", None)
+        with self._writer_lock(attempt) if not readonly else nullcontext():
             session = (self._read_sessions if readonly else self._sessions)()
             depth = getattr(self._writing, "depth", 0)
             self._writing.depth = depth + (0 if readonly else 1)
@@ -194,12 +229,16 @@ class Database:
                 session.commit()
             except BaseException as exc:
                 _quiet_rollback(session)
+                if attempt is not None and not attempt.committed and _is_locked(exc):
+                    raise WriterBusy() from exc  # BEGIN IMMEDIATE waited its short while: nothing written
                 if _is_unavailable(exc):
                     raise StorageUnavailable("the database did not answer") from exc
                 raise
             finally:
                 self._writing.depth = depth
                 session.close()
+            if attempt is not None and not readonly:
+                attempt.committed = True
 
     def write_single(self, statement: UpdateBase, values: Mapping[str, Any]) -> tuple[Any, ...] | None:
         """Run one self-contained write (``INSERT … RETURNING``, ``UPDATE … RETURNING``) in autocommit,
@@ -209,7 +248,10 @@ class Database:
         Never inside this thread's open write session: on SQLite that session holds the database's write
         lock, and this statement, on another connection, would wait for it until the busy timeout.
         """
-        return self._write(lambda: self._compiled(statement, values).run(self.engine, values))
+        return self._write(
+            lambda: self._compiled(statement, values).run(self.engine, values),
+            wrote=lambda row: row is not None,  # RETURNING names every row written: none, nothing written
+        )
 
     def write_then(
         self,
@@ -237,17 +279,70 @@ class Database:
             self._single_statements[key] = compiled
         return compiled
 
-    def _write(self, write: Callable[[], T]) -> T:
+    def _write(self, write: Callable[[], T], wrote: Callable[[T], bool] = lambda result: True) -> T:
         if getattr(self._writing, "depth", 0):
             raise RuntimeError("write_single inside an open write session would wait for that session")
-        lock = self._write_lock if self._write_lock is not None else nullcontext()
+        attempt: _InlineAttempt | None = getattr(self._inline, "attempt", None)
         try:
-            with lock:
-                return write()
+            with self._writer_lock(attempt):
+                written = write()
         except DBAPIError as exc:
+            if attempt is not None and not attempt.committed and _is_locked(exc):
+                raise WriterBusy() from exc
             if _is_unavailable(exc):
                 raise StorageUnavailable("the database did not answer") from exc
             raise
+        if attempt is not None and wrote(written):
+            attempt.committed = True
+        return written
+
+    @contextmanager
+    def _writer_lock(self, attempt: _InlineAttempt | None) -> Iterator[None]:
+        """This process's SQLite write lock (nothing on PostgreSQL). An inline attempt that has
+        written nothing yet waits for it at most ``INLINE_BUSY_MS``, then hops (``WriterBusy``)."""
+        lock = self._write_lock
+        if lock is None:
+            yield
+            return
+        if attempt is not None and not attempt.committed:
+            if not lock.acquire(timeout=INLINE_BUSY_MS / 1000):
+                raise WriterBusy()
+        else:
+            lock.acquire()
+        try:
+            yield
+        finally:
+            lock.release()
+
+    def _busy_timeout_for_caller(self, dbapi_connection: Any, record: Any, proxy: Any) -> None:
+        """On each checkout: a short busy timeout for an inline attempt that has written nothing yet
+        (it would rather hop to a thread than stall the event loop), the full one otherwise."""
+        attempt: _InlineAttempt | None = getattr(self._inline, "attempt", None)
+        wanted = INLINE_BUSY_MS if attempt is not None and not attempt.committed else BUSY_TIMEOUT_MS
+        if record.info.get("busy_ms") != wanted:
+            cursor = dbapi_connection.cursor()
+            cursor.execute(f"PRAGMA busy_timeout={wanted}")
+            cursor.close()
+            record.info["busy_ms"] = wanted
+
+    def inline(self, work: Callable[[], T]) -> T:
+        """Run ``work`` (database work on SQLite) right here, on the calling thread (the event loop's),
+        waiting at most ``INLINE_BUSY_MS`` for another writer's lock. Raises ``WriterBusy`` when it
+        met one before committing anything: nothing was written, and the caller runs ``work`` again in
+        a worker thread. Once ``work`` has committed, later writes in it wait as in a thread (they
+        cannot be undone by starting over); see docs/operations.md."""
+        if not self.is_sqlite:
+            raise RuntimeError("only SQLite's writes are local enough to run on the event loop")
+        outer = getattr(self._inline, "attempt", None)
+        self._inline.attempt = attempt = outer or _InlineAttempt()
+        try:
+            return work()
+        except StorageUnavailable as exc:
+            if not attempt.committed and _is_locked(exc.__cause__ or exc):
+                raise WriterBusy() from exc
+            raise
+        finally:
+            self._inline.attempt = outer
 
     def run(self, work: Callable[[Session], T], *, attempts: int = 3, backoff: float = 0.2) -> T:
         """Run ``work`` in one transaction, retrying a few times when the database is briefly unreachable."""
@@ -256,6 +351,9 @@ class Database:
                 with self.session() as session:
                     return work(session)
             except StorageUnavailable:
+                inline: _InlineAttempt | None = getattr(self._inline, "attempt", None)
+                if inline is not None and not inline.committed:
+                    raise WriterBusy() from None  # retried, with its pauses, in a worker thread
                 if attempt == attempts:
                     raise
                 logger.warning("database unavailable (attempt %s of %s); retrying", attempt, attempts)

@@ -20,6 +20,7 @@ from paycombat_gateway.background.problems import ProblemsCheck
 from paycombat_gateway.background.reconciler import Reconciler
 from paycombat_gateway.background.retention import RetentionRunner
 from paycombat_gateway.background.runner import BackgroundRunner, BackgroundWorker
+from paycombat_gateway.gateway.blocking import run_inline_on_this_loop
 from paycombat_gateway.gateway.context import GatewayContext
 from paycombat_gateway.metrics import process_exited
 from paycombat_gateway.settings import Settings
@@ -66,6 +67,7 @@ def create_app(
             logger.info("background workers: %s", settings.background_workers)
             checkpointer.start()  # SQLite only
             background.start()
+            run_inline_on_this_loop(ctx.database)  # SQLite's writes run on this loop (gateway.blocking)
             _freeze_start_up_objects()
             yield
         finally:

@@ -21,7 +21,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from paycombat_gateway import __version__
-from paycombat_gateway.gateway.blocking import in_thread_limited
+from paycombat_gateway.gateway.blocking import in_own_threads
 
 __all__ = ["health_routes"]
 
@@ -38,7 +38,7 @@ def health_routes(readiness_check: Callable[[], str | None]) -> list[Route]:
 
     async def readyz(request: Request) -> JSONResponse:
         try:
-            problem = await in_thread_limited(probes, readiness_check)
+            problem = await in_own_threads(probes, readiness_check)
         except Exception:  # a probe must answer, whatever broke
             logger.exception("readiness check failed")
             problem = "readiness check failed"

@@ -20,7 +20,8 @@ __all__ = ["paycombat_routes"]
 
 def paycombat_routes(ctx: GatewayContext, on_report_enqueued: Callable[[], None]) -> list[Route]:
     # Authentication runs on the event loop (an unsigned delivery's look-up at PayCombat included, within
-    # its configuration's share); only the storing takes one of these threads.
+    # its configuration's share); only the storing may take one of these threads: on PostgreSQL always,
+    # on SQLite only when it met another writer's lock (gateway.blocking; otherwise it runs on the loop).
     # Storing a delivery is a few quick database round trips. Dozens of threads doing them at once
     # spend their time handing the GIL to each other: on the benchmark, 4 at a time stored 1.6 times
     # as many deliveries per second as 40. The rest wait as coroutines, which costs nothing.

@@ -3,7 +3,8 @@
 A sync webhook is handled on the event loop: its signature is checked there (CPU only), Saleor's
 JWKS is fetched there when a signature names a key the installation's lack, the install handshake's
 calls to Saleor are awaited there, and the flows that call PayCombat are coroutines. Only database
-work runs in a worker thread (``gateway.blocking.in_thread``): reading an installation's keys afresh,
+work goes through ``gateway.blocking.in_thread`` (a worker thread on PostgreSQL, the loop itself on
+SQLite): reading an installation's keys afresh,
 storing one, and the flows that only read the database (refund, gateway initialize).
 """
 
