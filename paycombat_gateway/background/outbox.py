@@ -211,7 +211,7 @@ class OutboxWorker:
         finally:
             del self._owed[payment_id]
 
-    def _prepare(self, report_id: int, http: aiohttp.ClientSession) -> tuple[Send | None, str] | None:
+    def _prepare(self, report_id: int, http: aiohttp.ClientSession) -> tuple[Send | None, str, bool] | None:
         """What to send for a report (None when its installation or payment is gone), and what it is;
         None when the report itself is gone. Renews the report's lease first (``DELIVERY_LEASE_SECONDS``),
         however long it waited in its Saleor's lane; raises ``_LeaseLost`` when another worker has it."""
@@ -250,14 +250,16 @@ class OutboxWorker:
                         available_actions=report.available_actions,
                     )
                 )
-            return send, f"{report.event_type} {report.psp_reference}"
+            ordered = report.event_type != TRANSACTION_DETAILS  # a details row is read as of delivery
+            return send, f"{report.event_type} {report.psp_reference}", ordered
 
     def _give_back(self, report_ids: list[int], behind: int) -> None:
         given = self.ctx.database.run(lambda s: outbox.give_back(s, report_ids, self.worker_id, behind))
         logger.info("outbox: %d later report(s) wait behind report %s, to be retried", given, behind)
 
     async def _deliver(self, report_id: int) -> bool:
-        """Deliver one report; False when it is to be tried again later (its payment's next must wait)."""
+        """Deliver one report; False when it is to be tried again later and is an event, so its payment's
+        next must wait (a details row to be retried holds nothing back: it is read as of its delivery)."""
         assert self._http is not None
         try:
             prepared = await in_thread(self._prepare, report_id, self._http)
@@ -266,7 +268,7 @@ class OutboxWorker:
             return False
         if prepared is None:
             return True
-        send, what = prepared
+        send, what, ordered = prepared
         if send is None:
             await in_thread(
                 self._finish,
@@ -278,7 +280,7 @@ class OutboxWorker:
             result = await send()
         except SaleorError as exc:  # unavailable, refused token, GraphQL errors: all worth retrying later
             await in_thread(self._finish, report_id, retry=str(exc))
-            return False
+            return not ordered
         if result.accepted:
             await in_thread(self._finish, report_id)
             logger.info("reported %s to Saleor", what)
@@ -289,7 +291,7 @@ class OutboxWorker:
             await in_thread(self._finish, report_id, failed=description)
             return True
         await in_thread(self._finish, report_id, retry=description)
-        return False
+        return not ordered
 
     def _finish(self, report_id: int, *, retry: str | None = None, failed: str | None = None) -> None:
         """Record a report's outcome; counted (``metrics``) only when this worker still held its lease

@@ -24,7 +24,7 @@ from paycombat_gateway.gateway.context import GatewayContext
 from paycombat_gateway.gateway.results import external_url
 from paycombat_gateway.gateway.settlement import EventReport
 from paycombat_gateway.storage.models import PaymentSession
-from paycombat_gateway.storage.outbox import enqueue_report, enqueue_report_statement
+from paycombat_gateway.storage.outbox import TRANSACTION_DETAILS, enqueue_report, enqueue_report_statement
 
 __all__ = [
     "TRANSACTION_DETAILS",
@@ -35,8 +35,6 @@ __all__ = [
     "transaction_name",
 ]
 
-# An outbox row that is not an event: the worker sends it with transactionUpdate (name, link, buttons).
-TRANSACTION_DETAILS = "TRANSACTION_DETAILS"
 
 # How the order page names a method; anything else is shown as PayCombat names it.
 _METHOD_NAMES = {

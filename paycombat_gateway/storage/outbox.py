@@ -22,7 +22,12 @@ from sqlalchemy.sql.dml import Insert
 from paycombat_gateway.storage.models import OutboxReport, utcnow
 from paycombat_gateway.storage.upsert import insert_unless_exists, unless_exists_statement
 
+# An outbox row that is not an event: the worker sends it with transactionUpdate (name, link, buttons)
+# as they are when it is delivered, so it has no place in its payment's order of events.
+TRANSACTION_DETAILS = "TRANSACTION_DETAILS"
+
 __all__ = [
+    "TRANSACTION_DETAILS",
     "backoff_delay",
     "claim_due_reports",
     "enqueue_report",
@@ -126,14 +131,16 @@ def claim_due_reports(
     ``room(installation_id)``: how many more payments that Saleor's share takes; reports of payments
     beyond it are left unclaimed (those of payments in ``holding``, already held by the worker, need none).
 
-    A report waits while an earlier report of its payment is still owed and not yet due (waiting for
-    its retry): a refund owed since must not reach Saleor before the charge it follows."""
+    A report waits while an earlier event report of its payment is still owed and not yet due (waiting
+    for its retry): a refund owed since must not reach Saleor before the charge it follows. A details
+    row (``TRANSACTION_DETAILS``) holds nothing back: it is read as of its delivery, not as of its turn."""
     now = now or utcnow()
     skipped = [OutboxReport.installation_id.not_in(list(skip_installations))] if skip_installations else []
     earlier = aliased(OutboxReport)
     behind_an_earlier_one = exists().where(
         earlier.payment_session_id == OutboxReport.payment_session_id,
         earlier.id < OutboxReport.id,
+        earlier.event_type != TRANSACTION_DETAILS,
         earlier.state == "pending",
         earlier.next_attempt_at > now,
     )
