@@ -131,9 +131,10 @@ def claim_due_reports(
     ``room(installation_id)``: how many more payments that Saleor's share takes; reports of payments
     beyond it are left unclaimed (those of payments in ``holding``, already held by the worker, need none).
 
-    A report waits while an earlier event report of its payment is still owed and not yet due (waiting
-    for its retry): a refund owed since must not reach Saleor before the charge it follows. A details
-    row (``TRANSACTION_DETAILS``) holds nothing back: it is read as of its delivery, not as of its turn."""
+    An event report waits while an earlier event report of its payment is still owed and not yet due
+    (waiting for its retry): a refund owed since must not reach Saleor before the charge it follows. A
+    details row (``TRANSACTION_DETAILS``) neither waits nor holds back: it is read as of its delivery,
+    not as of its turn."""
     now = now or utcnow()
     skipped = [OutboxReport.installation_id.not_in(list(skip_installations))] if skip_installations else []
     earlier = aliased(OutboxReport)
@@ -151,7 +152,7 @@ def claim_due_reports(
                 OutboxReport.state == "pending",
                 OutboxReport.next_attempt_at <= now,
                 or_(OutboxReport.claimed_until.is_(None), OutboxReport.claimed_until < now),
-                ~behind_an_earlier_one,
+                or_(OutboxReport.event_type == TRANSACTION_DETAILS, ~behind_an_earlier_one),
                 *skipped,
             )
             .order_by(OutboxReport.next_attempt_at, OutboxReport.id)
@@ -242,8 +243,9 @@ def mark_retry(session: Session, report_id: int, worker_id: str, error: str) -> 
 
 def give_back(session: Session, report_ids: Collection[int], worker_id: str, behind: int) -> int:
     """Release ``worker_id``'s claim on ``report_ids`` without counting an attempt: they come after
-    report ``behind`` (one of their payment's, just marked for retry), so none is due before it.
-    Returns how many were given back."""
+    report ``behind`` (one of their payment's events, just marked for retry), so no event among them is
+    due before it; a details row stays due (it is read as of its delivery). Returns how many were given
+    back."""
     if not report_ids:
         return 0
     due = session.scalar(select(OutboxReport.next_attempt_at).where(OutboxReport.id == behind))
@@ -255,7 +257,7 @@ def give_back(session: Session, report_ids: Collection[int], worker_id: str, beh
     ):
         row.claimed_by = None
         row.claimed_until = None
-        if due is not None and row.next_attempt_at < due:
+        if due is not None and row.event_type != TRANSACTION_DETAILS and row.next_attempt_at < due:
             row.next_attempt_at = due
         given += 1
     return given
