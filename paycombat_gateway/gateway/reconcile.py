@@ -22,7 +22,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from decimal import Decimal
 from functools import partial
 
@@ -37,7 +37,7 @@ from paycombat_gateway.paycombat.contract import WebhookKind
 from paycombat_gateway.paycombat.models import Payin
 from paycombat_gateway.paycombat.webhooks import PaycombatWebhook, parse_webhook
 from paycombat_gateway.storage.models import PaymentSession, utcnow
-from paycombat_gateway.storage.reconciliation import OPEN_STATES
+from paycombat_gateway.storage.reconciliation import OPEN_STATES, payable_until
 from paycombat_gateway.storage.sessions import FINAL_STATES
 
 __all__ = [
@@ -176,20 +176,6 @@ def _describe(news: list[tuple[PaycombatWebhook, bytes]]) -> str:
     )
 
 
-def _expiry(payment: SessionSnapshot) -> datetime | None:
-    """When the shopper can no longer pay: the checkout's expiry, or a KRW virtual account's if later."""
-    moments = [payment.expires_at]
-    if payment.virtual_account:
-        moments.append(payment.virtual_account.get("expires_at"))
-    parsed = []
-    for moment in moments:
-        try:
-            parsed.append(datetime.fromisoformat(str(moment)))
-        except ValueError:
-            continue
-    return max(parsed) if parsed else None
-
-
 def next_wait(interval: timedelta, attempts: int) -> timedelta:
     """``interval``, doubled after every look, at most an hour (or ``interval`` if that is longer)."""
     grown: timedelta = interval * (2 ** min(attempts, 20))
@@ -317,7 +303,8 @@ def schedule_next_look(
         row.reconcile_next_at = None
         row.reconcile_note = f"settled ({row.state})"
         return "settled"
-    expiry = _expiry(snapshot(row))
+    payment = snapshot(row)
+    expiry = payable_until(payment.expires_at, payment.virtual_account)
     if expiry is not None and now > expiry + EXPIRY_GRACE:
         # Past its expiry and still not final: with no payin nothing will come; with one (held for
         # review, say) looking again cannot change it. Either way a person, not a loop, is next.

@@ -5,13 +5,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Literal
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from paycombat_gateway.storage.models import ChannelMapping, PaycombatConfig, PaymentSession, utcnow
-from paycombat_gateway.storage.reconciliation import OPEN_STATES
+from paycombat_gateway.storage.reconciliation import OPEN_STATES, payable_until
 from paycombat_gateway.storage.secrets import SecretBox, secret_hint
 
 __all__ = [
@@ -179,19 +179,6 @@ class OpenPaymentsBlockRemoval(Exception):
         )
 
 
-def _expiry(expires_at: str | None, virtual_account: dict[str, Any] | None) -> datetime | None:
-    """When the shopper can no longer pay: the checkout's expiry, or a KRW virtual account's if later."""
-    moments = [expires_at, (virtual_account or {}).get("expires_at")]
-    parsed = []
-    for moment in moments:
-        try:
-            when = datetime.fromisoformat(str(moment))
-        except ValueError:
-            continue
-        parsed.append(when if when.tzinfo else when.replace(tzinfo=UTC))
-    return max(parsed) if parsed else None
-
-
 def open_payments(session: Session, config_id: str, now: datetime | None = None) -> int:
     """How many of the configuration's payments a shopper can still complete: open, and not past their
     expiry (one whose expiry is unknown counts as open)."""
@@ -201,7 +188,7 @@ def open_payments(session: Session, config_id: str, now: datetime | None = None)
             PaymentSession.config_id == config_id, PaymentSession.state.in_(OPEN_STATES)
         )
     ).all()
-    return sum(1 for expires_at, account in rows if (_expiry(expires_at, account) or now) >= now)
+    return sum(1 for expires_at, account in rows if (payable_until(expires_at, account) or now) >= now)
 
 
 def remove_config(

@@ -10,14 +10,15 @@ payment's place: that is how a PayCombat outage pauses without losing anything.
 from __future__ import annotations
 
 from collections.abc import Collection
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from paycombat_gateway.storage.models import PaymentSession
 
-__all__ = ["OPEN_STATES", "claim_for_reconciliation", "release_claims"]
+__all__ = ["OPEN_STATES", "claim_for_reconciliation", "payable_until", "release_claims"]
 
 # A hosted checkout is open and unsettled in these states (settlement.SessionState values).
 OPEN_STATES = ("action_required", "pending")
@@ -99,3 +100,16 @@ def release_claims(session: Session, worker_id: str, session_ids: Collection[int
         .values(reconcile_claimed_by=None, reconcile_claimed_until=None)
         .execution_options(synchronize_session=False)
     )
+
+
+def payable_until(expires_at: str | None, virtual_account: dict[str, Any] | None) -> datetime | None:
+    """When the shopper can no longer pay: the checkout's expiry, or a KRW virtual account's if later."""
+    moments = [expires_at, (virtual_account or {}).get("expires_at")]
+    parsed = []
+    for moment in moments:
+        try:
+            when = datetime.fromisoformat(str(moment))
+        except ValueError:
+            continue
+        parsed.append(when if when.tzinfo else when.replace(tzinfo=UTC))
+    return max(parsed) if parsed else None
