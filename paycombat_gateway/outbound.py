@@ -95,7 +95,12 @@ DNS_LOOKUP_SECONDS = 5.0  # resolving a configuration's PayCombat host before ke
 
 
 # --- shares: how much of the app one peer may hold at once (``peer_shares``) ------------------------------
-PAYCOMBAT_SHARE = 64  # calls in flight to one configuration's PayCombat, per client (webhooks' flows)
+# Calls in flight to one configuration's PayCombat, per client (the webhooks' flows). Each client has its
+# own connections, so the share bounds what one configuration holds (sockets, buffers), never what
+# another may use. 512 carries a checkout rush with PayCombat answering in 1 s (512 initializes a
+# second) without queueing Saleor's calls towards their 10 s deadline: at 64, 1,000 shoppers at once
+# saw half their initializes run out of time (docs/benchmarks.md, issue 22).
+PAYCOMBAT_SHARE = 512
 SALEOR_WEB_SHARE = 16  # connections the server opens to one Saleor host (JWKS, install, page reads)
 SALEOR_REPORT_SHARE = 16  # payments of one Saleor whose reports one instance delivers at once
 SALEOR_REPORT_BACKLOG = 48  # payments of one Saleor one instance holds claimed (running or waiting)

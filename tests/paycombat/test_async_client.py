@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from aiohttp import web
 from urllib3.util.retry import Retry
 
 from paycombat_gateway.outbound import Deadline
@@ -142,3 +143,57 @@ def test_requests_go_through_the_environments_proxy(proxy_url: str, monkeypatch:
 
     asyncio.run(scenario())
     assert _ForwardProxy.seen == [f"POST {PAYCOMBAT_URL}/api/v1/checkout/payment-request HTTP/1.1"]
+
+
+def test_calls_in_flight_stop_at_the_clients_share() -> None:
+    """``connections`` is one configuration's share of PayCombat (``outbound.PAYCOMBAT_SHARE`` in the
+    app): beyond it a call waits for a connection, inside its own deadline, and is sent once one frees."""
+
+    async def scenario() -> None:
+        in_flight = most = 0
+        release = asyncio.Event()
+
+        async def create(request: web.Request) -> web.Response:
+            nonlocal in_flight, most
+            await request.read()
+            in_flight += 1
+            most = max(most, in_flight)
+            await release.wait()
+            in_flight -= 1
+            data = {
+                "id": "pr_share",
+                "checkout_token": "token",
+                "amount": 10,
+                "currency": "USD",
+                "checkout_url": "http://127.0.0.1/checkout/?token=token",
+                "expire_at": "2026-12-01T00:00:00Z",
+            }
+            return web.json_response({"status": True, "message": "OK", "data": data})
+
+        app = web.Application()
+        app.router.add_post("/api/v1/checkout/payment-request", create)
+        runner = web.AppRunner(app)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        client = AsyncPaycombatClient(
+            ACCOUNT.x_token, ACCOUNT.signature_key, f"http://127.0.0.1:{port}", connections=3, retries=0
+        )
+        try:
+            calls = [asyncio.create_task(client.create_payment_request(REQUEST)) for _ in range(10)]
+            for _ in range(100):
+                if in_flight == 3:
+                    break
+                await asyncio.sleep(0.02)
+            await asyncio.sleep(0.3)  # room for a fourth to arrive, were the share not kept
+            assert (in_flight, most) == (3, 3)
+            release.set()
+            checkouts = await asyncio.gather(*calls)
+            assert [checkout.id for checkout in checkouts] == ["pr_share"] * 10
+            assert most == 3
+        finally:
+            await client.aclose()
+            await runner.cleanup()
+
+    asyncio.run(scenario())
