@@ -78,22 +78,34 @@ class SingleStatement:
             return params
         return [params[name] for name in self.positional_names]
 
-    def run(self, engine: Engine, values: Mapping[str, Any]) -> tuple[Any, ...] | None:
-        """Execute once in autocommit; the first RETURNING row, or None when no row was written."""
+    def run(
+        self, engine: Engine, values: Mapping[str, Any], held: PoolProxiedConnection | None = None
+    ) -> tuple[Any, ...] | None:
+        """Execute once in autocommit; the first RETURNING row, or None when no row was written. On
+        ``held``, a connection the caller keeps (``Database``'s for the serving loop), when given; on
+        one of the pool's otherwise."""
         parameters = self.parameters(values)
-        with _pooled(engine, self.sql, parameters) as connection, _autocommit(connection, engine.dialect):
+        with (
+            _pooled(engine, self.sql, parameters, held) as connection,
+            _autocommit(connection, engine.dialect),
+        ):
             row = _execute(connection, self.sql, parameters)
             if getattr(connection.driver_connection, "in_transaction", False):
                 connection.commit()  # a driver that opened a transaction anyway
         return row
 
     def run_then(
-        self, engine: Engine, values: Mapping[str, Any], then: Callable[[tuple[Any, ...] | None], Followup]
+        self,
+        engine: Engine,
+        values: Mapping[str, Any],
+        then: Callable[[tuple[Any, ...] | None], Followup],
+        held: PoolProxiedConnection | None = None,
     ) -> tuple[Any, ...] | None:
         """Execute this statement and the one ``then`` builds from its row (None: no second statement)
-        in one transaction on one connection: both are written, or neither. This statement's row."""
+        in one transaction on one connection (``held``, as for ``run``): both are written, or neither.
+        This statement's row."""
         parameters = self.parameters(values)
-        with _pooled(engine, self.sql, parameters) as connection:
+        with _pooled(engine, self.sql, parameters, held) as connection:
             try:
                 if engine.dialect.name == "sqlite":  # the app's SQLite connections are in autocommit
                     _execute(connection, "BEGIN IMMEDIATE", ())
@@ -127,14 +139,19 @@ def _execute(
 
 @contextmanager
 def _pooled(
-    engine: Engine, sql: str, parameters: Sequence[Any] | Mapping[str, Any]
+    engine: Engine,
+    sql: str,
+    parameters: Sequence[Any] | Mapping[str, Any],
+    held: PoolProxiedConnection | None = None,
 ) -> Iterator[PoolProxiedConnection]:
-    """The pool's DBAPI connection, handed back afterwards; a database error wrapped as SQLAlchemy
-    wraps it, and a connection the database dropped invalidated rather than handed back."""
+    """The pool's DBAPI connection, handed back afterwards (or ``held``, the caller's, kept); a database
+    error wrapped as SQLAlchemy wraps it, and a connection the database dropped invalidated rather than
+    handed back (a held one too: its owner opens another)."""
     dialect = engine.dialect
-    connection: PoolProxiedConnection | None = None
+    connection: PoolProxiedConnection | None = held
     try:
-        connection = engine.raw_connection()
+        if connection is None:
+            connection = engine.raw_connection()
         yield connection
     except dialect.loaded_dbapi.Error as exc:
         dropped = connection is None or dialect.is_disconnect(exc, connection, None)
@@ -144,7 +161,7 @@ def _pooled(
             sql, parameters, exc, dialect.loaded_dbapi.Error, connection_invalidated=dropped, dialect=dialect,
         ) from exc  # fmt: skip
     finally:
-        if connection is not None:
+        if connection is not None and connection is not held:
             connection.close()
 
 

@@ -11,9 +11,11 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import column, insert, table, text
+from sqlalchemy.pool import QueuePool
 
 from paycombat_gateway.gateway.blocking import in_thread, run_inline_on_this_loop
 from paycombat_gateway.storage.db import Database
@@ -163,6 +165,68 @@ def test_work_that_already_committed_is_not_started_over(sqlite_database: Databa
     asyncio.run(main())
     assert len(calls) == 1 and released.is_set()
     assert _marks(sqlite_database) == ["first", "second"]
+
+
+def _insert_mark() -> Any:
+    return insert(table("marks", column("mark"))).returning(column("rowid"))
+
+
+def test_inline_single_statements_keep_one_connection_out_of_the_pool(sqlite_database: Database) -> None:
+    """The serving loop's single statements run on the one connection its thread keeps (no pool checkout
+    and reset per statement); outside ``inline`` they still borrow from the pool and give it back."""
+    statement = _insert_mark()
+    pool = sqlite_database.engine.pool
+    assert isinstance(pool, QueuePool)
+    seen: list[int] = []
+
+    def write(mark: str) -> None:
+        sqlite_database.write_single(statement, {"mark": mark})
+        held = sqlite_database._inline_connection()
+        assert held is not None
+        seen.append(id(held.driver_connection))
+
+    for mark in ("a", "b", "c"):
+        sqlite_database.inline(lambda mark=mark: write(mark))  # type: ignore[misc]
+    assert len(set(seen)) == 1
+    assert pool.checkedout() == 1  # the kept one, not one per statement
+    sqlite_database.write_single(statement, {"mark": "outside"})
+    assert pool.checkedout() == 1
+    assert _marks(sqlite_database) == ["a", "b", "c", "outside"]
+    sqlite_database.dispose()
+    assert pool.checkedout() == 0
+
+
+def test_a_kept_connection_the_database_dropped_is_replaced(sqlite_database: Database) -> None:
+    statement = _insert_mark()
+    sqlite_database.inline(lambda: sqlite_database.write_single(statement, {"mark": "before"}))
+    first = sqlite_database.inline(sqlite_database._inline_connection)
+    assert first is not None
+    first.invalidate()  # as a statement that found the connection dropped does
+    sqlite_database.inline(lambda: sqlite_database.write_single(statement, {"mark": "after"}))
+    second = sqlite_database.inline(sqlite_database._inline_connection)
+    assert second is not None and second is not first and second.is_valid
+    assert _marks(sqlite_database) == ["before", "after"]
+
+
+def test_a_single_statement_meeting_another_process_lock_leaves_the_loop(sqlite_database: Database) -> None:
+    """The kept connection waits only the inline bound too, then the statement runs in a thread, once."""
+    statement = _insert_mark()
+    threads: list[int] = []
+
+    def write() -> None:
+        threads.append(threading.get_ident())
+        sqlite_database.write_single(statement, {"mark": "late"})
+
+    async def main() -> int:
+        run_inline_on_this_loop(sqlite_database)
+        await in_thread(lambda: sqlite_database.write_single(statement, {"mark": "warm"}))
+        with _another_process_writing(sqlite_database, 0.3):
+            await in_thread(write)
+        return threading.get_ident()
+
+    loop_thread = asyncio.run(main())
+    assert threads[0] == loop_thread and threads[-1] != loop_thread
+    assert _marks(sqlite_database) == ["warm", "late"]
 
 
 @pytest.mark.postgres
