@@ -14,13 +14,14 @@ from typing import Any, cast
 
 import pytest
 from sqlalchemy import Table, event, func, select, update
-from sqlalchemy.dialects import sqlite
+from sqlalchemy.dialects import postgresql, sqlite
 
 from paycombat_gateway.storage import outbox, sessions
 from paycombat_gateway.storage.db import Database, StorageUnavailable
 from paycombat_gateway.storage.models import OutboxReport, PaymentSession
 from paycombat_gateway.storage.secrets import SecretBox
 from paycombat_gateway.storage.single_statement import SingleStatement
+from paycombat_gateway.storage.upsert import unless_exists_statement
 from tests.storage.test_repositories import _session_fields, _setup
 from tests.support.databases import migrated_database
 
@@ -157,6 +158,55 @@ def test_parameters_pass_through_the_column_types() -> None:
     assert parameters[0].startswith("2026-11-25 12:00:00")
     assert parameters[1] == '{"bank": "KB"}'
     assert parameters[3] == 7
+
+
+def _as_sqlalchemy_fills(statement: SingleStatement, values: dict[str, Any]) -> Any:
+    """What SQLAlchemy's own ``construct_params`` and the types' bind processors give the driver."""
+    dialect = statement.compiled.dialect
+    filled = statement.compiled.construct_params(dict(values))
+    for parameter, name in statement.compiled.bind_names.items():
+        processor = parameter.type.dialect_impl(dialect).bind_processor(dialect)
+        if processor is not None:
+            filled[name] = processor(filled[name])
+    if statement.compiled.positional:
+        return [filled[name] for name in statement.compiled.positiontup or ()]
+    return filled
+
+
+def _comparable(filled: Any) -> Any:
+    """psycopg's ``Json`` wrapper compares by identity: compare what it wraps."""
+    if isinstance(filled, dict):
+        return {name: getattr(value, "obj", value) for name, value in filled.items()}
+    return [getattr(value, "obj", value) for value in filled]
+
+
+@pytest.mark.parametrize("dialect", [sqlite.dialect(), postgresql.dialect()], ids=["sqlite", "postgresql"])
+def test_parameters_are_filled_as_sqlalchemy_fills_them(dialect: Any) -> None:
+    """The claim (every column) and the checkout (values of the statement's own in its CASE, a bound
+    id), filled from the plan made once at compile time, as SQLAlchemy fills them on each call."""
+    now = datetime(2026, 12, 7, 12, 0, tzinfo=UTC)
+    claim_values = dict.fromkeys(sessions._CLAIM_COLUMNS) | {
+        **_session_fields("cfg", reference="SALEOR-k"),
+        "installation_id": 1,
+        "idempotency_key": "k",
+        "claimed_at": now,
+        "created_at": now,
+        "updated_at": now,
+        "state": "initializing",
+        "amount_mismatch": False,
+        "reconcile_attempts": 0,
+        "virtual_account": {"bank_name": "KB"},
+    }
+    record_values = {"checkout_id": "chk", "updated_at": now, "recorded_session_id": 7}
+    cases = [
+        (unless_exists_statement(TABLE, dialect.name, None), claim_values),
+        (sessions._record_checkout_statement(), record_values),
+    ]
+    for statement, values in cases:
+        compiled = SingleStatement.compile(statement, dialect, list(values))
+        assert _comparable(compiled.parameters(values)) == _comparable(_as_sqlalchemy_fills(compiled, values))
+    with pytest.raises(ValueError, match="give recorded_session_id"):
+        SingleStatement.compile(sessions._record_checkout_statement(), dialect, ["checkout_id", "updated_at"])
 
 
 def test_a_single_write_inside_an_open_write_session_is_refused_at_once(
