@@ -14,6 +14,7 @@ whose buttons the worker reads at delivery.
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import lru_cache
 from typing import Any
 from urllib.parse import urlencode
 
@@ -21,7 +22,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.dml import Insert
 
 from paycombat_gateway.gateway.context import GatewayContext
-from paycombat_gateway.gateway.results import external_url
+from paycombat_gateway.gateway.results import MAX_EXTERNAL_URL, external_url
 from paycombat_gateway.gateway.settlement import EventReport
 from paycombat_gateway.storage.models import PaymentSession
 from paycombat_gateway.storage.outbox import TRANSACTION_DETAILS, enqueue_report, enqueue_report_statement
@@ -59,7 +60,19 @@ def payment_page_url(app_url: str, payment_reference: str) -> str | None:
     """The app's Dashboard page with this payment selected (PayCombat's own dashboard has no
     known per-payin address: ``contract`` inference ``dashboard_payment_url``); None when Saleor
     would refuse the address (no real domain, too long), so a report is never refused for a link."""
-    return external_url(f"{app_url.rstrip('/')}/dashboard?{urlencode({'payment': payment_reference})}")
+    page = _payment_page(app_url)
+    if page is None:
+        return None
+    url = page + urlencode({"payment": payment_reference})
+    return url if len(url) <= MAX_EXTERNAL_URL else None
+
+
+@lru_cache(maxsize=16)
+def _payment_page(app_url: str) -> str | None:
+    """The page's address up to its query, when Saleor accepts its scheme and domain (checked once per
+    app URL; the reference only adds a query, so only the length is left to check per payment)."""
+    page = f"{app_url.rstrip('/')}/dashboard?"
+    return page if external_url(page) else None
 
 
 def _details(
