@@ -30,8 +30,9 @@ from sqlalchemy.sql.elements import BindParameter
 __all__ = ["SingleStatement"]
 
 
-# One bound parameter, in the driver's order: the key of its value in the caller's values (None: the
-# statement's own value, from its ``BindParameter``), and the column type's conversion (None: as is).
+# One bound parameter: its name for the driver, the key of its value in the caller's values (None: the
+# statement's own value, read from the ``BindParameter`` that follows), and the column type's
+# conversion (None: passed as it is).
 _Bind = tuple[str, str | None, BindParameter[Any], Callable[[Any], Any] | None]
 
 
