@@ -180,7 +180,8 @@ def _comparable(filled: Any) -> Any:
     return [getattr(value, "obj", value) for value in filled]
 
 
-@pytest.mark.parametrize("dialect", [sqlite.dialect(), postgresql.dialect()], ids=["sqlite", "postgresql"])
+# The dialects only, no database: "psycopg", since a "postgresql" id marks a test that needs PostgreSQL.
+@pytest.mark.parametrize("dialect", [sqlite.dialect(), postgresql.dialect()], ids=["sqlite", "psycopg"])
 def test_parameters_are_filled_as_sqlalchemy_fills_them(dialect: Any) -> None:
     """The claim (every column) and the checkout (values of the statement's own in its CASE, a bound
     id), filled from the plan made once at compile time, as SQLAlchemy fills them on each call."""
