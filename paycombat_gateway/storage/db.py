@@ -344,9 +344,11 @@ class Database:
             return None
         held: PoolProxiedConnection | None = getattr(self._inline, "connection", None)
         if held is None or not held.is_valid:
-            held = self.engine.raw_connection()
+            dropped, held = held, self.engine.raw_connection()
             self._inline.connection = held
             with self._held_lock:
+                if dropped is not None:  # invalidated: already back in the pool, nothing left to close
+                    self._held.remove(dropped)
                 self._held.append(held)
         else:
             self._busy_timeout_for_caller(held.driver_connection, held, None)

@@ -205,6 +205,7 @@ def test_a_kept_connection_the_database_dropped_is_replaced(sqlite_database: Dat
     sqlite_database.inline(lambda: sqlite_database.write_single(statement, {"mark": "after"}))
     second = sqlite_database.inline(sqlite_database._inline_connection)
     assert second is not None and second is not first and second.is_valid
+    assert sqlite_database._held == [second]  # the dropped one is not kept
     assert _marks(sqlite_database) == ["before", "after"]
 
 
