@@ -176,7 +176,7 @@ def test_calls_in_flight_stop_at_the_clients_share() -> None:
         await runner.setup()
         site = web.TCPSite(runner, "127.0.0.1", 0)
         await site.start()
-        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        port = runner.addresses[0][1]
         client = AsyncPaycombatClient(
             ACCOUNT.x_token, ACCOUNT.signature_key, f"http://127.0.0.1:{port}", connections=3, retries=0
         )
