@@ -23,11 +23,11 @@ from sqlalchemy.orm import Session
 
 from paycombat_gateway.storage.db import Database
 from paycombat_gateway.storage.models import PaycombatDelivery, PaymentSession, utcnow
+from paycombat_gateway.storage.sessions import FINAL_STATES
 
 __all__ = [
     "BATCH",
     "KEPT_ACCOUNT_FIELDS",
-    "SETTLED_STATES",
     "Purged",
     "purge_all_expired",
     "purge_expired",
@@ -35,7 +35,6 @@ __all__ = [
 ]
 
 BATCH = 500
-SETTLED_STATES = ("succeeded", "failed", "expired", "cancelled")
 KEPT_ACCOUNT_FIELDS = ("bank_name", "expires_at")  # what is not about the shopper
 
 
@@ -73,7 +72,7 @@ def purge_expired(session: Session, *, older_than: datetime, limit: int = BATCH)
         select(PaymentSession)
         .where(
             PaymentSession.purged_at.is_(None),
-            PaymentSession.state.in_(SETTLED_STATES),
+            PaymentSession.state.in_(FINAL_STATES),
             PaymentSession.updated_at <= older_than,
         )
         .order_by(PaymentSession.id)
