@@ -16,15 +16,15 @@ from paycombat_gateway.commands import open_context, positive_int
 
 __all__ = ["register"]
 
-STATE_WORDS = {"pending": "owed", "failed": "parked"}
-
 
 def _list(args: argparse.Namespace) -> int:
     from sqlalchemy import select
 
     from paycombat_gateway.storage.models import Installation, OutboxReport
+    from paycombat_gateway.storage.outbox import REPORT_OWED, REPORT_PARKED
 
-    states = ("failed",) if args.parked else ("pending", "failed")
+    state_words = {REPORT_OWED: "owed", REPORT_PARKED: "parked"}
+    states = (REPORT_PARKED,) if args.parked else (REPORT_OWED, REPORT_PARKED)
     ctx = open_context(migrate_it=False)
     try:
         with ctx.database.session(readonly=True) as session:
@@ -40,11 +40,11 @@ def _list(args: argparse.Namespace) -> int:
                     f"{report.amount} {report.currency}" if report.amount is not None else report.currency
                 )
                 print(
-                    f"{report.id}  {STATE_WORDS[report.state]}  {report.event_type}  {amount}  "
+                    f"{report.id}  {state_words[report.state]}  {report.event_type}  {amount}  "
                     f"pspReference {report.psp_reference}  attempts {report.attempts}"
                 )
                 print(f"    {saleor_api_url}, since {report.created_at:%Y-%m-%d %H:%M} UTC")
-                if report.state == "pending":
+                if report.state == REPORT_OWED:
                     print(f"    next attempt {report.next_attempt_at:%Y-%m-%d %H:%M:%S} UTC")
                 if report.last_error:
                     print(f"    last error: {report.last_error[:300]}")
@@ -61,7 +61,7 @@ def _retry(args: argparse.Namespace) -> int:
     from sqlalchemy import select
 
     from paycombat_gateway.storage.models import Installation, OutboxReport
-    from paycombat_gateway.storage.outbox import retry_report
+    from paycombat_gateway.storage.outbox import REPORT_DELIVERED, REPORT_PARKED, retry_report
 
     if (args.report_id is None) == (not args.parked):
         print("paycombat-gateway outbox retry: give REPORT_ID or --parked (one of them)", file=sys.stderr)
@@ -75,7 +75,7 @@ def _retry(args: argparse.Namespace) -> int:
                 Installation, Installation.id == OutboxReport.installation_id
             )
             query = (
-                query.where(OutboxReport.state == "failed")
+                query.where(OutboxReport.state == REPORT_PARKED)
                 if args.parked
                 else query.where(OutboxReport.id == args.report_id)
             )
@@ -87,7 +87,7 @@ def _retry(args: argparse.Namespace) -> int:
                 )
                 return 2
             for report, uninstalled_at in rows:
-                if report.state == "delivered":
+                if report.state == REPORT_DELIVERED:
                     print(
                         f"paycombat-gateway outbox retry: Saleor already has report {report.id}",
                         file=sys.stderr,

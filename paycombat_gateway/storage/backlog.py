@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from paycombat_gateway.storage.models import OutboxReport, PaymentSession, RefundOwed
+from paycombat_gateway.storage.outbox import REPORT_OWED, REPORT_PARKED
 from paycombat_gateway.storage.refunds import OWED
 from paycombat_gateway.storage.sessions import is_held
 
@@ -23,9 +24,6 @@ __all__ = [
     "read_backlog",
     "refunds_owed_by_installation",
 ]
-
-REPORT_OWED = "pending"
-REPORT_PARKED = "failed"
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,8 +25,16 @@ from paycombat_gateway.storage.upsert import insert_unless_exists, unless_exists
 # An outbox row that is not an event: the worker sends it with transactionUpdate (name, link, buttons)
 # as they are when it is delivered, so it has no place in its payment's order of events.
 TRANSACTION_DETAILS = "TRANSACTION_DETAILS"
+# A report's states: owed to Saleor (retried with backoff until it accepts), delivered, or parked for an
+# operator (refused for good, or its Saleor uninstalled the app).
+REPORT_OWED = "pending"
+REPORT_DELIVERED = "delivered"
+REPORT_PARKED = "failed"
 
 __all__ = [
+    "REPORT_DELIVERED",
+    "REPORT_OWED",
+    "REPORT_PARKED",
     "TRANSACTION_DETAILS",
     "backoff_delay",
     "claim_due_reports",
@@ -88,7 +96,7 @@ def enqueue_report(
         occurred_at=occurred_at or now,
         next_attempt_at=now,
         created_at=now,
-        state="pending",
+        state=REPORT_OWED,
         attempts=0,
     )
     if report_id is not None:
@@ -111,7 +119,9 @@ def enqueue_report_statement(dialect: str, **fields: Any) -> tuple[Insert, dict[
     values: dict[str, Any] = {
         column.key: None for column in OutboxReport.__table__.columns if column.key != "id"
     }
-    values.update(occurred_at=now, next_attempt_at=now, created_at=now, state="pending", attempts=0, **fields)
+    values.update(
+        occurred_at=now, next_attempt_at=now, created_at=now, state=REPORT_OWED, attempts=0, **fields
+    )
     return unless_exists_statement(cast(Table, OutboxReport.__table__), dialect, _IDENTITY), values
 
 
@@ -142,14 +152,14 @@ def claim_due_reports(
         earlier.payment_session_id == OutboxReport.payment_session_id,
         earlier.id < OutboxReport.id,
         earlier.event_type != TRANSACTION_DETAILS,
-        earlier.state == "pending",
+        earlier.state == REPORT_OWED,
         earlier.next_attempt_at > now,
     )
     rows = list(
         session.scalars(
             select(OutboxReport)
             .where(
-                OutboxReport.state == "pending",
+                OutboxReport.state == REPORT_OWED,
                 OutboxReport.next_attempt_at <= now,
                 or_(OutboxReport.claimed_until.is_(None), OutboxReport.claimed_until < now),
                 or_(OutboxReport.event_type == TRANSACTION_DETAILS, ~behind_an_earlier_one),
@@ -190,7 +200,7 @@ def renew_lease(session: Session, report_id: int, worker_id: str, lease_seconds:
     long the report waited in its Saleor's lane; False when the lease is no longer this worker's."""
     result = session.execute(
         update(OutboxReport)
-        .where(_owned(report_id, worker_id), OutboxReport.state == "pending")
+        .where(_owned(report_id, worker_id), OutboxReport.state == REPORT_OWED)
         .values(claimed_until=utcnow() + timedelta(seconds=lease_seconds))
         .execution_options(synchronize_session=False)
     )
@@ -203,7 +213,7 @@ def release_leases(session: Session, holder_prefix: str, keep: str) -> int:
     result = session.execute(
         update(OutboxReport)
         .where(
-            OutboxReport.state == "pending",
+            OutboxReport.state == REPORT_OWED,
             OutboxReport.claimed_by.startswith(holder_prefix, autoescape=True),
             OutboxReport.claimed_by != keep,
         )
@@ -222,7 +232,11 @@ def mark_delivered(session: Session, report_id: int, worker_id: str) -> bool:
         update(OutboxReport)
         .where(_owned(report_id, worker_id))
         .values(
-            state="delivered", delivered_at=utcnow(), claimed_by=None, claimed_until=None, last_error=None
+            state=REPORT_DELIVERED,
+            delivered_at=utcnow(),
+            claimed_by=None,
+            claimed_until=None,
+            last_error=None,
         )
         .execution_options(synchronize_session=False)
     )
@@ -269,7 +283,7 @@ def mark_failed(session: Session, report_id: int, worker_id: str, error: str) ->
     if row is None or row.claimed_by != worker_id:
         return False
     row.attempts += 1
-    row.state = "failed"
+    row.state = REPORT_PARKED
     row.last_error = error[:2000]
     row.claimed_by = None
     row.claimed_until = None
@@ -279,9 +293,9 @@ def mark_failed(session: Session, report_id: int, worker_id: str, error: str) ->
 def retry_report(session: Session, report_id: int) -> OutboxReport | None:
     """Make a failed or waiting report due now (operator action)."""
     row = session.get(OutboxReport, report_id)
-    if row is None or row.state == "delivered":
+    if row is None or row.state == REPORT_DELIVERED:
         return None
-    row.state = "pending"
+    row.state = REPORT_OWED
     row.next_attempt_at = utcnow()
     row.claimed_by = None
     row.claimed_until = None

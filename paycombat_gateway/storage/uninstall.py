@@ -22,6 +22,7 @@ from paycombat_gateway.storage.models import (
     PaymentSession,
     utcnow,
 )
+from paycombat_gateway.storage.outbox import REPORT_OWED, REPORT_PARKED
 from paycombat_gateway.storage.reconciliation import OPEN_STATES
 
 __all__ = ["UNINSTALLED_NOTE", "Uninstalled", "uninstall"]
@@ -67,8 +68,8 @@ def uninstall(session: Session, saleor_api_url: str, *, app_id: str | None = Non
     installation.uninstalled_at = installation.uninstalled_at or now
     parked = session.execute(
         update(OutboxReport)
-        .where(OutboxReport.installation_id == installation.id, OutboxReport.state == "pending")
-        .values(state="failed", last_error=UNINSTALLED_NOTE, claimed_by=None, claimed_until=None)
+        .where(OutboxReport.installation_id == installation.id, OutboxReport.state == REPORT_OWED)
+        .values(state=REPORT_PARKED, last_error=UNINSTALLED_NOTE, claimed_by=None, claimed_until=None)
         .execution_options(synchronize_session=False)
     )
     stopped = session.execute(

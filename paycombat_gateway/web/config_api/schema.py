@@ -465,7 +465,9 @@ class Query:
     @strawberry.field(description="Reports to Saleor that are failed or still waiting.")
     async def reports_needing_attention(self, info: Info) -> list[EventReport]:
         def query(session: Session, identity: DashboardIdentity, ctx: GatewayContext) -> list[EventReport]:
-            rows = outbox.reports_by_state(session, identity.installation_id, ("failed", "pending"))
+            rows = outbox.reports_by_state(
+                session, identity.installation_id, (outbox.REPORT_PARKED, outbox.REPORT_OWED)
+            )
             return [
                 EventReport(id=r.id, event_type=r.event_type, psp_reference=r.psp_reference, amount=r.amount,
                             state=r.state, attempts=r.attempts, last_error=r.last_error,
